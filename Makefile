@@ -1,0 +1,63 @@
+# The two commands a newcomer needs: `make compare` and `make test`. Both set everything up first,
+# idempotently: a second call skips what is already installed, built or fetched.
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+CONFIG ?= configs/default.yaml
+GO_BIN := go_runner/bin/go_runner
+CPP_BIN := cpp_runner/build/cpp_runner
+
+.PHONY: setup system venv runners go-runner cpp-runner models data compare test lint test-go test-cpp test-py doctor clean
+
+setup: system venv runners
+
+system:
+	@bash scripts/setup_system.sh
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create a virtualenv with $(PYTHON); on Debian: apt-get install python3-venv"; exit 1; }
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	@touch $@
+
+runners: go-runner cpp-runner
+
+go-runner:
+	cd go_runner && go build -o bin/go_runner .
+
+cpp-runner:
+	@test -f cpp_runner/build/CMakeCache.txt || cmake -S cpp_runner -B cpp_runner/build -DCMAKE_BUILD_TYPE=Release
+	cmake --build cpp_runner/build -j 2
+
+models:
+	@bash scripts/fetch_model.sh
+
+data:
+	@bash scripts/fetch_data.sh
+
+compare: setup models data
+	$(VPY) -m orchestrator run $(CONFIG)
+
+doctor: venv
+	$(VPY) -m orchestrator doctor --config $(CONFIG)
+
+lint: venv
+	$(VPY) -m ruff check orchestrator py_runner tests
+	@test -z "$$(cd go_runner && gofmt -l .)" || { echo "gofmt: these files need formatting:"; cd go_runner && gofmt -l .; exit 1; }
+	cd go_runner && go vet ./... && go vet -tags matprofile ./...
+
+test-go:
+	cd go_runner && go test -count=1 ./... && go test -count=1 -tags matprofile ./...
+
+test-cpp: cpp-runner
+	ctest --test-dir cpp_runner/build --output-on-failure
+
+test-py:
+	$(VPY) -m pytest -q
+
+test: setup models data lint test-go test-cpp test-py
+
+clean:
+	rm -rf $(VENV) go_runner/bin cpp_runner/build

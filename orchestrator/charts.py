@@ -1,0 +1,106 @@
+"""The report's matplotlib charts, each returned as PNG bytes to embed in the page.
+
+One colour per runner across every chart (Okabe-Ito, a colour-blind-safe palette), units on every axis.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import numpy as np  # noqa: E402
+
+from .protocol import PHASES  # noqa: E402
+from .summary import CellData  # noqa: E402
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+PHASE_COLOURS = {"decode": "#999999", "preprocess": "#56B4E9", "inference": "#0072B2", "postprocess": "#E69F00"}
+DPI = 150
+
+
+def runner_colours(runners: list[str]) -> dict[str, str]:
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(runners)}
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _groups(cells: list[CellData]) -> list[tuple[str, int]]:
+    return list(dict.fromkeys((c.info["model"], c.info["threads"]) for c in cells))
+
+
+def latency_distribution(cells: list[CellData], colours: dict[str, str]) -> bytes | None:
+    """Box plot with every measured iteration as a point, per runner, one panel per model and thread count."""
+    groups = [g for g in _groups(cells) if any(c.measured_ms() for c in cells if _key(c) == g)]
+    if not groups:
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, group in zip(axes[0], groups):
+        members = [c for c in cells if _key(c) == group and c.measured_ms()]
+        data = [c.measured_ms() for c in members]
+        ax.boxplot(data, showfliers=False, widths=0.5, medianprops={"color": "black"})
+        for i, (cell, values) in enumerate(zip(members, data), 1):
+            jitter = rng.uniform(-0.15, 0.15, len(values))
+            ax.scatter(np.full(len(values), i) + jitter, values, s=8, alpha=0.6,
+                       color=colours[cell.info["runner"]], zorder=3)
+        ax.set_xticks(range(1, len(members) + 1), [c.info["runner"] for c in members], rotation=20)
+        ax.set_title(f"{group[0]}, {group[1]} thread(s)", fontsize=10)
+        ax.set_ylabel("latency per image (ms)")
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def phase_breakdown(summaries: list[dict[str, Any]]) -> bytes | None:
+    """Stacked bars of each phase's median per cell: where the time of one image goes."""
+    rows = [s for s in summaries if s["phases_ms"]]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
+    labels = [f"{s['runner']} | {s['model']} | {s['threads']}t" for s in rows]
+    left = np.zeros(len(rows))
+    for phase in PHASES:
+        widths = np.array([s["phases_ms"][phase]["p50"] for s in rows])
+        ax.barh(labels, widths, left=left, color=PHASE_COLOURS[phase], label=phase)
+        left += widths
+    ax.invert_yaxis()
+    ax.set_xlabel("median time per image (ms)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def memory_over_time(cells: list[CellData], colours: dict[str, str]) -> bytes | None:
+    """RSS sampled from outside over each process's life, one panel per model and thread count."""
+    groups = [g for g in _groups(cells) if any(any(c.samples) for c in cells if _key(c) == g)]
+    if not groups:
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        for cell in (c for c in cells if _key(c) == group):
+            for k, samples in enumerate(cell.samples):
+                if samples:
+                    ax.plot([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples],
+                            color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
+                            label=cell.info["runner"] if k == 0 else None)
+        ax.set_title(f"{group[0]}, {group[1]} thread(s)", fontsize=10)
+        ax.set_xlabel("time since process start (s)")
+        ax.set_ylabel("resident memory (MiB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _key(cell: CellData) -> tuple[str, int]:
+    return cell.info["model"], cell.info["threads"]

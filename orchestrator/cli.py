@@ -1,0 +1,45 @@
+"""Command line: `python -m orchestrator run|report|doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import doctor, report
+from . import run as run_mod
+from .errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m orchestrator",
+                                     description="Go vs Python (vs C++) YOLO inference benchmark")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run the experiments of a YAML config and write a report")
+    p.add_argument("config", type=Path)
+    p.add_argument("--out", type=Path, help="run folder to create (default: reports/<time>-<name>)")
+    p = sub.add_parser("report", help="re-render summary and report.html from a run folder's raw data")
+    p.add_argument("run_dir", type=Path)
+    p = sub.add_parser("doctor", help="check the prerequisites and say how to install what is missing")
+    p.add_argument("--config", type=Path, default=Path("configs/default.yaml"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            run_mod.run(args.config, args.out)
+        elif args.command == "report":
+            if not (args.run_dir / "raw" / "cells.json").is_file():
+                raise UserError(f"{args.run_dir} is not a run folder (no raw/cells.json)")
+            print(report.render(args.run_dir))
+        else:
+            return doctor.main(args.config)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,82 @@
+"""`orchestrator doctor`: check every prerequisite and say how to get what is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .config import default_interpreter
+from .runners import ROOT
+
+DEBIAN_HINT = "run `make setup` (Debian/Ubuntu)"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str
+
+
+def _probe(argv: list[str]) -> tuple[bool, str]:
+    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
+        return False, f"{argv[0]} not found"
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return done.returncode == 0, (text[-1] if text else "")
+
+
+def checks(config_path: Path) -> list[Check]:
+    out = []
+    ok, detail = _probe(["go", "version"])
+    out.append(Check("Go toolchain", ok, detail, "install Go >= 1.22 (https://go.dev/dl) or " + DEBIAN_HINT))
+    ok, detail = _probe(["pkg-config", "--modversion", "opencv4"])
+    out.append(Check("OpenCV headers (pkg-config opencv4)", ok, detail,
+                     "Debian: apt-get install libopencv-dev pkg-config; Windows: OpenCV 4.6 built with MinGW "
+                     "under C:/opencv/build/install (gocv's win_build_opencv.cmd)"))
+    ok, detail = _probe(["cmake", "--version"])
+    out.append(Check("CMake (C++ runner)", ok, detail, "Debian: apt-get install cmake g++"))
+    for name, interpreter in _interpreters(config_path):
+        ok, detail = _probe([interpreter, "-c", "import cv2, numpy; print('cv2', cv2.__version__, 'numpy', "
+                                                "numpy.__version__)"])
+        out.append(Check(f"Python runner '{name}' ({interpreter})", ok, detail,
+                         "Debian's python3: apt-get install python3-opencv; the venv: make setup"))
+    for model in ("yolov5s-640.onnx", "yolov5s-320.onnx"):
+        path = ROOT / "models" / model
+        out.append(Check(f"model {model}", path.is_file(), str(path), "run `make models`"))
+    images = ROOT / "data" / "images"
+    count = len(list(images.glob("*.jpg"))) if images.is_dir() else 0
+    out.append(Check("images", count >= 8, f"{count} images in {images}", "run `make data`"))
+    video = ROOT / "data" / "video" / "vtest.avi"
+    out.append(Check("video vtest.avi", video.is_file(), str(video), "run `make data`"))
+    return out
+
+
+def _interpreters(config_path: Path) -> list[tuple[str, str]]:
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        runners = [r for r in data.get("runners", []) if isinstance(r, dict) and r.get("kind") == "python"]
+    except (OSError, yaml.YAMLError, AttributeError):
+        return [("default", default_interpreter())]
+    return [(str(r.get("name")), str(r.get("interpreter") or default_interpreter())) for r in runners]
+
+
+def main(config_path: Path) -> int:
+    results = checks(config_path)
+    width = max(len(c.name) for c in results)
+    for c in results:
+        print(f"{'ok     ' if c.ok else 'MISSING'}  {c.name.ljust(width)}  {c.detail}")
+        if not c.ok:
+            print(f"         {''.ljust(width)}  -> {c.fix}")
+    missing = sum(not c.ok for c in results)
+    print("everything is in place" if not missing else f"{missing} prerequisite(s) missing", file=sys.stderr)
+    return 0 if not missing else 1

@@ -1,0 +1,131 @@
+"""Running one runner process for one matrix cell: spec in, raw records, stderr and samples out.
+
+Every stdout line is written to the raw file as soon as it arrives, so a crash, a hang or garbage loses none of
+what was already measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import protocol, sampling
+from .protocol import Stream
+
+STDERR_TAIL_LINES = 8
+
+
+@dataclass
+class ProcessResult:
+    cell_id: str
+    repeat: int
+    order: int
+    argv: list[str]
+    exit_code: int | None
+    wall_s: float
+    startup_ms: float | None  # spawn to the first measured result, as a user waits for it
+    status: str  # ok | failed
+    error: str | None
+    stream: Stream
+    samples: list[sampling.Sample]
+
+    def meta(self) -> dict[str, Any]:
+        return {"cell": self.cell_id, "repeat": self.repeat, "order": self.order, "argv": self.argv,
+                "exit_code": self.exit_code, "wall_s": round(self.wall_s, 4), "startup_ms": self.startup_ms,
+                "status": self.status, "error": self.error}
+
+
+def process_paths(cell_dir: Path, repeat: int) -> dict[str, Path]:
+    stem = f"process-{repeat}"
+    return {kind: cell_dir / f"{stem}.{kind}" for kind in ("spec.json", "jsonl", "stderr.log", "samples.csv")}
+
+
+def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], cell_dir: Path,
+                env: dict[str, str], timeout_s: float) -> ProcessResult:
+    paths = process_paths(cell_dir, repeat)
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    paths["spec.json"].write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    first_result: list[float] = []
+    start = time.perf_counter()
+    with open(paths["stderr.log"], "wb") as stderr, open(paths["jsonl"], "w", encoding="utf-8") as raw:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                                    env={**os.environ, **env})
+        except OSError as exc:
+            error = f"cannot start {argv[0]}: {exc.strerror}. Check the runner's interpreter or build."
+            return ProcessResult(cell_id, repeat, order, argv, None, 0.0, None, "failed", error, Stream(), [])
+        sampler = sampling.Sampler(proc.pid).start()
+        reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result), daemon=True)
+        reader.start()
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            proc.kill()
+            proc.wait()
+        reader.join()
+        wall_s = time.perf_counter() - start
+        samples = sampler.stop()
+    _write_samples(paths["samples.csv"], samples)
+    stream = protocol.read_file(str(paths["jsonl"]))
+    status, error = _verdict(stream, proc.returncode, timed_out, timeout_s, paths["stderr.log"])
+    startup_ms = round(first_result[0] * 1000, 3) if first_result else None
+    return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
+                         samples)
+
+
+def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: list[float]) -> None:
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, b""):
+        if not first_result and b'"iteration"' in line:
+            first_result.append(time.perf_counter() - start)
+        raw.write(line.decode("utf-8", errors="replace"))
+        raw.flush()
+
+
+def _write_samples(path: Path, samples: list[sampling.Sample]) -> None:
+    rows = ["t_s,rss_bytes,cpu_percent,threads"] + [f"{s.t_s},{s.rss_bytes},{s.cpu_percent},{s.threads}"
+                                                    for s in samples]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def read_samples(path: Path) -> list[sampling.Sample]:
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()[1:]
+    out = []
+    for line in lines:
+        t, rss, cpu, threads = line.split(",")
+        out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads)))
+    return out
+
+
+def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, timeout_s: float,
+             stderr_path: Path) -> tuple[str, str | None]:
+    if timed_out:
+        return "failed", (f"timed out after {timeout_s:g} s and was stopped; the iterations measured before are "
+                          "kept in raw/. Raise timeout_s or lower scenario.iterations in the config.")
+    if stream.error is not None:
+        return "failed", f"{stream.error['code']}: {stream.error['message']}"
+    if stream.problems:
+        return "failed", "the runner broke the protocol: " + "; ".join(stream.problems[:3])
+    if exit_code != 0 or stream.end is None:
+        tail = stderr_tail(stderr_path)
+        why = f"exited with code {exit_code}" if exit_code != 0 else "ended without an end record"
+        return "failed", f"the runner {why}" + (f"; its stderr ends with: {tail}" if tail else "")
+    return "ok", None
+
+
+def stderr_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in lines[-STDERR_TAIL_LINES:])

@@ -1,0 +1,92 @@
+"""summary.json (the stable machine interface), summary.csv (one row per cell) and summary.md (paste-ready)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from .protocol import PHASES
+
+CSV_COLUMNS = ["runner", "kind", "model", "input_size", "threads", "status", "processes", "iterations",
+               "latency_p50_ms", "latency_p50_ci_lo", "latency_p50_ci_hi", "latency_p90_ms", "latency_p99_ms",
+               "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
+               *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "startup_ms", "peak_rss_mib",
+               "opencv_version", "opencv_build_hash", "parity", "error"]
+
+
+def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_csv(run_dir / "summary.csv", summary)
+    (run_dir / "summary.md").write_text(markdown(summary), encoding="utf-8")
+
+
+def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
+    lat = cell["latency_ms"] or {}
+    ci = lat.get("ci95_median") or [None, None]
+    row = {k: cell.get(k) for k in ("runner", "kind", "model", "input_size", "threads", "status", "processes",
+                                    "iterations", "cold_ms", "load_ms", "startup_ms", "error")}
+    row.update({f"latency_{k}_ms": lat.get(k) for k in ("p50", "p90", "p99", "mean", "std", "min", "max")})
+    row.update({"latency_p50_ci_lo": ci[0], "latency_p50_ci_hi": ci[1]})
+    row.update({f"{p}_p50_ms": (cell["phases_ms"] or {}).get(p, {}).get("p50") for p in PHASES})
+    row["peak_rss_mib"] = (cell["memory_mb"] or {}).get("peak_rss")
+    row["opencv_version"] = (cell["opencv"] or {}).get("version")
+    row["opencv_build_hash"] = (cell["opencv"] or {}).get("build_hash")
+    row["parity"] = cell["parity"]["status"]
+    return row
+
+
+def write_csv(path: Path, summary: dict[str, Any]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for cell in summary["cells"]:
+            writer.writerow(csv_row(cell))
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The article's table shape, one table per model: a column per runner, a row per measure."""
+    lines = [f"# {summary['name']}: YOLO inference, Go vs Python", ""]
+    for (model, threads), cells in _by_group(summary["cells"]).items():
+        lines += [f"## {model}, {threads} OpenCV thread(s)", "",
+                  "| measure | " + " | ".join(c["runner"] for c in cells) + " |",
+                  "|---|" + "---|" * len(cells)]
+        rows = {
+            "mean latency per image (ms)": [_ms((c["latency_ms"] or {}).get("mean")) for c in cells],
+            "median latency (ms) [95 % CI]": [_median_ci(c) for c in cells],
+            "p99 latency (ms)": [_ms((c["latency_ms"] or {}).get("p99")) for c in cells],
+            "first inference, cold (ms)": [_ms(c["cold_ms"]) for c in cells],
+            "peak memory (MiB)": [_ms((c["memory_mb"] or {}).get("peak_rss")) for c in cells],
+            "OpenCV": [f"{(c['opencv'] or {}).get('version', 'n/a')}" for c in cells],
+            "detections parity": [c["parity"]["status"] for c in cells],
+            "status": [c["status"] for c in cells],
+        }
+        lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in rows.items()]
+        lines.append("")
+    verdicts = [c for c in summary["comparisons"] if c["metric"] == "latency_p50"]
+    if verdicts:
+        lines += ["## Verdicts (median latency)", ""]
+        lines += [f"- {c['a']} vs {c['b']}, {c['model']}: {c['verdict']}"
+                  + ("" if c["fair"] else " (comparison not fair: see the report)") for c in verdicts]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _median_ci(cell: dict[str, Any]) -> str:
+    lat = cell["latency_ms"]
+    if not lat:
+        return "n/a"
+    lo, hi = lat["ci95_median"]
+    return f"{lat['p50']:.1f} [{lo:.1f}, {hi:.1f}]"
+
+
+def _by_group(cells: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for cell in cells:
+        groups.setdefault((cell["model"], cell["threads"]), []).append(cell)
+    return groups

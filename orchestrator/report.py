@@ -1,0 +1,98 @@
+"""report.html: one self-contained page (charts embedded as data URIs, no external request), jinja2 autoescaped.
+
+`render(run_dir)` needs only the run folder, so `orchestrator report RUN_DIR` re-renders an old run.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import charts, exports
+from . import summary as summary_mod
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def render(run_dir: Path) -> Path:
+    """Rebuild summary.json/csv/md and report.html from the run folder's raw data; returns the page's path."""
+    summary = summary_mod.build(run_dir)
+    exports.write_all(run_dir, summary)
+    config, environment, cells, _ = summary_mod.load_run(run_dir)
+    runners = [r["name"] for r in config["runners"]]
+    colours = charts.runner_colours(runners)
+    images = {
+        "latency": charts.latency_distribution(cells, colours),
+        "phases": charts.phase_breakdown(summary["cells"]),
+        "memory": charts.memory_over_time(cells, colours),
+    }
+    page = _environment().get_template("report.html.j2").render(
+        s=summary,
+        config=config,
+        env=environment,
+        runtimes=_runtimes(cells),
+        charts={k: _data_uri(v) for k, v in images.items() if v},
+        groups=exports._by_group(summary["cells"]),
+        build_warning=_build_warning(summary),
+        reproduce=_reproduce(run_dir, environment),
+        colours=colours,
+    )
+    out = run_dir / "report.html"
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["ms"] = _fixed
+    return env
+
+
+def _fixed(value: Any, digits: int = 1) -> str:
+    """A number with `digits` decimals, or n/a for a missing value (a failed cell has no latency)."""
+    if value is None or isinstance(value, jinja2.Undefined):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _runtimes(cells: list[summary_mod.CellData]) -> list[dict[str, Any]]:
+    """One row per runner: language version and OpenCV build, from the runners' own hello records."""
+    seen: dict[str, dict[str, Any]] = {}
+    for cell in cells:
+        hello = cell.hello()
+        if hello and cell.info["runner"] not in seen:
+            seen[cell.info["runner"]] = {"runner": cell.info["runner"], "language": hello["language"],
+                                         "language_version": hello["language_version"],
+                                         "opencv_version": hello["opencv_version"],
+                                         "build_hash": hello["opencv_build_hash"],
+                                         "build_info": hello["opencv_build_info"]}
+    return list(seen.values())
+
+
+def _build_warning(summary: dict[str, Any]) -> list[str]:
+    """Compared runners that do not share one OpenCV build: their difference is partly the library's."""
+    out = []
+    for pair in summary["parity"]:
+        if pair["same_build"] is False:
+            text = (f"{pair['a']} and {pair['b']} use different OpenCV builds: a time difference between them "
+                    f"measures the library as much as the language.")
+            if text not in out:
+                out.append(text)
+    return out
+
+
+def _reproduce(run_dir: Path, environment: dict[str, Any]) -> str:
+    commit = (environment.get("git") or {}).get("commit", "")
+    lines = [f"git checkout {commit}" if commit else "# the run was made outside a git checkout",
+             "make setup models data",
+             f"python -m orchestrator run {shlex.quote(str(run_dir / 'config.yaml'))}"]
+    return "\n".join(lines)

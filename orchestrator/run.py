@@ -1,0 +1,90 @@
+"""The `run` command: a config in, a run folder with raw data, summaries and report.html out."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from . import config as config_mod
+from . import environment, execution, matrix, report, runners
+from .errors import UserError
+
+Progress = Callable[[str], None]
+
+
+def new_run_dir(reports: Path, name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40] or "run"
+    run_dir = reports / f"{stamp}-{slug}"
+    n = 1
+    while run_dir.exists():
+        n += 1
+        run_dir = reports / f"{stamp}-{slug}-{n}"
+    return run_dir
+
+
+def run(config_path: Path, out: Path | None, progress: Progress = print) -> Path:
+    config = config_mod.load(config_path)
+    cells = matrix.expand(config)
+    if not cells:
+        raise UserError(f"{config_path}: matrix.exclude removes every cell; nothing to run")
+    run_dir = out or new_run_dir(Path("reports"), config.name)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise UserError(f"{run_dir} already holds files; choose another --out folder")
+    raw = run_dir / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_mod.resolved(config), sort_keys=False,
+                                                        allow_unicode=True), encoding="utf-8")
+    progress(f"run folder: {run_dir}")
+    env = environment.collect([m.path for m in config.models], config.images)
+    (run_dir / "environment.json").write_text(json.dumps(env, indent=2), encoding="utf-8")
+    build_errors = _build(config, progress)
+    _write_cells(raw, cells, build_errors)
+    _measure(config, cells, build_errors, raw, progress)
+    page = report.render(run_dir)
+    progress(f"report: {page}")
+    return page
+
+
+def _build(config: config_mod.Config, progress: Progress) -> dict[str, str]:
+    """Build each native runner once; a runner that fails to build fails its cells, the others still run."""
+    errors = {}
+    for kind in sorted({r.kind for r in config.runners} - {"python"}):
+        progress(f"building the {kind} runner")
+        try:
+            runners.build(kind)
+        except UserError as exc:
+            errors[kind] = str(exc)
+            progress(f"error: {exc}")
+    return errors
+
+
+def _write_cells(raw: Path, cells: list[matrix.Cell], build_errors: dict[str, str]) -> None:
+    info = [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model.name,
+             "input_size": c.model.input_size, "threads": c.threads, "scenario": "single",
+             "runner_config": asdict(c.runner), "build_error": build_errors.get(c.runner.kind)} for c in cells]
+    (raw / "cells.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+
+
+def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], raw: Path,
+             progress: Progress) -> None:
+    plan = [(c, r) for c, r in matrix.schedule(cells, config.scenario.repeats) if c.runner.kind not in build_errors]
+    try:
+        for order, (cell, repeat) in enumerate(plan):
+            cell_dir = raw / cell.id
+            argv = runners.command(cell.runner, execution.process_paths(cell_dir, repeat)["spec.json"])
+            progress(f"[{order + 1}/{len(plan)}] {cell.runner.name} | {cell.model.name} | {cell.threads} thread(s)"
+                     f" | process {repeat + 1}/{config.scenario.repeats}")
+            result = execution.run_process(cell.id, repeat, order, argv, matrix.spec(config, cell), cell_dir,
+                                           cell.runner.env, config.timeout_s)
+            with open(raw / "processes.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(result.meta()) + "\n")
+            if result.status != "ok":
+                progress(f"  failed: {result.error}")
+    except KeyboardInterrupt:
+        progress("interrupted: writing the report for the processes that finished")

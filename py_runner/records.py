@@ -1,0 +1,30 @@
+"""JSON Lines records of docs/protocol.md, written to stdout one line at a time (never inside a timed region)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+PROTOCOL_VERSION = 1
+
+
+class RecordWriter:
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self._stream = stream
+
+    def write(self, record_type: str, **fields: Any) -> None:
+        # Flushed per record so that a crash later loses nothing already measured.
+        self._stream.write(json.dumps({"type": record_type, **fields}, separators=(",", ":")) + "\n")
+        self._stream.flush()
+
+    def error(self, code: str, message: str) -> None:
+        self.write("error", code=code, message=message, fatal=True)
+
+
+class RunnerError(Exception):
+    """A failure that becomes an `error` record with a protocol error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,53 @@
+"""A small fake runner for the orchestrator's tests: speaks protocol 1 with made-up timings.
+
+FAKE_MODE: ok | crash | hang | garbage | error; FAKE_MS: median latency; FAKE_SEED: random seed;
+FAKE_BUILD: the OpenCV build hash it claims; FAKE_SHIFT: moves one detection box by this many pixels.
+"""
+
+import json
+import os
+import random
+import sys
+import time
+
+
+def emit(**record):
+    print(json.dumps(record), flush=True)
+
+
+def main():
+    spec = json.load(open(sys.argv[sys.argv.index("--spec") + 1]))
+    mode = os.environ.get("FAKE_MODE", "ok")
+    ms = float(os.environ.get("FAKE_MS", "20"))
+    rng = random.Random(int(os.environ.get("FAKE_SEED", "1")))
+    build = os.environ.get("FAKE_BUILD", "b" * 64)
+    emit(type="hello", protocol=1, runner="fake", language="python", language_version="3", opencv_version="4.6.0",
+         opencv_build_hash=build, opencv_build_info="fake", threads=spec["threads"] or 4, pid=os.getpid(),
+         backend=spec["backend"], target=spec["target"], available_targets=["cpu"])
+    if mode == "error":
+        emit(type="error", code="model_load", message="cannot read model", fatal=True)
+        return 1
+    if mode == "hang":
+        time.sleep(3600)
+    emit(type="load", model=spec["model"]["name"], load_ns=1000000)
+    images = spec["images"]
+    total = spec["warmup"] + spec["iterations"]
+    for i in range(total):
+        if mode == "crash" and i == 2:
+            print("fatal: simulated crash", file=sys.stderr)
+            return 3
+        if mode == "garbage" and i == 2:
+            print("this is not json", flush=True)
+        ns = int(ms * 1e6 * rng.lognormvariate(0, 0.03)) * (3 if i == 0 else 1)
+        phases = {"decode": ns // 10, "preprocess": ns // 10, "inference": ns - 3 * (ns // 10), "postprocess": ns // 10}
+        emit(type="iteration", index=i, warmup=i < spec["warmup"], image=os.path.basename(images[i % len(images)]),
+             phases_ns=phases, total_ns=sum(phases.values()), detections=1)
+        if i < len(images):
+            shift = float(os.environ.get("FAKE_SHIFT", "0"))
+            emit(type="detections", image=os.path.basename(images[i]), width=100, height=100,
+                 detections=[{"class_id": 0, "score": 0.9, "box": [10 + shift, 10, 50, 50]}])
+    emit(type="end", iterations=spec["iterations"], warmup=spec["warmup"], peak_rss_bytes=50 * 2**20)
+    return 0
+
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""Every real runner against the shared protocol fixtures: the same spec, the same checks, the same error codes.
+
+These run the real Go, C++ and Python runners on the real YOLOv5s model (320) and real photos.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT, SYSTEM_PYTHON
+
+from orchestrator import protocol, runners
+from orchestrator.config import Runner
+
+pytestmark = pytest.mark.integration
+
+RUNNERS = {
+    "go": Runner("go", "go"),
+    "cpp": Runner("cpp", "cpp"),
+    "python-system": Runner("python-system", "python", SYSTEM_PYTHON),
+    "python-pip": Runner("python-pip", "python", sys.executable),
+}
+SPEC = json.loads((FIXTURES / "protocol" / "spec-single.json").read_text())
+CASES = {k: v for k, v in json.loads((FIXTURES / "protocol" / "spec-cases.json").read_text()).items()
+         if not k.startswith("_")}
+
+
+@pytest.fixture(scope="session")
+def built() -> None:
+    runners.build("go")
+    runners.build("cpp")
+
+
+def absolute(spec: dict) -> dict:
+    spec = json.loads(json.dumps(spec))
+    spec["model"]["path"] = str(ROOT / spec["model"]["path"])
+    spec["images"] = [str(ROOT / p) for p in spec["images"]]
+    return spec
+
+
+def run_runner(name: str, spec: dict, tmp_path: Path) -> tuple[int, list[str], str]:
+    path = tmp_path / f"{name}.spec.json"
+    path.write_text(json.dumps(spec))
+    done = subprocess.run(runners.command(RUNNERS[name], path), capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout.splitlines(), done.stderr
+
+
+@pytest.mark.parametrize("name", RUNNERS)
+def test_runner_follows_the_protocol(name: str, tmp_path: Path, built: None, real_assets: None) -> None:
+    spec = absolute(SPEC)
+    code, lines, stderr = run_runner(name, spec, tmp_path)
+    assert code == 0, stderr
+    records = [json.loads(line) for line in lines]
+    assert all(protocol.check_record(r) is None for r in records), [protocol.check_record(r) for r in records]
+    types = [r["type"] for r in records]
+    assert types[:2] == ["hello", "load"] and types[-1] == "end"
+    stream = protocol.parse_lines(lines)
+    assert stream.complete
+    assert stream.hello["threads"] == spec["threads"] and stream.hello["protocol"] == 1
+    assert "cpu" in stream.hello["available_targets"]
+    total = spec["warmup"] + spec["iterations"]
+    assert [r["index"] for r in stream.iterations] == list(range(total))
+    assert [r["warmup"] for r in stream.iterations] == [True] * spec["warmup"] + [False] * spec["iterations"]
+    assert [r["image"] for r in stream.iterations] == [Path(spec["images"][i % 2]).name for i in range(total)]
+    for r in stream.iterations:
+        assert r["total_ns"] == sum(r["phases_ns"].values()) and r["phases_ns"]["inference"] > 0
+    assert sorted(stream.detections) == ["bus.jpg", "zidane.jpg"]  # one record per image
+    assert stream.end["peak_rss_bytes"] > 50 * 2**20  # a loaded YOLOv5s net is far above 50 MiB
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("name", RUNNERS)
+def test_runner_reports_each_failure_with_its_code(name: str, case: str, tmp_path: Path, built: None,
+                                                   real_assets: None) -> None:
+    spec = absolute(SPEC)
+    spec.update(absolute({**spec, **CASES[case]["override"]}) if "model" in CASES[case]["override"] or
+                "images" in CASES[case]["override"] else CASES[case]["override"])
+    code, lines, stderr = run_runner(name, spec, tmp_path)
+    assert code == 1, (lines, stderr)
+    stream = protocol.parse_lines(lines)
+    assert stream.error is not None and stream.error["code"] == CASES[case]["code"], (lines, stderr)
+    assert not stream.problems
