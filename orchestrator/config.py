@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,9 +42,23 @@ class Runner:
 @dataclass(frozen=True)
 class Scenario:
     type: str
-    warmup: int
+    warmup: int | None  # None: `auto`, steady state detected from the stream (orchestrator/warmup.py)
     iterations: int
     repeats: int
+    min_time_s: float  # a cell measuring less than this in total is flagged, like hyperfine's 3 s
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A published claim to hold against this run: `a` vs `b` on `metric`, with the values the claim gives."""
+
+    claim: str
+    metric: str
+    a: str
+    b: str
+    a_value: float
+    b_value: float
+    model: str | None
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,11 @@ class Config:
     compare: list[tuple[str, str]]
     timeout_s: float
     parity: Parity
+    cpu_affinity: list[int] | None
+    cooldown_s: float
+    on_unavailable: str
+    reference: str | None
+    claims: list[Claim]
 
     def runner(self, name: str) -> Runner:
         return next(r for r in self.runners if r.name == name)
@@ -151,7 +170,9 @@ def _collect_lines(node: yaml.Node, keypath: tuple, lines: dict[tuple, int], pat
 
 
 TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "backend", "target",
-            "thresholds", "matrix", "compare", "timeout_s", "parity"}
+            "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
+            "on_unavailable", "reference", "claims"}
+CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss")
 
 
 def _build(doc: _Doc) -> Config:
@@ -182,6 +203,11 @@ def _build(doc: _Doc) -> Config:
         compare=_compare(doc, runners),
         timeout_s=_number(doc, ("timeout_s",), d.get("timeout_s", 600), 1, None),
         parity=_parity(doc),
+        cpu_affinity=_affinity(doc),
+        cooldown_s=_number(doc, ("cooldown_s",), d.get("cooldown_s", 0), 0, None),
+        on_unavailable=_choice(doc, ("on_unavailable",), ("fail", "skip"), "fail"),
+        reference=_reference(doc, runners),
+        claims=_claims(doc, runners, models),
     )
     return config
 
@@ -241,9 +267,11 @@ def _integer(doc: _Doc, keypath: tuple, value: Any, low: int) -> int:
     return value
 
 
-def _choice(doc: _Doc, keypath: tuple, choices: tuple, default: str) -> str:
+def _choice(doc: _Doc, keypath: tuple, choices: tuple, default: str | None) -> str:
     value = _lookup(doc.data, keypath)
     if value is None:
+        if default is None:
+            raise doc.fail(keypath, f"missing; one of: {', '.join(choices)}")
         return default
     if value not in choices:
         raise doc.fail(keypath, f"{value!r} is not one of: {', '.join(choices)}")
@@ -341,13 +369,63 @@ def _runners(doc: _Doc) -> list[Runner]:
 
 
 def _scenario(doc: _Doc) -> Scenario:
-    s = _mapping(doc, ("scenario",), {"type", "warmup", "iterations", "repeats"})
+    s = _mapping(doc, ("scenario",), {"type", "warmup", "iterations", "repeats", "min_time_s"})
+    warmup = s.get("warmup", 3)
     return Scenario(
         type=_choice(doc, ("scenario", "type"), SCENARIOS, "single"),
-        warmup=_integer(doc, ("scenario", "warmup"), s.get("warmup", 3), 0),
+        warmup=None if warmup == "auto" else _integer(doc, ("scenario", "warmup"), warmup, 0),
         iterations=_integer(doc, ("scenario", "iterations"), s.get("iterations", 30), 1),
         repeats=_integer(doc, ("scenario", "repeats"), s.get("repeats", 3), 1),
+        min_time_s=_number(doc, ("scenario", "min_time_s"), s.get("min_time_s", 3), 0, None),
     )
+
+
+def _affinity(doc: _Doc) -> list[int] | None:
+    value = doc.data.get("cpu_affinity")
+    if value is None:
+        return None
+    count = os.cpu_count() or 1
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and 0 <= v < count for v in value):
+        raise doc.fail(("cpu_affinity",), f"expected a list of CPU numbers between 0 and {count - 1}, got {value!r}")
+    return value
+
+
+def _reference(doc: _Doc, runners: list[Runner]) -> str | None:
+    """The native runner that the "overhead over native" view divides by: named, or the first cpp runner."""
+    value = doc.data.get("reference")
+    if value is None:
+        return next((r.name for r in runners if r.kind == "cpp"), None)
+    if value not in {r.name for r in runners}:
+        raise doc.fail(("reference",), f"{value!r} is not a configured runner")
+    return value
+
+
+def _claims(doc: _Doc, runners: list[Runner], models: list[Model]) -> list[Claim]:
+    items = doc.data.get("claims", [])
+    if not isinstance(items, list):
+        raise doc.fail(("claims",), "expected a list of claims (see docs/config.md)")
+    out = []
+    names, model_names = {r.name for r in runners}, {m.name for m in models}
+    for i, item in enumerate(items):
+        kp = ("claims", i)
+        if not isinstance(item, dict):
+            raise doc.fail(kp, "expected a mapping with claim, metric, a, b, a_value, b_value")
+        _no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model"})
+        for side in ("a", "b"):
+            if item.get(side) not in names:
+                raise doc.fail(kp + (side,), f"{item.get(side)!r} is not a configured runner")
+        model = item.get("model")
+        if model is not None and model not in model_names:
+            raise doc.fail(kp + ("model",), f"{model!r} is not a configured model")
+        out.append(Claim(
+            claim=_typed(doc, kp + ("claim",), str),
+            metric=_choice(doc, kp + ("metric",), CLAIM_METRICS, None),
+            a=item["a"], b=item["b"],
+            a_value=_number(doc, kp + ("a_value",), item.get("a_value"), 0, None),
+            b_value=_number(doc, kp + ("b_value",), item.get("b_value"), 0, None),
+            model=model,
+        ))
+    return out
 
 
 def _threads(doc: _Doc) -> list[int]:
@@ -420,8 +498,10 @@ def resolved(config: Config) -> dict[str, Any]:
         "runners": [{"name": r.name, "kind": r.kind, "interpreter": r.interpreter or default_interpreter(),
                      "env": dict(r.env)} if r.kind == "python" else {"name": r.name, "kind": r.kind, "env": dict(r.env)}
                     for r in config.runners],
-        "scenario": {"type": config.scenario.type, "warmup": config.scenario.warmup,
-                     "iterations": config.scenario.iterations, "repeats": config.scenario.repeats},
+        "scenario": {"type": config.scenario.type,
+                     "warmup": "auto" if config.scenario.warmup is None else config.scenario.warmup,
+                     "iterations": config.scenario.iterations, "repeats": config.scenario.repeats,
+                     "min_time_s": config.scenario.min_time_s},
         "threads": list(config.threads),
         "backend": config.backend,
         "target": config.target,
@@ -430,7 +510,12 @@ def resolved(config: Config) -> dict[str, Any]:
         "matrix": {"exclude": list(config.exclude)},
         "compare": [list(p) for p in config.compare],
         "timeout_s": config.timeout_s,
-        "parity": vars(config.parity).copy(),
+        "parity": asdict(config.parity),
+        "cpu_affinity": config.cpu_affinity,
+        "cooldown_s": config.cooldown_s,
+        "on_unavailable": config.on_unavailable,
+        "reference": config.reference,
+        "claims": [asdict(c) for c in config.claims],
     }
 
 

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from . import protocol, sampling
 from .protocol import Stream
 
 STDERR_TAIL_LINES = 8
+# OpenCV never fails setPreferableBackend/Target: it logs one of these at the first forward() and runs on the CPU.
+FALLBACK = re.compile(r".*(switching to CPU|fall(ing)? ?back to (the )?CPU).*", re.IGNORECASE)
 
 
 @dataclass
@@ -30,15 +36,18 @@ class ProcessResult:
     exit_code: int | None
     wall_s: float
     startup_ms: float | None  # spawn to the first measured result, as a user waits for it
-    status: str  # ok | failed
+    status: str  # ok | failed | skipped
     error: str | None
     stream: Stream
     samples: list[sampling.Sample]
+    load_before: list[float] | None = None
+    load_after: list[float] | None = None
 
     def meta(self) -> dict[str, Any]:
         return {"cell": self.cell_id, "repeat": self.repeat, "order": self.order, "argv": self.argv,
                 "exit_code": self.exit_code, "wall_s": round(self.wall_s, 4), "startup_ms": self.startup_ms,
-                "status": self.status, "error": self.error}
+                "status": self.status, "error": self.error, "load_before": self.load_before,
+                "load_after": self.load_after}
 
 
 def process_paths(cell_dir: Path, repeat: int) -> dict[str, Path]:
@@ -46,9 +55,17 @@ def process_paths(cell_dir: Path, repeat: int) -> dict[str, Path]:
     return {kind: cell_dir / f"{stem}.{kind}" for kind in ("spec.json", "jsonl", "stderr.log", "samples.csv")}
 
 
+@dataclass(frozen=True)
+class Options:
+    timeout_s: float
+    on_unavailable: str = "fail"  # fail | skip: what a missing backend or a CPU fallback does to the cell
+    cpu_affinity: list[int] | None = None
+
+
 def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], cell_dir: Path,
-                env: dict[str, str], timeout_s: float) -> ProcessResult:
+                env: dict[str, str], options: Options) -> ProcessResult:
     paths = process_paths(cell_dir, repeat)
+    load_before = _load()
     cell_dir.mkdir(parents=True, exist_ok=True)
     paths["spec.json"].write_text(json.dumps(spec, indent=2), encoding="utf-8")
     first_result: list[float] = []
@@ -56,16 +73,18 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
     with open(paths["stderr.log"], "wb") as stderr, open(paths["jsonl"], "w", encoding="utf-8") as raw:
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-                                    env={**os.environ, **env})
+                                    env={**os.environ, **env}, preexec_fn=_pin(options.cpu_affinity))
         except OSError as exc:
             error = f"cannot start {argv[0]}: {exc.strerror}. Check the runner's interpreter or build."
             return ProcessResult(cell_id, repeat, order, argv, None, 0.0, None, "failed", error, Stream(), [])
+        if options.cpu_affinity and sys.platform == "win32":
+            psutil.Process(proc.pid).cpu_affinity(options.cpu_affinity)  # process-wide on Windows
         sampler = sampling.Sampler(proc.pid).start()
         reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result), daemon=True)
         reader.start()
         timed_out = False
         try:
-            proc.wait(timeout=timeout_s)
+            proc.wait(timeout=options.timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
             proc.kill()
@@ -75,10 +94,21 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         samples = sampler.stop()
     _write_samples(paths["samples.csv"], samples)
     stream = protocol.read_file(str(paths["jsonl"]))
-    status, error = _verdict(stream, proc.returncode, timed_out, timeout_s, paths["stderr.log"])
+    status, error = _verdict(stream, proc.returncode, timed_out, options, paths["stderr.log"])
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
-                         samples)
+                         samples, load_before, _load())
+
+
+def _pin(cpus: list[int] | None) -> Any:
+    """On POSIX, pin the child before exec so that every thread it ever starts inherits the CPU set."""
+    if not cpus or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def _load() -> list[float] | None:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: list[float]) -> None:
@@ -107,13 +137,18 @@ def read_samples(path: Path) -> list[sampling.Sample]:
     return out
 
 
-def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, timeout_s: float,
+def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, options: Options,
              stderr_path: Path) -> tuple[str, str | None]:
+    unavailable = "skipped" if options.on_unavailable == "skip" else "failed"
     if timed_out:
-        return "failed", (f"timed out after {timeout_s:g} s and was stopped; the iterations measured before are "
-                          "kept in raw/. Raise timeout_s or lower scenario.iterations in the config.")
+        return "failed", (f"timed out after {options.timeout_s:g} s and was stopped; the iterations measured "
+                          "before are kept in raw/. Raise timeout_s or lower scenario.iterations in the config.")
     if stream.error is not None:
-        return "failed", f"{stream.error['code']}: {stream.error['message']}"
+        status = unavailable if stream.error["code"] == "backend_unavailable" else "failed"
+        return status, f"{stream.error['code']}: {stream.error['message']}"
+    fallback = fallback_line(stderr_path)
+    if fallback:
+        return unavailable, f"fell back to CPU: OpenCV logged '{fallback}', so the requested target was not used"
     if stream.problems:
         return "failed", "the runner broke the protocol: " + "; ".join(stream.problems[:3])
     if exit_code != 0 or stream.end is None:
@@ -121,6 +156,15 @@ def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, timeout_s: 
         why = f"exited with code {exit_code}" if exit_code != 0 else "ended without an end record"
         return "failed", f"the runner {why}" + (f"; its stderr ends with: {tail}" if tail else "")
     return "ok", None
+
+
+def fallback_line(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    match = FALLBACK.search(text)
+    return match.group(0).strip()[:200] if match else None
 
 
 def stderr_tail(path: Path) -> str:

@@ -68,6 +68,16 @@ def markdown(summary: dict[str, Any]) -> str:
         }
         lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in rows.items()]
         lines.append("")
+    if summary.get("claims"):
+        lines += ["## Claims checked", "", "| claim | claimed a / b | measured a / b [95 % CI] | verdict |",
+                  "|---|---|---|---|"]
+        for c in summary["claims"]:
+            m = c["measured"]
+            measured = "n/a" if not m else f"{m['ratio']:.3f}" + (
+                f" [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]" if m["ci95"] else "")
+            claimed = f"{c['claimed']['ratio']:.3f}" if c["claimed"]["ratio"] else "n/a"
+            lines.append(f"| {c['claim']} | {claimed} | {measured} | {c['verdict']} |")
+        lines.append("")
     verdicts = [c for c in summary["comparisons"] if c["metric"] == "latency_p50"]
     if verdicts:
         lines += ["## Verdicts (median latency)", ""]

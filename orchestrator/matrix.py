@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import warmup
 from .config import Config, Model, Runner
 from .protocol import PROTOCOL_VERSION
 
@@ -44,6 +45,7 @@ def schedule(cells: list[Cell], repeats: int) -> list[tuple[Cell, int]]:
 
 
 def spec(config: Config, cell: Cell) -> dict[str, Any]:
+    auto = config.scenario.warmup is None
     return {
         "protocol": PROTOCOL_VERSION,
         "scenario": config.scenario.type,
@@ -53,8 +55,8 @@ def spec(config: Config, cell: Cell) -> dict[str, Any]:
         "conf_threshold": config.conf_threshold,
         "nms_threshold": config.nms_threshold,
         "max_detections": config.max_detections,
-        "warmup": config.scenario.warmup,
-        "iterations": config.scenario.iterations,
+        "warmup": warmup.AUTO_RUNNER_WARMUP if auto else config.scenario.warmup,
+        "iterations": config.scenario.iterations + (warmup.AUTO_EXTRA if auto else 0),
         "threads": cell.threads,
         "backend": config.backend,
         "target": config.target,

@@ -74,17 +74,20 @@ def _write_cells(raw: Path, cells: list[matrix.Cell], build_errors: dict[str, st
 def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], raw: Path,
              progress: Progress) -> None:
     plan = [(c, r) for c, r in matrix.schedule(cells, config.scenario.repeats) if c.runner.kind not in build_errors]
+    options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity)
     try:
         for order, (cell, repeat) in enumerate(plan):
+            if order and config.cooldown_s:
+                time.sleep(config.cooldown_s)
             cell_dir = raw / cell.id
             argv = runners.command(cell.runner, execution.process_paths(cell_dir, repeat)["spec.json"])
             progress(f"[{order + 1}/{len(plan)}] {cell.runner.name} | {cell.model.name} | {cell.threads} thread(s)"
                      f" | process {repeat + 1}/{config.scenario.repeats}")
             result = execution.run_process(cell.id, repeat, order, argv, matrix.spec(config, cell), cell_dir,
-                                           cell.runner.env, config.timeout_s)
+                                           cell.runner.env, options)
             with open(raw / "processes.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(result.meta()) + "\n")
             if result.status != "ok":
-                progress(f"  failed: {result.error}")
+                progress(f"  {result.status}: {result.error}")
     except KeyboardInterrupt:
         progress("interrupted: writing the report for the processes that finished")

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -47,10 +47,20 @@ def bootstrap_ci(values: Sequence[float], q: float = 50, level: float = 0.95) ->
 
 def ratio_ci(a: Sequence[float], b: Sequence[float], q: float = 50, level: float = 0.95) -> list[float]:
     """Bootstrap CI of percentile_q(a) / percentile_q(b), resampling both samples independently."""
+    return _bootstrap_ratio(a, b, lambda m: np.percentile(m, q, axis=1), level)
+
+
+def ratio_ci_mean(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> list[float]:
+    """Bootstrap CI of mean(a) / mean(b), resampling both samples independently."""
+    return _bootstrap_ratio(a, b, lambda m: m.mean(axis=1), level)
+
+
+def _bootstrap_ratio(a: Sequence[float], b: Sequence[float], statistic: Callable[[np.ndarray], np.ndarray],
+                     level: float) -> list[float]:
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    sx = np.percentile(rng.choice(x, size=(BOOTSTRAP_RESAMPLES, len(x))), q, axis=1)
-    sy = np.percentile(rng.choice(y, size=(BOOTSTRAP_RESAMPLES, len(y))), q, axis=1)
+    sx = statistic(rng.choice(x, size=(BOOTSTRAP_RESAMPLES, len(x))))
+    sy = statistic(rng.choice(y, size=(BOOTSTRAP_RESAMPLES, len(y))))
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(sx / sy, [tail, 100 - tail])
     return [float(lo), float(hi)]

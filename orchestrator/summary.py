@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from . import execution, parity, statistics
+from . import claims, execution, overhead, parity, statistics, warmup
 from .protocol import PHASES, Stream, read_file
 
 SCHEMA_VERSION = 1
@@ -27,15 +27,26 @@ class CellData:
     """One cell's raw data gathered over its processes."""
 
     info: dict[str, Any]
+    auto_warmup: bool = False
     processes: list[dict[str, Any]] = field(default_factory=list)  # meta of each process
     streams: list[Stream] = field(default_factory=list)
     samples: list[list[Any]] = field(default_factory=list)
 
+    def warmup_detected(self) -> list[int | None]:
+        """With `warmup: auto`, per process: how many iterations after the cold one were still warming up."""
+        return [warmup.steady_start([r["total_ns"] for r in s.measured()]) for s in self.streams]
+
+    def measured(self) -> list[list[dict[str, Any]]]:
+        """Measured iteration records per process (with `warmup: auto`, from the detected steady state on)."""
+        if not self.auto_warmup:
+            return [s.measured() for s in self.streams]
+        return [s.measured()[k or 0:] for s, k in zip(self.streams, self.warmup_detected())]
+
     def measured_ms(self) -> list[float]:
-        return [r["total_ns"] / 1e6 for s in self.streams for r in s.measured()]
+        return [r["total_ns"] / 1e6 for records in self.measured() for r in records]
 
     def phase_ms(self, phase: str) -> list[float]:
-        return [r["phases_ns"][phase] / 1e6 for s in self.streams for r in s.measured()]
+        return [r["phases_ns"][phase] / 1e6 for records in self.measured() for r in records]
 
     def hello(self) -> dict[str, Any] | None:
         return next((s.hello for s in self.streams if s.hello), None)
@@ -49,7 +60,8 @@ def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], list[CellDa
     env_path = run_dir / "environment.json"
     environment = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
     raw = run_dir / "raw"
-    cells = {c["id"]: CellData(c) for c in json.loads((raw / "cells.json").read_text(encoding="utf-8"))}
+    auto = config.get("scenario", {}).get("warmup") == "auto"
+    cells = {c["id"]: CellData(c, auto) for c in json.loads((raw / "cells.json").read_text(encoding="utf-8"))}
     processes = []
     meta_path = raw / "processes.jsonl"
     lines = meta_path.read_text(encoding="utf-8").splitlines() if meta_path.is_file() else []
@@ -71,6 +83,7 @@ def build(run_dir: Path) -> dict[str, Any]:
     tolerances = config.get("parity", {})
     parity_results = check_parity(cells, pairs, tolerances)
     _attach_parity(summaries, parity_results)
+    _attach_min_time(summaries, cells, config.get("scenario", {}).get("min_time_s", 3))
     comparisons = compare_cells(cells, summaries, pairs, parity_results)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -81,6 +94,8 @@ def build(run_dir: Path) -> dict[str, Any]:
         "cells": summaries,
         "comparisons": comparisons,
         "parity": parity_results,
+        "native_overhead": overhead.native_overhead(cells, summaries, config.get("reference")),
+        "claims": claims.check(config.get("claims", []), summaries, comparisons, cells),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in processes],
         "environment_digest": {k: environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
@@ -89,7 +104,8 @@ def build(run_dir: Path) -> dict[str, Any]:
 def summarize_cell(cell: CellData) -> dict[str, Any]:
     info, hello = cell.info, cell.hello()
     errors = [p["error"] for p in cell.processes if p.get("status") != "ok" and p.get("error")]
-    status = "skipped" if not cell.processes else ("failed" if errors else "ok")
+    statuses = {p.get("status") for p in cell.processes}
+    status = "skipped" if not cell.processes or statuses == {"skipped"} else ("failed" if errors else "ok")
     if info.get("build_error"):
         status, errors = "failed", [info["build_error"]]
     latencies = cell.measured_ms()
@@ -105,6 +121,7 @@ def summarize_cell(cell: CellData) -> dict[str, Any]:
         "language_version": hello["language_version"] if hello else None,
         "threads_observed": hello["threads"] if hello else None,
         "warnings": [],
+        "warmup": {"mode": "auto", "detected": cell.warmup_detected()} if cell.auto_warmup else None,
     }
     if latencies:
         out["latency_ms"] = statistics.describe(latencies)
@@ -145,8 +162,19 @@ def _memory(cell: CellData) -> dict[str, Any] | None:
     }
 
 
+def _attach_min_time(summaries: list[dict[str, Any]], cells: list[CellData], min_time_s: float) -> None:
+    """Flag cells that measured less than min_time_s in total (hyperfine's 3 s floor): too short to trust."""
+    for summ, cell in zip(summaries, cells):
+        total_s = sum(cell.measured_ms()) / 1000
+        if cell.measured_ms() and total_s < min_time_s:
+            summ["warnings"].append(f"measured only {total_s:.1f} s in total (under {min_time_s:g} s): "
+                                    "raise scenario.iterations or scenario.repeats")
+
+
 def _warnings(cell: CellData, latencies: list[float]) -> list[str]:
     warnings = []
+    if cell.auto_warmup and None in cell.warmup_detected():
+        warnings.append("warmup: auto found no steady state in some process; all its iterations were kept")
     if len(latencies) < MIN_ITERATIONS:
         warnings.append(f"only {len(latencies)} measured iterations (fewer than {MIN_ITERATIONS}): "
                         "raise scenario.iterations")
@@ -157,7 +185,7 @@ def _warnings(cell: CellData, latencies: list[float]) -> list[str]:
     if flagged:
         warnings.append(f"{len(flagged)} outlier(s) by modified Z-score > {statistics.OUTLIER_Z} "
                         "(kept in every statistic)")
-    per_process = [[r["total_ns"] / 1e6 for r in s.measured()] for s in cell.streams]
+    per_process = [[r["total_ns"] / 1e6 for r in records] for records in cell.measured()]
     per_process = [v for v in per_process if v]
     if len(per_process) >= 2:
         first = statistics.describe(per_process[0])["p50"]

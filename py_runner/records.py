@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, TextIO
 
 PROTOCOL_VERSION = 1
 
 
+def claim_stdout() -> TextIO:
+    """Keep stdout for records alone: OpenCV's logger prints its INFO/DEBUG lines to stdout (fd 1), which would
+    corrupt the stream. The records get a private duplicate of fd 1; fd 1 itself then points at stderr."""
+    sys.stdout.flush()
+    private = os.dup(1)
+    os.dup2(2, 1)
+    return os.fdopen(private, "w", encoding="utf-8")
+
+
 class RecordWriter:
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, record_type: str, **fields: Any) -> None:

@@ -16,7 +16,7 @@ import cv2
 from backends import BACKENDS, TARGETS, available_targets
 from memory import peak_rss_bytes
 from pipeline import postprocess, preprocess
-from records import PROTOCOL_VERSION, RecordWriter, RunnerError
+from records import PROTOCOL_VERSION, RecordWriter, RunnerError, claim_stdout
 from spec import Spec, load_spec
 
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--spec", required=True, help="spec JSON file, or - for stdin")
     args = parser.parse_args(argv)
-    out = RecordWriter()
+    out = RecordWriter(claim_stdout())
     try:
         spec = load_spec(args.spec)
         run(spec, out)

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 if ! is_debian; then
   cat >&2 <<'MSG'
 This set-up script knows Debian and Ubuntu only. On another system install by hand:
-  - Go >= 1.19 (https://go.dev/dl), CMake and a C++17 compiler, pkg-config
+  - Go >= 1.22 (https://go.dev/dl), CMake and a C++17 compiler, pkg-config
   - OpenCV 4.6.0 with its development files (gocv v0.31.0 builds against 4.6 only).
     Windows: gocv's win_build_opencv.cmd builds it with MinGW into C:/opencv/build/install.
     macOS: brew install opencv pkg-config (then check `pkg-config --modversion opencv4`).
@@ -26,5 +26,10 @@ if ! command -v go >/dev/null; then
     exit 1
   fi
   ensure_debs golang-go
+fi
+# go.mod asks for Go 1.22 (Debian 12's golang-go is 1.19): say so plainly instead of failing in the build.
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+if [[ $go_minor =~ ^[0-9]+$ ]] && ((go_minor < 22)); then
+  die "Go $(go env GOVERSION) is too old for go_runner (needs >= 1.22): install a newer Go from https://go.dev/dl and put it first on PATH"
 fi
 say "system prerequisites: ok (OpenCV $(pkg-config --modversion opencv4), $(go version | cut -d' ' -f3))"

@@ -99,7 +99,8 @@ def test_comparisons_have_ratios_and_fairness(run_dir: Path) -> None:
     cells = {c["runner"]: c for c in summary["cells"]}
     entry = next(e for e in summary["comparisons"] if (e["a"], e["b"], e["metric"]) == ("go", "python-system",
                                                                                        "latency_p50"))
-    assert entry["ratio"] == pytest.approx(cells["go"]["latency_ms"]["p50"] / cells["python-system"]["latency_ms"]["p50"])
+    p50 = {name: c["latency_ms"]["p50"] for name, c in cells.items()}
+    assert entry["ratio"] == pytest.approx(p50["go"] / p50["python-system"])
     assert entry["fair"] and all(f["ok"] for f in entry["fairness"])
     pip = next(e for e in summary["comparisons"] if e["b"] == "python-pip" and e["metric"] == "latency_p50")
     assert not pip["fair"] and any(f["check"] == "same OpenCV build" and not f["ok"] for f in pip["fairness"])

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator import config, matrix
 from test_config import GOOD, folder, write  # noqa: F401 - the fixture is reused
+
+from orchestrator import config, matrix
 
 __all__ = ["folder"]
 
@@ -27,5 +28,6 @@ def test_spec_carries_the_cell(folder: Path) -> None:  # noqa: F811
 
 
 def test_cell_ids_are_file_safe(folder: Path) -> None:  # noqa: F811
-    c = config.load(write(folder, GOOD.replace("name: go", "name: '<script>/go'").replace("[go, py]", "['<script>/go', py]")))
+    text = GOOD.replace("name: go", "name: '<script>/go'").replace("[go, py]", "['<script>/go', py]")
+    c = config.load(write(folder, text))
     assert all("/" not in x.id and "<" not in x.id for x in matrix.expand(c))

@@ -61,7 +61,8 @@ def test_crash_hang_garbage_and_error_are_clear_and_keep_what_was_measured(tmp_p
     summary = run(tmp_path, fake_config(tmp_path, envs, [], iterations=5, timeout=3))
     assert cell(summary, "good")["status"] == "ok" and cell(summary, "good")["iterations"] == 10
     crash = cell(summary, "crash")
-    assert crash["status"] == "failed" and "exited with code 3" in crash["error"] and "simulated crash" in crash["error"]
+    assert crash["status"] == "failed" and "exited with code 3" in crash["error"]
+    assert "simulated crash" in crash["error"]
     assert crash["cold_ms"] is not None  # the iterations before the crash are kept
     hang = cell(summary, "hang")
     assert hang["status"] == "failed" and "timed out after 3 s" in hang["error"]
@@ -122,3 +123,57 @@ def test_html_in_a_runner_name_is_escaped(tmp_path: Path) -> None:
     html = (tmp_path / "run" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def with_keys(config: Path, extra: str) -> Path:
+    config.write_text(config.read_text() + textwrap.dedent(extra))
+    return config
+
+
+def test_claims_are_checked_as_ratios(tmp_path: Path) -> None:
+    envs = {"slow": {"FAKE_MS": "24", "FAKE_SEED": "1", "FAKE_RSS_MB": "80"},
+            "fast": {"FAKE_MS": "20", "FAKE_SEED": "2"}}
+    config = with_keys(fake_config(tmp_path, envs, [["slow", "fast"]]), """\
+        claims:
+          - {claim: "slow 24 ms vs fast 20 ms", metric: latency_mean, a: slow, b: fast, a_value: 24, b_value: 20}
+          - {claim: "slow is twice as fast", metric: latency_p50, a: slow, b: fast, a_value: 10, b_value: 20}
+          - {claim: "same memory", metric: peak_rss, a: slow, b: fast, a_value: 820, b_value: 980}
+        """)
+    consistent, contradicted, memory = run(tmp_path, config)["claims"]
+    assert consistent["verdict"] == "consistent" and consistent["measured"]["ci95"][0] < 1.2 < \
+        consistent["measured"]["ci95"][1]
+    assert contradicted["verdict"] == "contradicted"
+    assert memory["verdict"] == "contradicted" and memory["measured"]["ratio"] == 1.6
+    assert "Claims checked" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_warmup_auto_detects_the_slow_start(tmp_path: Path) -> None:
+    config = fake_config(tmp_path, {"a": {"FAKE_WARM": "4"}}, [], iterations=30)
+    config.write_text(config.read_text().replace("warmup: 2", "warmup: auto"))
+    c = cell(run(tmp_path, config), "a")
+    assert c["warmup"]["mode"] == "auto" and c["warmup"]["detected"] == [4, 4]
+    assert c["iterations"] == 2 * (30 + 10 - 4)  # the runner runs 10 extra; the detected warm-up is dropped
+    assert c["latency_ms"]["max"] < 1.5 * c["latency_ms"]["p50"]  # no slow warm-up iteration left
+
+
+def test_native_overhead_min_time_and_affinity(tmp_path: Path) -> None:
+    envs = {"native": {"FAKE_MS": "20"}, "lang": {"FAKE_MS": "25", "FAKE_SEED": "3"}}
+    config = with_keys(fake_config(tmp_path, envs, [], iterations=10), "reference: native\ncpu_affinity: [0]\n")
+    summary = run(tmp_path, config)
+    (entry,) = summary["native_overhead"]
+    assert entry["runner"] == "lang" and entry["phases"]["total"]["ratio"] == pytest.approx(1.25, abs=0.05)
+    assert entry["phases"]["inference"]["ci95"][0] > 1
+    assert any("under 3 s" in w for w in cell(summary, "lang")["warnings"])  # 20 x 25 ms = 0.5 s
+    stderr = next((tmp_path / "run" / "raw").glob("*lang*/process-0.stderr.log")).read_text()
+    if sys.platform.startswith("linux"):
+        assert "affinity [0]" in stderr
+
+
+@pytest.mark.parametrize("choice", ["skip", "fail"])
+def test_missing_backend_and_silent_fallback_are_never_reported_as_ok(tmp_path: Path, choice: str) -> None:
+    envs = {"absent": {"FAKE_MODE": "unavailable"}, "fallback": {"FAKE_MODE": "fallback"}}
+    summary = run(tmp_path, with_keys(fake_config(tmp_path, envs, [], iterations=3), f"on_unavailable: {choice}\n"))
+    status = "skipped" if choice == "skip" else "failed"
+    assert cell(summary, "absent")["status"] == status and "backend_unavailable" in cell(summary, "absent")["error"]
+    fallback = cell(summary, "fallback")
+    assert fallback["status"] == status and fallback["error"].startswith("fell back to CPU")

@@ -6,6 +6,7 @@ These run the real Go, C++ and Python runners on the real YOLOv5s model (320) an
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,18 +43,21 @@ def absolute(spec: dict) -> dict:
     return spec
 
 
-def run_runner(name: str, spec: dict, tmp_path: Path) -> tuple[int, list[str], str]:
+def run_runner(name: str, spec: dict, tmp_path: Path, env: dict[str, str] | None = None) -> tuple[int, list[str], str]:
     path = tmp_path / f"{name}.spec.json"
     path.write_text(json.dumps(spec))
-    done = subprocess.run(runners.command(RUNNERS[name], path), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(runners.command(RUNNERS[name], path), capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
     return done.returncode, done.stdout.splitlines(), done.stderr
 
 
 @pytest.mark.parametrize("name", RUNNERS)
 def test_runner_follows_the_protocol(name: str, tmp_path: Path, built: None, real_assets: None) -> None:
     spec = absolute(SPEC)
-    code, lines, stderr = run_runner(name, spec, tmp_path)
+    # OpenCV's logger prints INFO/DEBUG lines to stdout: a runner must keep them out of its record stream.
+    code, lines, stderr = run_runner(name, spec, tmp_path, {"OPENCV_LOG_LEVEL": "DEBUG"})
     assert code == 0, stderr
+    assert "DEBUG" in stderr or "INFO" in stderr  # the log lines went to stderr
     records = [json.loads(line) for line in lines]
     assert all(protocol.check_record(r) is None for r in records), [protocol.check_record(r) for r in records]
     types = [r["type"] for r in records]

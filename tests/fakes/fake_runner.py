@@ -1,7 +1,10 @@
 """A small fake runner for the orchestrator's tests: speaks protocol 1 with made-up timings.
 
 FAKE_MODE: ok | crash | hang | garbage | error; FAKE_MS: median latency; FAKE_SEED: random seed;
-FAKE_BUILD: the OpenCV build hash it claims; FAKE_SHIFT: moves one detection box by this many pixels.
+FAKE_BUILD: the OpenCV build hash it claims; FAKE_SHIFT: moves one detection box by this many pixels;
+FAKE_RSS_MB: the peak RSS it reports; FAKE_WARM: the first N measured iterations are twice as slow;
+FAKE_MODE=unavailable or fallback imitate a missing backend (error record) and OpenCV's silent CPU
+fallback (a stderr line).
 """
 
 import json
@@ -24,6 +27,14 @@ def main():
     emit(type="hello", protocol=1, runner="fake", language="python", language_version="3", opencv_version="4.6.0",
          opencv_build_hash=build, opencv_build_info="fake", threads=spec["threads"] or 4, pid=os.getpid(),
          backend=spec["backend"], target=spec["target"], available_targets=["cpu"])
+    if hasattr(os, "sched_getaffinity"):
+        print(f"affinity {sorted(os.sched_getaffinity(0))}", file=sys.stderr)
+    if mode == "unavailable":
+        emit(type="error", code="backend_unavailable", message="no cuda target", fatal=True)
+        return 1
+    if mode == "fallback":
+        print("[ WARN:0@0.1] global net.cpp DNN module was not built with CUDA backend; switching to CPU",
+              file=sys.stderr)
     if mode == "error":
         emit(type="error", code="model_load", message="cannot read model", fatal=True)
         return 1
@@ -38,7 +49,8 @@ def main():
             return 3
         if mode == "garbage" and i == 2:
             print("this is not json", flush=True)
-        ns = int(ms * 1e6 * rng.lognormvariate(0, 0.03)) * (3 if i == 0 else 1)
+        slow = 3 if i == 0 else (2 if 0 <= i - spec["warmup"] < int(os.environ.get("FAKE_WARM", "0")) else 1)
+        ns = int(ms * 1e6 * rng.lognormvariate(0, 0.03)) * slow
         phases = {"decode": ns // 10, "preprocess": ns // 10, "inference": ns - 3 * (ns // 10), "postprocess": ns // 10}
         emit(type="iteration", index=i, warmup=i < spec["warmup"], image=os.path.basename(images[i % len(images)]),
              phases_ns=phases, total_ns=sum(phases.values()), detections=1)
@@ -46,7 +58,8 @@ def main():
             shift = float(os.environ.get("FAKE_SHIFT", "0"))
             emit(type="detections", image=os.path.basename(images[i]), width=100, height=100,
                  detections=[{"class_id": 0, "score": 0.9, "box": [10 + shift, 10, 50, 50]}])
-    emit(type="end", iterations=spec["iterations"], warmup=spec["warmup"], peak_rss_bytes=50 * 2**20)
+    rss = int(os.environ.get("FAKE_RSS_MB", "50")) * 2**20
+    emit(type="end", iterations=spec["iterations"], warmup=spec["warmup"], peak_rss_bytes=rss)
     return 0
 
 

@@ -1,0 +1,77 @@
+// The per-image work of docs/protocol.md, "The algorithm": letterbox, blob, inference, YOLOv5
+// decode + class-offset NMS + mapping back. Buffers live in the objects and are reused across
+// iterations so that steady-state timings do not include allocation of same-sized Mats.
+#pragma once
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include <string>
+#include <vector>
+
+struct Letterbox {
+    double r = 1.0;  // float64, as the protocol says
+    int new_w = 0, new_h = 0;
+    int left = 0, right = 0, top = 0, bottom = 0;
+};
+
+Letterbox letterbox_geometry(int w, int h, int S);
+
+// Resizes (INTER_LINEAR, only when the size changes) and pads with 114 into dst (S x S, from g).
+void letterbox(const cv::Mat& src, const Letterbox& g, cv::Mat& resized, cv::Mat& dst);
+
+struct Detection {
+    int class_id = 0;
+    float score = 0.f;
+    float box[4] = {0.f, 0.f, 0.f, 0.f};  // x1, y1, x2, y2 in original-image pixels
+};
+
+// Class-offset NMS: boxes of different classes never overlap (YOLOv5's max_wh trick).
+constexpr int kClassOffset = 7680;
+
+class Postprocessor {
+public:
+    // Steps 5-7 on an output Mat [1, N, 5+nc] (or [N, 5+nc]) of float32. Throws std::runtime_error
+    // for any other shape or type.
+    void run(const cv::Mat& output, float conf, float nms, int max_det, const Letterbox& g, int img_w,
+             int img_h, std::vector<Detection>& out);
+
+    // Step 5 on rows x cols float32 values read in place.
+    void decode(const float* data, int rows, int cols, float conf);
+    // Step 6: fills keep (indices into the candidates, score order), at most max_det.
+    void nms(float conf, float nms_threshold, int max_det);
+    // Step 7 for the kept candidates.
+    void map_back(const Letterbox& g, int img_w, int img_h, std::vector<Detection>& out) const;
+
+    // Candidates after decode (public for the self-test).
+    std::vector<cv::Rect> rects;       // NMS input: truncated, class-offset
+    std::vector<float> scores;
+    std::vector<int> class_ids;
+    std::vector<cv::Vec4f> boxes;      // x1, y1, w, h (float32, letterbox pixels)
+    std::vector<int> keep;
+};
+
+class Pipeline {
+public:
+    Pipeline(int input_size, float conf, float nms, int max_det);
+
+    // readNet + setPreferableBackend + setPreferableTarget (the timed load). Throws on failure.
+    void load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target);
+
+    bool decode(const std::string& path);  // imread(IMREAD_COLOR); false when the result is empty
+    void preprocess();                     // letterbox + blobFromImage
+    void infer();                          // setInput + forward
+    void postprocess();                    // decode, NMS, map back
+
+    const cv::Mat& image() const { return image_; }
+    const std::vector<Detection>& detections() const { return detections_; }
+
+private:
+    int S_;
+    float conf_, nms_;
+    int max_det_;
+    cv::dnn::Net net_;
+    cv::Mat image_, resized_, padded_, blob_, output_;
+    Letterbox lb_;
+    Postprocessor post_;
+    std::vector<Detection> detections_;
+};

@@ -1,0 +1,433 @@
+// Self-test for cpp_runner's own code (no test framework; run by CTest).
+// Prints "N passed, M failed" last and exits non-zero on any failure.
+#include "backend.hpp"
+#include "json.hpp"
+#include "pipeline.hpp"
+#include "records.hpp"
+#include "run.hpp"
+#include "sha256.hpp"
+#include "spec.hpp"
+
+#include <opencv2/core.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+int g_pass = 0, g_fail = 0;
+
+void check(bool ok, const char* expr, const char* file, int line, const std::string& detail = "") {
+    if (ok) { ++g_pass; return; }
+    ++g_fail;
+    std::fprintf(stderr, "%s:%d: CHECK failed: %s%s%s\n", file, line, expr, detail.empty() ? "" : "\n    ",
+                 detail.c_str());
+}
+
+template <class A, class B>
+std::string show(const A& a, const B& b) {
+    std::ostringstream s;
+    s << "got [" << a << "] want [" << b << "]";
+    return s.str();
+}
+
+// Each operand is evaluated once.
+template <class A, class B>
+void check_eq(const A& a, const B& b, const char* expr, const char* file, int line) {
+    check(a == b, expr, file, line, show(a, b));
+}
+
+template <class A, class B, class T>
+void check_near(const A& a, const B& b, T tol, const char* expr, const char* file, int line) {
+    check(std::fabs(a - b) <= tol, expr, file, line, show(a, b));
+}
+
+#define CHECK(c) check((c), #c, __FILE__, __LINE__)
+#define CHECK_EQ(a, b) check_eq((a), (b), #a " == " #b, __FILE__, __LINE__)
+#define CHECK_NEAR(a, b, tol) check_near((a), (b), (tol), #a " ~= " #b, __FILE__, __LINE__)
+
+void test_sha256() {
+    CHECK_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    CHECK_EQ(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
+                        "mnopqrstnopqrstu"),
+             "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    CHECK_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    // Chunked updates across the 55/56/64-byte padding boundaries give the one-shot digest.
+    for (std::size_t n : {55u, 56u, 63u, 64u, 65u, 119u, 120u, 1000u}) {
+        std::string data;
+        for (std::size_t i = 0; i < n; ++i) data += static_cast<char>('A' + (i * 7) % 26);
+        Sha256 h;
+        for (std::size_t i = 0; i < n; i += 13) h.update(data.data() + i, std::min<std::size_t>(13, n - i));
+        CHECK_EQ(h.hex_digest(), sha256_hex(data));
+        CHECK_EQ(h.hex_digest(), sha256_hex(data));  // digest does not disturb the state
+    }
+}
+
+void test_json() {
+    CHECK_EQ(json_string("plain"), "\"plain\"");
+    CHECK_EQ(json_string("a\"b\\c/d"), "\"a\\\"b\\\\c/d\"");
+    CHECK_EQ(json_string("l1\nl2\r\t\b\f"), "\"l1\\nl2\\r\\t\\b\\f\"");
+    CHECK_EQ(json_string(std::string("\x01\x1f\x7f", 3)), "\"\\u0001\\u001f\\u007f\"");
+    CHECK_EQ(json_string(std::string("nul\0x", 5)), "\"nul\\u0000x\"");
+    CHECK_EQ(json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    CHECK_EQ(json_string("bad\xff"), "\"bad\\ufffd\"");
+    CHECK_EQ(json_string("cut\xc3"), "\"cut\\ufffd\"");
+    CHECK_EQ(json_string("over\xc0\xaf"), "\"over\\ufffd\\ufffd\"");
+    CHECK_EQ(json_string("surr\xed\xa0\x80"), "\"surr\\ufffd\\ufffd\\ufffd\"");
+    CHECK_EQ(json_string("big\xf4\x90\x80\x80"), "\"big\\ufffd\\ufffd\\ufffd\\ufffd\"");
+
+    CHECK_EQ(json_float(0.25f), "0.25");
+    CHECK_EQ(json_float(805.f), "805.0");
+    CHECK_EQ(json_float(0.8731f), "0.8731");
+    CHECK_EQ(json_float(0.f), "0.0");
+    CHECK_EQ(json_float(-1.5f), "-1.5");
+    CHECK_EQ(json_float(1e-5f), "1e-05");
+    CHECK_EQ(json_float(16777216.f), "16777216.0");
+    CHECK_EQ(json_float(720.f), "720.0");  // not "7.2e+02"
+    CHECK_EQ(json_float(1080.f), "1080.0");
+    CHECK_EQ(json_float(7.2e-4f), "0.00072");
+    CHECK_EQ(json_float(1.5e-7f), "1.5e-07");
+    CHECK_EQ(json_float(3e20f), "3e+20");
+    CHECK_EQ(json_float(0.1f), "0.1");
+    CHECK_EQ(json_float(756.8f), "756.8");
+    CHECK_EQ(json_float(std::numeric_limits<float>::quiet_NaN()), "null");
+    CHECK_EQ(json_float(std::numeric_limits<float>::infinity()), "null");
+    // Every printed value reads back as the same float32.
+    bool roundtrip = true;
+    unsigned seed = 12345;
+    for (int i = 0; i < 20000; ++i) {
+        seed = seed * 1103515245u + 12345u;
+        const float v = static_cast<float>(seed % 2000000) / 1000.f - 1000.f + static_cast<float>(i) * 1e-7f;
+        float bits;  // and arbitrary bit patterns, all magnitudes
+        const std::uint32_t u = seed;
+        std::memcpy(&bits, &u, sizeof(bits));
+        roundtrip = roundtrip && std::strtof(json_float(v).c_str(), nullptr) == v;
+        if (std::isfinite(bits)) roundtrip = roundtrip && std::strtof(json_float(bits).c_str(), nullptr) == bits;
+    }
+    CHECK(roundtrip);
+
+    CHECK_EQ(JsonObject().str("a", "x").integer("b", -3).boolean("c", false).str_array("d", {"p", "q"}).done(),
+             "{\"a\": \"x\", \"b\": -3, \"c\": false, \"d\": [\"p\", \"q\"]}");
+    CHECK_EQ(JsonObject().str_array("e", {}).done(), "{\"e\": []}");
+}
+
+// The formatters reproduce the fixture lines of tests/fixtures/protocol/stream-ok.jsonl byte for byte.
+void test_records() {
+    CHECK_EQ(load_record("yolov5s-320", 41234567), "{\"type\": \"load\", \"model\": \"yolov5s-320\", \"load_ns\": 41234567}");
+    CHECK_EQ(iteration_record(0, true, "bus.jpg", Phases{5100000, 900000, 98000000, 300000}, 104300000, 5),
+             "{\"type\": \"iteration\", \"index\": 0, \"warmup\": true, \"image\": \"bus.jpg\", \"phases_ns\": "
+             "{\"decode\": 5100000, \"preprocess\": 900000, \"inference\": 98000000, \"postprocess\": 300000}, "
+             "\"total_ns\": 104300000, \"detections\": 5}");
+    std::vector<Detection> dets(2);
+    dets[0].class_id = 5; dets[0].score = 0.8731f;
+    dets[0].box[0] = 22.1f; dets[0].box[1] = 231.5f; dets[0].box[2] = 805.f; dets[0].box[3] = 756.8f;
+    dets[1].class_id = 0; dets[1].score = 0.85f;
+    dets[1].box[0] = 48.f; dets[1].box[1] = 398.f; dets[1].box[2] = 245.5f; dets[1].box[3] = 902.f;
+    CHECK_EQ(detections_record("bus.jpg", 810, 1080, dets),
+             "{\"type\": \"detections\", \"image\": \"bus.jpg\", \"width\": 810, \"height\": 1080, \"detections\": "
+             "[{\"class_id\": 5, \"score\": 0.8731, \"box\": [22.1, 231.5, 805.0, 756.8]}, {\"class_id\": 0, "
+             "\"score\": 0.85, \"box\": [48.0, 398.0, 245.5, 902.0]}]}");
+    CHECK_EQ(detections_record("e.jpg", 1, 2, {}),
+             "{\"type\": \"detections\", \"image\": \"e.jpg\", \"width\": 1, \"height\": 2, \"detections\": []}");
+    CHECK_EQ(end_record(3, 1, 312475648),
+             "{\"type\": \"end\", \"iterations\": 3, \"warmup\": 1, \"peak_rss_bytes\": 312475648}");
+    CHECK_EQ(error_record("model_load", "cannot read model models/missing.onnx: file not found"),
+             "{\"type\": \"error\", \"code\": \"model_load\", \"message\": \"cannot read model models/missing.onnx: "
+             "file not found\", \"fatal\": true}");
+
+    Hello h;
+    h.language_version = "g++ 12.2.0";
+    h.opencv_version = "4.6.0";
+    h.opencv_build_info = "\nGeneral configuration for OpenCV 4.6.0 =====\n";
+    h.threads = 1;
+    h.pid = 4242;
+    h.backend = "opencv";
+    h.target = "cpu";
+    h.available_targets = {"cpu", "opencl"};
+    CHECK_EQ(hello_record(h),
+             "{\"type\": \"hello\", \"protocol\": 1, \"runner\": \"cpp_runner\", \"language\": \"cpp\", "
+             "\"language_version\": \"g++ 12.2.0\", \"opencv_version\": \"4.6.0\", \"opencv_build_hash\": \"" +
+                 sha256_hex(h.opencv_build_info) +
+                 "\", \"opencv_build_info\": \"\\nGeneral configuration for OpenCV 4.6.0 =====\\n\", \"threads\": 1, "
+                 "\"pid\": 4242, \"backend\": \"opencv\", \"target\": \"cpu\", \"available_targets\": [\"cpu\", "
+                 "\"opencl\"]}");
+    CHECK_EQ(base_name("/abs/data/images/bus.jpg"), "bus.jpg");
+    CHECK_EQ(base_name("zidane.jpg"), "zidane.jpg");
+}
+
+void check_geometry(int w, int h, int S, int nw, int nh, int l, int r, int t, int b, const char* what) {
+    const Letterbox g = letterbox_geometry(w, h, S);
+    const bool ok = g.new_w == nw && g.new_h == nh && g.left == l && g.right == r && g.top == t && g.bottom == b;
+    std::ostringstream d;
+    d << w << "x" << h << "@" << S << ": new " << g.new_w << "x" << g.new_h << " pad l" << g.left << " r" << g.right
+      << " t" << g.top << " b" << g.bottom;
+    check(ok, what, __FILE__, __LINE__, d.str());
+}
+
+void test_letterbox() {
+    check_geometry(810, 1080, 640, 480, 640, 80, 80, 0, 0, "bus.jpg at 640");
+    check_geometry(810, 1080, 320, 240, 320, 40, 40, 0, 0, "bus.jpg at 320");
+    check_geometry(1280, 720, 640, 640, 360, 0, 0, 140, 140, "zidane.jpg at 640");
+    check_geometry(641, 479, 320, 320, 239, 0, 0, 40, 41, "odd size, odd padding goes bottom");
+    check_geometry(3, 5, 320, 192, 320, 64, 64, 0, 0, "tiny image is scaled up");
+    check_geometry(3, 1, 5, 5, 2, 0, 0, 1, 2, "odd padding");
+    check_geometry(1, 4, 2, 1, 2, 0, 1, 0, 0, "floor(x+0.5), not round-half-even: 0.5 -> 1");
+    check_geometry(320, 320, 320, 320, 320, 0, 0, 0, 0, "already S x S");
+    CHECK_NEAR(letterbox_geometry(810, 1080, 640).r, 640.0 / 1080.0, 1e-15);
+
+    // Pixels: a 3x5 (w x h) image of 200 into 8x8: r = 1.6, 5x8, left 1, right 2.
+    cv::Mat src(5, 3, CV_8UC3, cv::Scalar(200, 200, 200)), resized, dst;
+    const Letterbox g = letterbox_geometry(3, 5, 8);
+    letterbox(src, g, resized, dst);
+    CHECK_EQ(dst.rows, 8);
+    CHECK_EQ(dst.cols, 8);
+    CHECK_EQ(dst.type(), CV_8UC3);
+    CHECK(dst.at<cv::Vec3b>(4, 0) == cv::Vec3b(114, 114, 114));
+    CHECK(dst.at<cv::Vec3b>(4, 1) == cv::Vec3b(200, 200, 200));
+    CHECK(dst.at<cv::Vec3b>(4, 5) == cv::Vec3b(200, 200, 200));
+    CHECK(dst.at<cv::Vec3b>(4, 6) == cv::Vec3b(114, 114, 114));
+    CHECK(dst.at<cv::Vec3b>(7, 7) == cv::Vec3b(114, 114, 114));
+    // No resize when the size is unchanged: the input goes straight to the border step.
+    cv::Mat same(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)), unused, out;
+    letterbox(same, letterbox_geometry(8, 8, 8), unused, out);
+    CHECK(unused.empty());
+    CHECK(cv::norm(out, same, cv::NORM_INF) == 0);
+}
+
+// Synthetic output: 3 classes, so 8 columns per row.
+std::vector<float> synthetic_rows() {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    return {
+        // cx,   cy,    w,    h,    obj,   c0,    c1,   c2
+        100.f, 100.f, 50.f, 40.f, 0.9f,  0.1f,  0.8f, 0.8f,  // 0: tie c1/c2 -> first index, class 1
+        100.f, 100.f, 50.f, 40.f, 0.25f, 1.0f,  1.0f, 1.0f,  // 1: obj == conf -> dropped
+        100.f, 100.f, 50.f, 40.f, 0.3f,  0.5f,  0.1f, 0.1f,  // 2: score 0.15 -> dropped
+        102.f, 101.f, 50.f, 40.f, 0.9f,  0.9f,  0.0f, 0.0f,  // 3: class 0, overlaps 0 (other class)
+        103.f, 100.f, 50.f, 40.f, 0.8f,  0.95f, 0.0f, 0.0f,  // 4: class 0, suppressed by 3
+        1.5f,  2.5f,  6.f,  8.f,  0.99f, 0.0f,  0.0f, 0.5f,  // 5: negative x1/y1, class 2
+        100.f, 100.f, 50.f, 40.f, nan,   1.0f,  1.0f, 1.0f,  // 6: NaN obj -> dropped
+    };
+}
+
+void test_decode_nms() {
+    const std::vector<float> rows = synthetic_rows();
+    const float conf = 0.25f;
+    Postprocessor pp;
+    pp.decode(rows.data(), 7, 8, conf);
+    CHECK_EQ(pp.rects.size(), 4u);
+    if (pp.rects.size() != 4u) return;
+    CHECK_EQ(pp.class_ids[0], 1);
+    CHECK_EQ(pp.scores[0], 0.9f * 0.8f);
+    CHECK(pp.rects[0] == cv::Rect(75 + 7680, 80 + 7680, 50, 40));
+    CHECK_EQ(pp.class_ids[1], 0);
+    CHECK(pp.rects[1] == cv::Rect(77, 81, 50, 40));
+    CHECK_EQ(pp.class_ids[3], 2);
+    CHECK_EQ(pp.scores[3], 0.99f * 0.5f);
+    // trunc toward zero: x1 = y1 = -1.5 -> -1, not floor's -2
+    CHECK(pp.rects[3] == cv::Rect(-1 + 2 * 7680, -1 + 2 * 7680, 6, 8));
+    CHECK_EQ(pp.boxes[3][0], -1.5f);
+
+    pp.nms(conf, 0.45f, 300);
+    CHECK_EQ(pp.keep.size(), 3u);
+    if (pp.keep.size() == 3u) {
+        CHECK_EQ(pp.keep[0], 1);  // 0.81
+        CHECK_EQ(pp.keep[1], 0);  // 0.72, other class: not suppressed by the 0.81 box
+        CHECK_EQ(pp.keep[2], 3);  // 0.495; candidate 2 (0.76) suppressed by candidate 1
+    }
+    pp.nms(conf, 0.45f, 2);
+    CHECK_EQ(pp.keep.size(), 2u);
+
+    Postprocessor empty;
+    empty.decode(rows.data() + 8, 1, 8, conf);
+    empty.nms(conf, 0.45f, 300);
+    CHECK(empty.keep.empty());
+}
+
+void test_map_back() {
+    // bus.jpg at 640: r = 640/1080, left = 80, top = 0.
+    const Letterbox g = letterbox_geometry(810, 1080, 640);
+    Postprocessor pp;
+    pp.boxes = {cv::Vec4f(100.f, 50.f, 200.f, 700.f), cv::Vec4f(70.f, -10.f, 600.f, 100.f)};
+    pp.scores = {0.9f, 0.8f};
+    pp.class_ids = {5, 0};
+    pp.keep = {1, 0};
+    std::vector<Detection> out;
+    pp.map_back(g, 810, 1080, out);
+    CHECK_EQ(out.size(), 2u);
+    if (out.size() != 2u) return;
+    CHECK_EQ(out[0].class_id, 0);  // keep order, not candidate order
+    CHECK_EQ(out[0].box[0], 0.f);  // (70 - 80) / r < 0 -> 0
+    CHECK_EQ(out[0].box[1], 0.f);  // -10 / r -> 0
+    CHECK_EQ(out[0].box[2], 810.f);  // (670 - 80) / r > 810 -> 810
+    CHECK_NEAR(out[0].box[3], 90.f / (640.f / 1080.f), 1e-3f);
+    CHECK_EQ(out[1].class_id, 5);
+    CHECK_EQ(out[1].score, 0.9f);
+    CHECK_NEAR(out[1].box[0], 33.75f, 1e-3f);
+    CHECK_NEAR(out[1].box[1], 84.375f, 1e-3f);
+    CHECK_NEAR(out[1].box[2], 371.25f, 1e-3f);
+    CHECK_EQ(out[1].box[3], 1080.f);  // 750 / r = 1265.6 -> 1080
+
+    // Whole postprocess on a [1, N, 8] Mat, and a wrong output type.
+    std::vector<float> rows = synthetic_rows();
+    const int sz[3] = {1, 7, 8};
+    cv::Mat outmat(3, sz, CV_32F, rows.data());
+    Postprocessor run;
+    std::vector<Detection> dets;
+    run.run(outmat, 0.25f, 0.45f, 300, letterbox_geometry(640, 640, 640), 640, 640, dets);
+    CHECK_EQ(dets.size(), 3u);
+    if (dets.size() == 3u) {
+        CHECK_EQ(dets[0].class_id, 0);
+        CHECK_EQ(dets[0].box[0], 77.f);
+        CHECK_EQ(dets[0].box[2], 127.f);
+        CHECK_EQ(dets[2].box[0], 0.f);  // x1 = -1.5 clipped
+        CHECK_EQ(dets[2].box[2], 4.5f);
+    }
+    bool threw = false;
+    try {
+        cv::Mat wrong(3, sz, CV_64F, cv::Scalar(0));
+        run.run(wrong, 0.25f, 0.45f, 300, letterbox_geometry(640, 640, 640), 640, 640, dets);
+    } catch (const std::runtime_error&) {
+        threw = true;
+    }
+    CHECK(threw);
+}
+
+void test_backend() {
+    cv::dnn::Backend b;
+    CHECK(backend_from_name("default", b) && b == cv::dnn::DNN_BACKEND_DEFAULT);
+    CHECK(backend_from_name("opencv", b) && b == cv::dnn::DNN_BACKEND_OPENCV);
+    CHECK(backend_from_name("cuda", b) && b == cv::dnn::DNN_BACKEND_CUDA);
+    CHECK(backend_from_name("openvino", b) && b == cv::dnn::DNN_BACKEND_INFERENCE_ENGINE);
+    CHECK(!backend_from_name("OpenCV", b));
+    CHECK(!backend_from_name("halide", b));
+    cv::dnn::Target t;
+    for (const char* n : {"cpu", "opencl", "opencl_fp16", "cuda", "cuda_fp16"}) {
+        CHECK(target_from_name(n, t));
+        CHECK_EQ(target_name(t), std::string(n));
+    }
+    CHECK(target_from_name("cuda_fp16", t) && t == cv::dnn::DNN_TARGET_CUDA_FP16);
+    CHECK(!target_from_name("gpu", t));
+    CHECK_EQ(target_name(cv::dnn::DNN_TARGET_MYRIAD), "target_3");
+    CHECK_EQ(target_name(cv::dnn::DNN_TARGET_VULKAN), "target_4");
+    const std::vector<std::string> cpu = available_target_names(cv::dnn::DNN_BACKEND_OPENCV);
+    bool has_cpu = false;
+    for (const auto& n : cpu) has_cpu = has_cpu || n == "cpu";
+    CHECK(has_cpu);
+}
+
+const char* kSpec = R"({
+  "protocol": 1,
+  "scenario": "single",
+  "model": {"name": "yolov5s-320", "path": "models/yolov5s-320.onnx", "format": "onnx", "input_size": 320},
+  "images": ["data/images/bus.jpg", "data/images/zidane.jpg"],
+  "conf_threshold": 0.25,
+  "nms_threshold": 0.45,
+  "max_detections": 300,
+  "warmup": 1,
+  "iterations": 3,
+  "threads": 1,
+  "backend": "opencv",
+  "target": "cpu"
+})";
+
+std::string replaced(const std::string& from, const std::string& to) {
+    std::string s = kSpec;
+    const std::size_t p = s.find(from);
+    if (p != std::string::npos) s.replace(p, from.size(), to);
+    return s;
+}
+
+std::string spec_error_code(const std::string& text) {
+    Spec s;
+    SpecError e;
+    return parse_spec(text, s, e) ? "ok" : e.code;
+}
+
+void test_spec() {
+    Spec s;
+    SpecError e;
+    CHECK(parse_spec(kSpec, s, e));
+    CHECK_EQ(s.protocol, 1);
+    CHECK_EQ(s.scenario, "single");
+    CHECK_EQ(s.model.name, "yolov5s-320");
+    CHECK_EQ(s.model.path, "models/yolov5s-320.onnx");
+    CHECK_EQ(s.model.input_size, 320);
+    CHECK_EQ(s.images.size(), 2u);
+    CHECK_EQ(s.conf_threshold, 0.25f);
+    CHECK_EQ(s.nms_threshold, 0.45f);
+    CHECK_EQ(s.max_detections, 300);
+    CHECK_EQ(s.warmup, 1);
+    CHECK_EQ(s.iterations, 3);
+    CHECK_EQ(s.threads, 1);
+    CHECK_EQ(s.backend, "opencv");
+    CHECK_EQ(s.target, "cpu");
+
+    CHECK_EQ(spec_error_code(replaced("\"protocol\": 1", "\"protocol\": 2")), "protocol");
+    CHECK_EQ(spec_error_code(replaced("\"protocol\": 1,", "")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3,", "")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3", "\"iterations\": 2.5")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"threads\": 1", "\"threads\": -1")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"backend\": \"opencv\"", "\"backend\": \"tensorrt\"")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"target\": \"cpu\"", "\"target\": \"gpu\"")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"format\": \"onnx\"", "\"format\": \"pb\"")), "spec");
+    CHECK_EQ(spec_error_code(replaced("[\"data/images/bus.jpg\", \"data/images/zidane.jpg\"]", "[]")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"conf_threshold\": 0.25", "\"conf_threshold\": 1.5")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"conf_threshold\": 0.25", "\"conf_threshold\": \"0.25\"")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"max_detections\": 300", "\"max_detections\": 0")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"conf_threshold\": 0.25", "\"conf_threshold\": 1")), "ok");
+    // An unknown scenario is a valid spec; the run reports unsupported_scenario.
+    CHECK_EQ(spec_error_code(replaced("\"scenario\": \"single\"", "\"scenario\": \"stream\"")), "ok");
+    CHECK_EQ(spec_error_code(replaced("\"threads\": 1,", "\"threads\": 1, \"extra_key\": {\"x\": [1, 2]},")), "ok");
+    CHECK_EQ(spec_error_code("not json at all"), "spec");
+    CHECK_EQ(spec_error_code("[1, 2]"), "spec");
+    CHECK_EQ(spec_error_code(""), "spec");
+    CHECK_EQ(spec_error_code("{\"protocol\": 1"), "spec");
+
+    // JSON that FileStorage does not read is rewritten first: \uXXXX (Python's json.dumps default for
+    // non-ASCII), "\/", null.
+    CHECK_EQ(filestorage_compatible_json(R"({"k": "caf\u00e9"})"), "{\"k\": \"caf\xc3\xa9\"}");
+    CHECK_EQ(filestorage_compatible_json(R"("\ud83d\ude00")"), "\"\xf0\x9f\x98\x80\"");
+    CHECK_EQ(filestorage_compatible_json(R"("\ud83dx")"), "\"\xef\xbf\xbdx\"");
+    CHECK_EQ(filestorage_compatible_json(R"("\ude00")"), "\"\xef\xbf\xbd\"");
+    CHECK_EQ(filestorage_compatible_json(R"("\u0022\u005c\u000a\u0041")"), R"("\"\\\nA")");
+    CHECK_EQ(filestorage_compatible_json(R"("a\\u00e9")"), R"("a\\u00e9")");  // escaped backslash, then text
+    CHECK_EQ(filestorage_compatible_json(R"("\u12")"), R"("\u12")");  // malformed: left for the parser
+    CHECK_EQ(filestorage_compatible_json(R"({"a\/b": "c\/d"} \/)"), R"({"a/b": "c/d"} \/)");
+    CHECK_EQ(filestorage_compatible_json(R"({"a": null, "b": [null,1], "null": "null", "c": nullx})"),
+             R"({"a": "", "b": ["",1], "null": "null", "c": nullx})");
+    CHECK_EQ(spec_error_code(replaced("\"threads\": 1,", "\"threads\": 1, \"future\": null,")), "ok");
+    CHECK_EQ(spec_error_code(replaced("\"threads\": 1", "\"threads\": null")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"data/images/bus.jpg\"", R"("bad\u0000nul")")), "spec");
+    CHECK(parse_spec(replaced("\"data/images/bus.jpg\"", R"("/home/Jos\u00e9/\ud83d\ude00 \"q\".jpg")"), s, e));
+    CHECK_EQ(s.images[0], "/home/Jos\xc3\xa9/\xf0\x9f\x98\x80 \"q\".jpg");
+
+    // JSON string escapes in paths reach the spec decoded.
+    CHECK(parse_spec(replaced("\"data/images/bus.jpg\"", "\"dir with space/q\\\"uote.jpg\""), s, e));
+    CHECK_EQ(s.images[0], "dir with space/q\"uote.jpg");
+}
+
+}  // namespace
+
+int main() {
+    test_sha256();
+    test_json();
+    test_records();
+    test_letterbox();
+    test_decode_nms();
+    test_map_back();
+    test_backend();
+    test_spec();
+    std::fflush(stderr);
+    std::printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail == 0 ? 0 : 1;
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// classOffset shifts each class's boxes apart so one NMSBoxes call never suppresses across classes
+// (YOLOv5's max_wh trick).
+const classOffset = 7680
+
+// letterbox is the geometry of step 2 of the protocol's algorithm.
+type letterbox struct {
+	w, h                     int     // original image size
+	r                        float64 // scale factor
+	newW, newH               int     // resized size
+	left, right, top, bottom int     // padding
+}
+
+func computeLetterbox(w, h, s int) letterbox {
+	r := math.Min(float64(s)/float64(h), float64(s)/float64(w))
+	newW := int(math.Floor(float64(w)*r + 0.5))
+	newH := int(math.Floor(float64(h)*r + 0.5))
+	left := (s - newW) / 2
+	top := (s - newH) / 2
+	return letterbox{
+		w: w, h: h, r: r, newW: newW, newH: newH,
+		left: left, right: s - newW - left, top: top, bottom: s - newH - top,
+	}
+}
+
+// candidates holds the rows that pass the thresholds, in output order. The slices are reused across
+// iterations.
+type candidates struct {
+	rects   []image.Rectangle // NMS input: integer boxes shifted by class
+	scores  []float32
+	classes []int
+	boxes   [][4]float32 // x1, y1, w, h in letterbox pixels
+}
+
+func (c *candidates) reset() {
+	c.rects = c.rects[:0]
+	c.scores = c.scores[:0]
+	c.classes = c.classes[:0]
+	c.boxes = c.boxes[:0]
+}
+
+// decodeRows appends to c the rows of a YOLOv5 output (rows of stride floats: cx, cy, w, h, obj, class
+// scores) that pass conf, reading the output buffer in place. All arithmetic is float32.
+func decodeRows(data []float32, stride int, conf float32, c *candidates) {
+	// Most rows fail the objectness test: that test reads one float per row and nothing else.
+	end := len(data) - len(data)%stride
+	for off := 0; off < end; off += stride {
+		obj := data[off+4]
+		if !(obj > conf) { // written so that NaN is rejected
+			continue
+		}
+		row := data[off : off+stride]
+		cls := row[5:]
+		best := obj * cls[0]
+		bestK := 0
+		for k := 1; k < len(cls); k++ {
+			if s := obj * cls[k]; s > best {
+				best, bestK = s, k
+			}
+		}
+		if !(best > conf) {
+			continue
+		}
+		w, h := row[2], row[3]
+		x1 := row[0] - w/2
+		y1 := row[1] - h/2
+		off := bestK * classOffset
+		// int(float32) truncates toward zero, like C++'s (int) cast.
+		rx, ry := int(x1)+off, int(y1)+off
+		c.rects = append(c.rects, image.Rectangle{
+			Min: image.Point{X: rx, Y: ry},
+			Max: image.Point{X: rx + int(w), Y: ry + int(h)},
+		})
+		c.scores = append(c.scores, best)
+		c.classes = append(c.classes, bestK)
+		c.boxes = append(c.boxes, [4]float32{x1, y1, w, h})
+	}
+}
+
+// mapBack turns a letterbox box (x1, y1, w, h) into [x1, y1, x2, y2] original-image pixels, clipped to the
+// image. float32 throughout, r included.
+func mapBack(b [4]float32, g letterbox) [4]float32 {
+	r := float32(g.r)
+	left, top := float32(g.left), float32(g.top)
+	w, h := float32(g.w), float32(g.h)
+	return [4]float32{
+		clamp((b[0]-left)/r, w),
+		clamp((b[1]-top)/r, h),
+		clamp((b[0]+b[2]-left)/r, w),
+		clamp((b[1]+b[3]-top)/r, h),
+	}
+}
+
+func clamp(v, hi float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+// phaseTimes are the four contiguous phases of one image, in nanoseconds.
+type phaseTimes struct {
+	decode, preprocess, inference, postprocess, total int64
+}
+
+// pipeline runs the protocol's algorithm with one Net. The Mats and slices it holds are reused across
+// images; Close releases them.
+type pipeline struct {
+	net        *gocv.Net
+	size       int
+	conf, nms  float32
+	maxDets    int
+	resized    gocv.Mat
+	padded     gocv.Mat
+	blob       gocv.Mat
+	blobInputs []gocv.Mat
+	cand       candidates
+	indices    []int
+	dets       []detection
+}
+
+func newPipeline(net *gocv.Net, size int, conf, nms float32, maxDets int) *pipeline {
+	p := &pipeline{
+		net: net, size: size, conf: conf, nms: nms, maxDets: maxDets,
+		resized: gocv.NewMat(), padded: gocv.NewMat(), blob: gocv.NewMat(),
+	}
+	// padded's C++ object is stable (CopyMakeBorder reallocates inside it), so this slice stays valid.
+	p.blobInputs = []gocv.Mat{p.padded}
+	return p
+}
+
+func (p *pipeline) Close() {
+	p.resized.Close()
+	p.padded.Close()
+	p.blob.Close()
+}
+
+// result of one image. dets is owned by the pipeline and valid until the next process call.
+type result struct {
+	width, height int
+	times         phaseTimes
+	dets          []detection
+}
+
+// process runs decode, preprocess, inference and postprocess on one image with five clock reads;
+// nothing but the pipeline's own work happens between the first and the last.
+func (p *pipeline) process(path string) (result, error) {
+	t0 := time.Now()
+	img := gocv.IMRead(path, gocv.IMReadColor)
+	if img.Empty() {
+		img.Close()
+		return result{}, newError(codeImageRead, "cannot read image %s", path)
+	}
+	t1 := time.Now()
+	g := p.preprocess(img)
+	t2 := time.Now()
+	p.net.SetInput(p.blob, "")
+	out := p.net.Forward("")
+	t3 := time.Now()
+	dets, err := p.postprocess(out, g)
+	t4 := time.Now()
+	out.Close()
+	img.Close()
+	if err != nil {
+		return result{}, err
+	}
+	return result{
+		width: g.w, height: g.h, dets: dets,
+		times: phaseTimes{
+			decode:      t1.Sub(t0).Nanoseconds(),
+			preprocess:  t2.Sub(t1).Nanoseconds(),
+			inference:   t3.Sub(t2).Nanoseconds(),
+			postprocess: t4.Sub(t3).Nanoseconds(),
+			total:       t4.Sub(t0).Nanoseconds(),
+		},
+	}, nil
+}
+
+// preprocess letterboxes img into p.padded and fills p.blob (NCHW float32, RGB, scaled by 1/255).
+func (p *pipeline) preprocess(img gocv.Mat) letterbox {
+	g := computeLetterbox(img.Cols(), img.Rows(), p.size)
+	src := img
+	if g.newW != g.w || g.newH != g.h {
+		gocv.Resize(img, &p.resized, image.Pt(g.newW, g.newH), 0, 0, gocv.InterpolationLinear)
+		src = p.resized
+	}
+	gocv.CopyMakeBorder(src, &p.padded, g.top, g.bottom, g.left, g.right, gocv.BorderConstant,
+		color.RGBA{R: 114, G: 114, B: 114, A: 0})
+	// blobFromImages into a reused Mat: the same OpenCV code as blobFromImage, without a new blob per call.
+	gocv.BlobFromImages(p.blobInputs, &p.blob, 1.0/255.0, image.Pt(p.size, p.size),
+		gocv.NewScalar(0, 0, 0, 0), true, false, gocv.MatTypeCV32F)
+	return g
+}
+
+// postprocess decodes the [1, N, 5+classes] output, runs class-offset NMS and maps the kept boxes back.
+func (p *pipeline) postprocess(out gocv.Mat, g letterbox) ([]detection, error) {
+	dims := out.Size()
+	if len(dims) < 2 || len(dims) > 3 || (len(dims) == 3 && dims[0] != 1) || dims[len(dims)-1] < 6 {
+		return nil, newError(codeInternal, "unexpected network output shape %v (want [1, N, 5+classes])", dims)
+	}
+	data, err := out.DataPtrFloat32()
+	if err != nil {
+		return nil, newError(codeInternal, "cannot read network output: %v", err)
+	}
+	p.cand.reset()
+	decodeRows(data, dims[len(dims)-1], p.conf, &p.cand)
+	p.dets = p.dets[:0]
+	n := len(p.cand.rects)
+	if n == 0 {
+		return p.dets, nil // gocv.NMSBoxes panics on an empty input
+	}
+	if cap(p.indices) < n {
+		p.indices = make([]int, n)
+	}
+	indices := p.indices[:n]
+	for i := range indices {
+		indices[i] = -1 // NMSBoxes leaves the slots past its result untouched
+	}
+	gocv.NMSBoxes(p.cand.rects, p.cand.scores, p.conf, p.nms, indices)
+	for _, k := range indices {
+		if k < 0 || len(p.dets) == p.maxDets {
+			break
+		}
+		if k >= n {
+			return nil, newError(codeInternal, "NMSBoxes returned index %d of %d boxes", k, n)
+		}
+		p.dets = append(p.dets, detection{
+			ClassID: p.cand.classes[k],
+			Score:   p.cand.scores[k],
+			Box:     mapBack(p.cand.boxes[k], g),
+		})
+	}
+	return p.dets, nil
+}
+
+// String helps test failure messages.
+func (g letterbox) String() string {
+	return fmt.Sprintf("%dx%d r=%v -> %dx%d pad l%d r%d t%d b%d", g.w, g.h, g.r, g.newW, g.newH,
+		g.left, g.right, g.top, g.bottom)
+}

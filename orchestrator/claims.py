@@ -1,0 +1,77 @@
+"""Holding a published claim against this run.
+
+A claim gives two numbers measured on someone else's machine ("Python 48.2 ms, Go 42.7 ms"). Absolute values do
+not travel between machines, ratios do more nearly: so a claim is checked as the ratio a / b it implies against
+the ratio measured here, with its bootstrap 95 % CI.
+
+Verdicts: `consistent` (the claimed ratio lies in the measured CI), `same direction, different size` (the CI
+is on the claimed side of 1 but excludes the claimed ratio), `not confirmed` (the CI contains 1: no significant
+difference here), `contradicted` (the CI is on the other side of 1), `not comparable` (a side is missing, or
+the runners did not find the same objects).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import statistics
+
+QUANTILE = {"latency_mean": None, "latency_p50": 50, "latency_p99": 99}
+
+
+def check(claims: list[dict[str, Any]], summaries: list[dict[str, Any]], comparisons: list[dict[str, Any]],
+          cells: list[Any]) -> list[dict[str, Any]]:
+    return [_check_one(c, summaries, cells) for c in claims]
+
+
+def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[Any]) -> dict[str, Any]:
+    claimed = claim["a_value"] / claim["b_value"] if claim["b_value"] else None
+    out = {"claim": claim["claim"], "metric": claim["metric"], "a": claim["a"], "b": claim["b"],
+           "claimed": {"a": claim["a_value"], "b": claim["b_value"], "ratio": claimed},
+           "measured": None, "model": None, "verdict": "not comparable", "detail": ""}
+    pair = _find_pair(claim, summaries, cells)
+    if pair is None:
+        out["detail"] = f"no cell of this run has data for both {claim['a']} and {claim['b']}"
+        return out
+    (ca, sa), (cb, sb) = pair
+    out["model"] = sa["model"]
+    if sa["parity"]["status"] == "fail" or sb["parity"]["status"] == "fail":
+        out["detail"] = "the runners did not produce the same detections in this run"
+        return out
+    if claim["metric"] == "peak_rss":
+        ma, mb = sa["memory_mb"]["peak_rss"], sb["memory_mb"]["peak_rss"]
+        out["measured"] = {"a": ma, "b": mb, "ratio": ma / mb, "ci95": None, "unit": "MiB"}
+        lo = hi = ma / mb
+    else:
+        a, b = ca.measured_ms(), cb.measured_ms()
+        q = QUANTILE[claim["metric"]]
+        stat = (lambda v: statistics.describe(v)["mean"]) if q is None else \
+            (lambda v: statistics.describe(v)[f"p{q}"])
+        lo, hi = statistics.ratio_ci(a, b, q) if q is not None else statistics.ratio_ci_mean(a, b)
+        out["measured"] = {"a": stat(a), "b": stat(b), "ratio": stat(a) / stat(b), "ci95": [lo, hi], "unit": "ms"}
+    out["verdict"], out["detail"] = _verdict(claimed, lo, hi)
+    return out
+
+
+def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[Any]) -> tuple | None:
+    by = {(s["runner"], s["model"], s["threads"]): (c, s) for c, s in zip(cells, summaries) if c.measured_ms()}
+    for (runner, model, threads), a in by.items():
+        if runner == claim["a"] and claim.get("model") in (None, model) and (claim["b"], model, threads) in by:
+            return a, by[(claim["b"], model, threads)]
+    return None
+
+
+def _verdict(claimed: float | None, lo: float, hi: float) -> tuple[str, str]:
+    if claimed is None:
+        return "not comparable", "the claim's b value is 0"
+    span = f"measured ratio {lo:.3f}" if lo == hi else f"measured 95 % CI of the ratio [{lo:.3f}, {hi:.3f}]"
+    text = f"claimed ratio {claimed:.3f}, {span}"
+    if lo <= claimed <= hi:
+        return "consistent", text
+    claimed_side = (claimed > 1) - (claimed < 1)
+    if lo <= 1 <= hi:
+        return "not confirmed", text + ": no significant difference on this machine"
+    measured_side = 1 if lo > 1 else -1
+    if claimed_side == measured_side:
+        return "same direction, different size", text
+    return "contradicted", text

@@ -1,0 +1,40 @@
+"""Overhead over native: each runner's phases divided by the C++ runner's, the floor that OpenCV itself sets.
+
+Go and Python both call the same C++ library, so "which language is faster" is best read as "how far is each
+from calling OpenCV directly". Ratios are of medians, with the same bootstrap CI as the comparisons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import statistics
+from .protocol import PHASES
+
+
+def native_overhead(cells: list[Any], summaries: list[dict[str, Any]], reference: str | None) -> list[dict[str, Any]]:
+    if reference is None:
+        return []
+    refs = {(c.info["model"], c.info["threads"]): (c, s) for c, s in zip(cells, summaries)
+            if c.info["runner"] == reference and c.measured_ms()}
+    out = []
+    for cell, summ in zip(cells, summaries):
+        key = (cell.info["model"], cell.info["threads"])
+        if cell.info["runner"] == reference or key not in refs or not cell.measured_ms():
+            continue
+        ref, ref_summ = refs[key]
+        phases = {ph: _ratio(cell.phase_ms(ph), ref.phase_ms(ph)) for ph in PHASES}
+        phases["total"] = _ratio(cell.measured_ms(), ref.measured_ms())
+        mem, ref_mem = summ["memory_mb"], ref_summ["memory_mb"]
+        out.append({"runner": cell.info["runner"], "reference": reference, "model": key[0], "threads": key[1],
+                    "phases": phases,
+                    "peak_rss_ratio": mem["peak_rss"] / ref_mem["peak_rss"] if mem and ref_mem else None})
+    return out
+
+
+def _ratio(values: list[float], reference: list[float]) -> dict[str, Any]:
+    ref_median = statistics.describe(reference)["p50"]
+    if ref_median <= 0:
+        return {"ratio": None, "ci95": None}
+    return {"ratio": statistics.describe(values)["p50"] / ref_median,
+            "ci95": statistics.ratio_ci(values, reference, 50)}
