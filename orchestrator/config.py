@@ -37,6 +37,7 @@ class Runner:
     kind: str
     interpreter: str | None = None  # python only; None means the orchestrator's own interpreter
     env: dict[str, str] = field(default_factory=dict)
+    threads: int | None = None  # overrides the matrix's thread count for this runner (to study an unfair setting)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Scenario:
     iterations: int
     repeats: int
     min_time_s: float  # a cell measuring less than this in total is flagged, like hyperfine's 3 s
+    order: str  # round-robin | random: how the processes of all cells are interleaved
+    seed: int  # for order: random
 
 
 @dataclass(frozen=True)
@@ -350,7 +353,7 @@ def _runners(doc: _Doc) -> list[Runner]:
     runners = []
     for i, item in enumerate(_list_of_mappings(doc, "runners")):
         kp = ("runners", i)
-        _no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env"})
+        _no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads"})
         kind = item.get("kind")
         if kind not in RUNNER_KINDS:
             raise doc.fail(kp + ("kind",), f"{kind!r} is not one of: {', '.join(RUNNER_KINDS)}")
@@ -362,14 +365,15 @@ def _runners(doc: _Doc) -> list[Runner]:
         env = item.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, (str, int, float)) for v in env.values()):
             raise doc.fail(kp + ("env",), "expected a mapping of environment variable names to values")
+        threads = None if item.get("threads") is None else _integer(doc, kp + ("threads",), item["threads"], 0)
         runners.append(Runner(_name(doc, kp + ("name",), item.get("name")), kind, interpreter,
-                              {str(k): str(v) for k, v in env.items()}))
+                              {str(k): str(v) for k, v in env.items()}, threads))
     _unique(doc, "runners", [r.name for r in runners])
     return runners
 
 
 def _scenario(doc: _Doc) -> Scenario:
-    s = _mapping(doc, ("scenario",), {"type", "warmup", "iterations", "repeats", "min_time_s"})
+    s = _mapping(doc, ("scenario",), {"type", "warmup", "iterations", "repeats", "min_time_s", "order", "seed"})
     warmup = s.get("warmup", 3)
     return Scenario(
         type=_choice(doc, ("scenario", "type"), SCENARIOS, "single"),
@@ -377,6 +381,8 @@ def _scenario(doc: _Doc) -> Scenario:
         iterations=_integer(doc, ("scenario", "iterations"), s.get("iterations", 30), 1),
         repeats=_integer(doc, ("scenario", "repeats"), s.get("repeats", 3), 1),
         min_time_s=_number(doc, ("scenario", "min_time_s"), s.get("min_time_s", 3), 0, None),
+        order=_choice(doc, ("scenario", "order"), ("round-robin", "random"), "round-robin"),
+        seed=_integer(doc, ("scenario", "seed"), s.get("seed", 1), 0),
     )
 
 
@@ -495,13 +501,12 @@ def resolved(config: Config) -> dict[str, Any]:
         "models": [{"name": m.name, "path": str(m.path), "format": m.format, "input_size": m.input_size}
                    for m in config.models],
         "images": [str(p) for p in config.images],
-        "runners": [{"name": r.name, "kind": r.kind, "interpreter": r.interpreter or default_interpreter(),
-                     "env": dict(r.env)} if r.kind == "python" else {"name": r.name, "kind": r.kind, "env": dict(r.env)}
-                    for r in config.runners],
+        "runners": [_resolved_runner(r) for r in config.runners],
         "scenario": {"type": config.scenario.type,
                      "warmup": "auto" if config.scenario.warmup is None else config.scenario.warmup,
                      "iterations": config.scenario.iterations, "repeats": config.scenario.repeats,
-                     "min_time_s": config.scenario.min_time_s},
+                     "min_time_s": config.scenario.min_time_s, "order": config.scenario.order,
+                     "seed": config.scenario.seed},
         "threads": list(config.threads),
         "backend": config.backend,
         "target": config.target,
@@ -517,6 +522,15 @@ def resolved(config: Config) -> dict[str, Any]:
         "reference": config.reference,
         "claims": [asdict(c) for c in config.claims],
     }
+
+
+def _resolved_runner(r: Runner) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": r.name, "kind": r.kind, "env": dict(r.env)}
+    if r.kind == "python":
+        out["interpreter"] = r.interpreter or default_interpreter()
+    if r.threads is not None:
+        out["threads"] = r.threads
+    return out
 
 
 def default_interpreter() -> str:

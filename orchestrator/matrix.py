@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -35,13 +36,26 @@ def expand(config: Config) -> list[Cell]:
     return cells
 
 
-def schedule(cells: list[Cell], repeats: int) -> list[tuple[Cell, int]]:
-    """Round-robin: every cell's k-th process runs before any cell's (k+1)-th (A B A B ..., not A A B B).
+def schedule(cells: list[Cell], repeats: int, order: str = "round-robin", seed: int = 1) -> list[tuple[Cell, int]]:
+    """Every cell's k-th process runs before any cell's (k+1)-th (A B A B ..., never A A B B).
 
     Interleaving spreads slow drift of the machine (heat, background load) over all cells alike instead of
-    charging it to whichever runner happens to run last.
+    charging it to whichever runner happens to run last. `random` shuffles the cells within each round with a
+    seeded generator, so that no runner always runs right after the same other one.
     """
-    return [(cell, repeat) for repeat in range(repeats) for cell in cells]
+    rng = random.Random(seed)
+    plan = []
+    for repeat in range(repeats):
+        round_ = list(cells)
+        if order == "random":
+            rng.shuffle(round_)
+        plan += [(cell, repeat) for cell in round_]
+    return plan
+
+
+def threads_for(cell: Cell) -> int:
+    """The OpenCV thread count the runner is asked for: the matrix's, unless the runner overrides it."""
+    return cell.threads if cell.runner.threads is None else cell.runner.threads
 
 
 def spec(config: Config, cell: Cell) -> dict[str, Any]:
@@ -57,7 +71,7 @@ def spec(config: Config, cell: Cell) -> dict[str, Any]:
         "max_detections": config.max_detections,
         "warmup": warmup.AUTO_RUNNER_WARMUP if auto else config.scenario.warmup,
         "iterations": config.scenario.iterations + (warmup.AUTO_EXTRA if auto else 0),
-        "threads": cell.threads,
+        "threads": threads_for(cell),
         "backend": config.backend,
         "target": config.target,
     }

@@ -46,7 +46,12 @@ def run(config_path: Path, out: Path | None, progress: Progress = print) -> Path
     build_errors = _build(config, progress)
     _write_cells(raw, cells, build_errors)
     _measure(config, cells, build_errors, raw, progress)
-    page = report.render(run_dir)
+    try:
+        page = report.render(run_dir)
+    except Exception as exc:  # a reporting bug must not look like lost measurements
+        raise UserError(f"the measurements are safe in {raw}, but rendering the report failed: "
+                        f"{type(exc).__name__}: {exc}. Retry with `python -m orchestrator report {run_dir}` "
+                        "and report this bug.") from exc
     progress(f"report: {page}")
     return page
 
@@ -66,14 +71,16 @@ def _build(config: config_mod.Config, progress: Progress) -> dict[str, str]:
 
 def _write_cells(raw: Path, cells: list[matrix.Cell], build_errors: dict[str, str]) -> None:
     info = [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model.name,
-             "input_size": c.model.input_size, "threads": c.threads, "scenario": "single",
+             "input_size": c.model.input_size, "threads": c.threads, "threads_requested": matrix.threads_for(c),
+             "scenario": "single",
              "runner_config": asdict(c.runner), "build_error": build_errors.get(c.runner.kind)} for c in cells]
     (raw / "cells.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
 
 
 def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], raw: Path,
              progress: Progress) -> None:
-    plan = [(c, r) for c, r in matrix.schedule(cells, config.scenario.repeats) if c.runner.kind not in build_errors]
+    plan = [(c, r) for c, r in matrix.schedule(cells, config.scenario.repeats, config.scenario.order,
+                                               config.scenario.seed) if c.runner.kind not in build_errors]
     options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity)
     try:
         for order, (cell, repeat) in enumerate(plan):

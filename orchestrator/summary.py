@@ -119,7 +119,10 @@ def summarize_cell(cell: CellData) -> dict[str, Any]:
         "memory_mb": None,
         "opencv": {"version": hello["opencv_version"], "build_hash": hello["opencv_build_hash"]} if hello else None,
         "language_version": hello["language_version"] if hello else None,
+        "threads_requested": info.get("threads_requested", info["threads"]),
         "threads_observed": hello["threads"] if hello else None,
+        "os_threads_max": max((s.threads for samples in cell.samples for s in samples), default=None),
+        "target": {"requested": hello["target"], "available": hello["available_targets"]} if hello else None,
         "warnings": [],
         "warmup": {"mode": "auto", "detected": cell.warmup_detected()} if cell.auto_warmup else None,
     }
@@ -269,9 +272,12 @@ def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: 
     fair = all(f["ok"] for f in fairness)
     out = []
     la, lb = a.measured_ms(), b.measured_ms()
+    if not (la and lb):
+        missing = next(s for s, values in ((sa, la), (sb, lb)) if not values)
+        return [{**base, "metric": "latency_p50", "ratio": None, "ci95": None, "p_value": None, "significant": False,
+                 "verdict": f"no verdict: {missing['runner']} has no measurement ({missing['error']})",
+                 "fair": fair, "fairness": fairness}]
     for metric, q in (("latency_p50", 50), ("latency_p99", 99)):
-        if not (la and lb):
-            continue
         ratio = statistics.describe(la)["p" + str(q)] / statistics.describe(lb)["p" + str(q)]
         out.append({**base, "metric": metric, "ratio": ratio, "ci95": statistics.ratio_ci(la, lb, q),
                     "p_value": statistics.mann_whitney_p(la, lb), "significant": False, "verdict": "",
@@ -291,8 +297,11 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
                    "detail": f"{sa['runner']}: {oa.get('version')} ({str(oa.get('build_hash'))[:12]}), "
                              f"{sb['runner']}: {ob.get('version')} ({str(ob.get('build_hash'))[:12]})"})
     ta, tb = sa["threads_observed"], sb["threads_observed"]
-    checks.append({"check": "same OpenCV threads", "ok": ta is not None and ta == tb,
-                   "detail": f"configured {sa['threads']} / {sb['threads']}, reported by OpenCV {ta} / {tb}"})
+    ra, rb = sa["threads_requested"], sb["threads_requested"]
+    checks.append({"check": "same OpenCV threads", "ok": ta is not None and ta == tb and ra == rb,
+                   "detail": f"configured {ra} / {rb}, reported by OpenCV {ta} / {tb}, "
+                             f"OS threads seen {sa['os_threads_max']} / {sb['os_threads_max']}"})
+    checks.append(_accelerator_check(sa, sb))
     match = next((p for p in parity_results if {p["a"], p["b"]} == {sa["runner"], sb["runner"]}
                   and (p["model"], p["threads"]) == (sa["model"], sa["threads"])), None)
     status = match["status"] if match else "n/a"
@@ -302,6 +311,20 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
     checks.append({"check": "both cells completed", "ok": sa["status"] == "ok" and sb["status"] == "ok",
                    "detail": f"{sa['runner']}: {sa['status']}, {sb['runner']}: {sb['status']}"})
     return checks
+
+
+def _accelerator_check(sa: dict, sb: dict) -> dict[str, Any]:
+    """The requested target was really there on both sides (OpenCV falls back to the CPU without failing)."""
+    problems = []
+    for s in (sa, sb):
+        error = s["error"] or ""
+        if error.startswith("backend_unavailable") or error.startswith("fell back to CPU"):
+            problems.append(f"{s['runner']}: {error.split(':')[0]}")
+        elif s["target"] and s["target"]["requested"] not in s["target"]["available"]:
+            problems.append(f"{s['runner']}: {s['target']['requested']} not available")
+    requested = (sa["target"] or sb["target"] or {}).get("requested", "n/a")
+    return {"check": "requested target used", "ok": not problems,
+            "detail": "; ".join(problems) if problems else f"target {requested} available on both sides, no fallback"}
 
 
 def _verdict(e: dict[str, Any]) -> str:

@@ -17,7 +17,9 @@ MSG
   exit 1
 fi
 
-ensure_debs libopencv-dev python3-opencv python3-numpy pkg-config build-essential cmake python3-venv git
+# pocl-opencl-icd: a CPU OpenCL device, so that the OpenCL target and its silent CPU fallback are tested for real.
+ensure_debs libopencv-dev python3-opencv python3-numpy pkg-config build-essential cmake python3-venv git \
+  ocl-icd-libopencl1 pocl-opencl-icd
 
 # Go: keep a Go that is already there (e.g. /usr/local/go); otherwise Debian's golang-go.
 if ! command -v go >/dev/null; then
