@@ -381,7 +381,7 @@ def _scenario(doc: _Doc) -> Scenario:
         iterations=_integer(doc, ("scenario", "iterations"), s.get("iterations", 30), 1),
         repeats=_integer(doc, ("scenario", "repeats"), s.get("repeats", 3), 1),
         min_time_s=_number(doc, ("scenario", "min_time_s"), s.get("min_time_s", 3), 0, None),
-        order=_choice(doc, ("scenario", "order"), ("round-robin", "random"), "round-robin"),
+        order=_choice(doc, ("scenario", "order"), ("round-robin", "random"), "random"),
         seed=_integer(doc, ("scenario", "seed"), s.get("seed", 1), 0),
     )
 

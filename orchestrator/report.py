@@ -37,6 +37,7 @@ def render(run_dir: Path) -> Path:
         runtimes=_runtimes(cells),
         charts={k: _data_uri(v) for k, v in images.items() if v},
         groups=exports._by_group(summary["cells"]),
+        pairs=_pairs(summary["comparisons"]),
         build_warning=_build_warning(summary),
         reproduce=_reproduce(run_dir, environment),
         colours=colours,
@@ -47,7 +48,7 @@ def render(run_dir: Path) -> Path:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.do"],
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["ms"] = _fixed
     return env
@@ -76,6 +77,17 @@ def _runtimes(cells: list[summary_mod.CellData]) -> list[dict[str, Any]]:
                                          "build_hash": hello["opencv_build_hash"],
                                          "build_info": hello["opencv_build_info"]}
     return list(seen.values())
+
+
+def _pairs(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The comparison entries grouped by pair, model and thread count: one table row each."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for e in comparisons:
+        row = rows.setdefault((e["a"], e["b"], e["model"], e["threads"]),
+                              {"a": e["a"], "b": e["b"], "model": e["model"], "threads": e["threads"],
+                               "fair": e["fair"], "fairness": e["fairness"]})
+        row[e["metric"]] = e
+    return list(rows.values())
 
 
 def _build_warning(summary: dict[str, Any]) -> list[str]:
