@@ -42,7 +42,7 @@ func targetNames(ids []int) []string {
 }
 
 // sortedKeys lists a name table for error messages.
-func sortedKeys(m map[string]int) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -18,6 +18,8 @@ static char* dup_string(const std::string& s) {
     return p;
 }
 
+void cvx_empty(void) {}
+
 void cvx_set_num_threads(int n) { cv::setNumThreads(n); }
 
 int cvx_get_num_threads(void) { return cv::getNumThreads(); }

@@ -29,6 +29,9 @@ func recordsOutput() *os.File {
 	return os.NewFile(uintptr(fd), "records")
 }
 
+// emptyCall is one cgo call into a C function that does nothing (call_overhead's "empty" call).
+func emptyCall() { C.cvx_empty() }
+
 // setNumThreads calls cv::setNumThreads (gocv v0.31.0 lacks it).
 func setNumThreads(n int) { C.cvx_set_num_threads(C.int(n)) }
 

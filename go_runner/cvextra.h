@@ -24,6 +24,10 @@ void cvx_install_terminate_handler(void);
 // of fd 1 for the records and points fd 1 at stderr; -1 when that is not possible (Windows).
 int cvx_claim_stdout(void);
 
+// Does nothing: the call_overhead scenario's "empty" call, the floor cost of one cgo call. It lives in
+// cvextra.cpp, a separate translation unit, so nothing can inline it into the caller.
+void cvx_empty(void);
+
 // Returns a new cv::dnn::Net* (the pointer gocv's Net holds), or NULL with *err set to a malloc'd message.
 void* cvx_read_net(const char* model, char** err);
 

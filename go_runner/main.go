@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -59,12 +60,27 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) (status i
 	return 0
 }
 
-// runScenario dispatches on spec.scenario; an unknown one fails before hello, as nothing was set up.
+// scenarios maps spec.scenario to its runner (docs/protocol.md, "Scenarios").
+var scenarios = map[string]func(*spec, *recordWriter) error{
+	"single":        runSingle,
+	"video":         runVideo,
+	"concurrency":   runConcurrency,
+	"server":        runServer,
+	"batch":         runBatch,
+	"call_overhead": runCallOverhead,
+}
+
+// runScenario dispatches on spec.scenario. An unknown scenario, or a concurrency mode that Go cannot run
+// (threads, processes: Go's unit of concurrency is the goroutine), fails before hello, as nothing was set up.
 func runScenario(s *spec, out *recordWriter) error {
-	switch s.Scenario {
-	case "single":
-		return runSingle(s, out)
-	default:
-		return newError(codeUnsupportedScenario, "scenario %q is not supported by go_runner (supported: single)", s.Scenario)
+	run, ok := scenarios[s.Scenario]
+	if !ok {
+		return newError(codeUnsupportedScenario, "scenario %q is not supported by go_runner (supported: %s)",
+			s.Scenario, strings.Join(sortedKeys(scenarios), ", "))
 	}
+	if (s.Scenario == "concurrency" || s.Scenario == "server") && s.Mode != "goroutines" {
+		return newError(codeUnsupportedScenario, "scenario %s with mode %q is not supported by go_runner "+
+			"(its mode is goroutines)", s.Scenario, s.Mode)
+	}
+	return run(s, out)
 }

@@ -112,30 +112,120 @@ func clamp(v, hi float32) float32 {
 	return v
 }
 
-// phaseTimes are the four contiguous phases of one image, in nanoseconds.
+// phaseTimes are the four contiguous phases of one iteration, in nanoseconds.
 type phaseTimes struct {
 	decode, preprocess, inference, postprocess, total int64
 }
 
-// pipeline runs the protocol's algorithm with one Net. The Mats and slices it holds are reused across
-// images; Close releases them.
+// newPhaseTimes turns the five clock reads of an iteration into its phases.
+func newPhaseTimes(t0, t1, t2, t3, t4 time.Time) phaseTimes {
+	return phaseTimes{
+		decode:      t1.Sub(t0).Nanoseconds(),
+		preprocess:  t2.Sub(t1).Nanoseconds(),
+		inference:   t3.Sub(t2).Nanoseconds(),
+		postprocess: t4.Sub(t3).Nanoseconds(),
+		total:       t4.Sub(t0).Nanoseconds(),
+	}
+}
+
+// letterboxInto letterboxes img to size x size into padded (step 2 of the algorithm), resizing through
+// resized; both Mats are reused across calls.
+func letterboxInto(img gocv.Mat, size int, resized, padded *gocv.Mat) letterbox {
+	g := computeLetterbox(img.Cols(), img.Rows(), size)
+	src := img
+	if g.newW != g.w || g.newH != g.h {
+		gocv.Resize(img, resized, image.Pt(g.newW, g.newH), 0, 0, gocv.InterpolationLinear)
+		src = *resized
+	}
+	gocv.CopyMakeBorder(src, padded, g.top, g.bottom, g.left, g.right, gocv.BorderConstant,
+		color.RGBA{R: 114, G: 114, B: 114, A: 0})
+	return g
+}
+
+// blobInto fills blob (NCHW float32, RGB, scaled by 1/255) from the letterboxed images: blobFromImages into
+// a reused Mat, the same OpenCV code as blobFromImage without a new blob per call.
+func blobInto(imgs []gocv.Mat, size int, blob *gocv.Mat) {
+	gocv.BlobFromImages(imgs, blob, 1.0/255.0, image.Pt(size, size), gocv.NewScalar(0, 0, 0, 0), true, false,
+		gocv.MatTypeCV32F)
+}
+
+// outputRows checks that a network output is [batch, N, 5+classes] ([N, 5+classes] is accepted for a
+// batch of 1) and returns N and the row length.
+func outputRows(dims []int, batch int) (n, stride int, err error) {
+	ok := len(dims) == 3 && dims[0] == batch || len(dims) == 2 && batch == 1
+	if !ok || dims[len(dims)-1] < 6 {
+		return 0, 0, newError(codeInternal, "unexpected network output shape %v (want [%d, N, 5+classes])",
+			dims, batch)
+	}
+	return dims[len(dims)-2], dims[len(dims)-1], nil
+}
+
+// imageRows is image j's part of a [batch, n, stride] output: a view into the output buffer, no copy.
+func imageRows(data []float32, j, n, stride int) []float32 {
+	per := n * stride
+	return data[j*per : (j+1)*per : (j+1)*per]
+}
+
+// postprocessor runs steps 5 to 7 of the algorithm on one image's rows. Its slices are reused across
+// images.
+type postprocessor struct {
+	conf, nms float32
+	maxDets   int
+	cand      candidates
+	indices   []int
+}
+
+// detect decodes rows (n rows of stride floats), runs class-offset NMS and appends the kept boxes, mapped
+// back to the original image, to dets.
+func (pp *postprocessor) detect(rows []float32, stride int, g letterbox, dets []detection) ([]detection, error) {
+	pp.cand.reset()
+	decodeRows(rows, stride, pp.conf, &pp.cand)
+	n := len(pp.cand.rects)
+	if n == 0 {
+		return dets, nil // gocv.NMSBoxes panics on an empty input
+	}
+	if cap(pp.indices) < n {
+		pp.indices = make([]int, n)
+	}
+	indices := pp.indices[:n]
+	for i := range indices {
+		indices[i] = -1 // NMSBoxes leaves the slots past its result untouched
+	}
+	gocv.NMSBoxes(pp.cand.rects, pp.cand.scores, pp.conf, pp.nms, indices)
+	kept := 0
+	for _, k := range indices {
+		if k < 0 || kept == pp.maxDets {
+			break
+		}
+		if k >= n {
+			return dets, newError(codeInternal, "NMSBoxes returned index %d of %d boxes", k, n)
+		}
+		dets = append(dets, detection{
+			ClassID: pp.cand.classes[k],
+			Score:   pp.cand.scores[k],
+			Box:     mapBack(pp.cand.boxes[k], g),
+		})
+		kept++
+	}
+	return dets, nil
+}
+
+// pipeline runs the protocol's algorithm on one image at a time with one Net. The Mats and slices it holds
+// are reused across images; Close releases them.
 type pipeline struct {
 	net        *gocv.Net
 	size       int
-	conf, nms  float32
-	maxDets    int
+	post       postprocessor
 	resized    gocv.Mat
 	padded     gocv.Mat
 	blob       gocv.Mat
 	blobInputs []gocv.Mat
-	cand       candidates
-	indices    []int
 	dets       []detection
 }
 
 func newPipeline(net *gocv.Net, size int, conf, nms float32, maxDets int) *pipeline {
 	p := &pipeline{
-		net: net, size: size, conf: conf, nms: nms, maxDets: maxDets,
+		net: net, size: size, post: postprocessor{conf: conf, nms: nms, maxDets: maxDets},
 		resized: gocv.NewMat(), padded: gocv.NewMat(), blob: gocv.NewMat(),
 	}
 	// padded's C++ object is stable (CopyMakeBorder reallocates inside it), so this slice stays valid.
@@ -149,14 +239,16 @@ func (p *pipeline) Close() {
 	p.blob.Close()
 }
 
-// result of one image. dets is owned by the pipeline and valid until the next process call.
+// result of one image. dets is owned by the pipeline and valid until the next process call. start and end
+// are the first and last clock reads of the iteration (the server scenario measures queueing against them).
 type result struct {
 	width, height int
 	times         phaseTimes
+	start, end    time.Time
 	dets          []detection
 }
 
-// process runs decode, preprocess, inference and postprocess on one image with five clock reads;
+// process runs decode, preprocess, inference and postprocess on one image file with five clock reads;
 // nothing but the pipeline's own work happens between the first and the last.
 func (p *pipeline) process(path string) (result, error) {
 	t0 := time.Now()
@@ -166,6 +258,14 @@ func (p *pipeline) process(path string) (result, error) {
 		return result{}, newError(codeImageRead, "cannot read image %s", path)
 	}
 	t1 := time.Now()
+	res, err := p.processDecoded(img, t0, t1)
+	img.Close()
+	return res, err
+}
+
+// processDecoded continues an iteration whose decode phase ran from t0 to t1 (an image file or a video
+// frame): preprocess, inference and postprocess, with the last three clock reads.
+func (p *pipeline) processDecoded(img gocv.Mat, t0, t1 time.Time) (result, error) {
 	g := p.preprocess(img)
 	t2 := time.Now()
 	p.net.SetInput(p.blob, "")
@@ -174,77 +274,34 @@ func (p *pipeline) process(path string) (result, error) {
 	dets, err := p.postprocess(out, g)
 	t4 := time.Now()
 	out.Close()
-	img.Close()
 	if err != nil {
 		return result{}, err
 	}
 	return result{
 		width: g.w, height: g.h, dets: dets,
-		times: phaseTimes{
-			decode:      t1.Sub(t0).Nanoseconds(),
-			preprocess:  t2.Sub(t1).Nanoseconds(),
-			inference:   t3.Sub(t2).Nanoseconds(),
-			postprocess: t4.Sub(t3).Nanoseconds(),
-			total:       t4.Sub(t0).Nanoseconds(),
-		},
+		times: newPhaseTimes(t0, t1, t2, t3, t4), start: t0, end: t4,
 	}, nil
 }
 
-// preprocess letterboxes img into p.padded and fills p.blob (NCHW float32, RGB, scaled by 1/255).
+// preprocess letterboxes img into p.padded and fills p.blob.
 func (p *pipeline) preprocess(img gocv.Mat) letterbox {
-	g := computeLetterbox(img.Cols(), img.Rows(), p.size)
-	src := img
-	if g.newW != g.w || g.newH != g.h {
-		gocv.Resize(img, &p.resized, image.Pt(g.newW, g.newH), 0, 0, gocv.InterpolationLinear)
-		src = p.resized
-	}
-	gocv.CopyMakeBorder(src, &p.padded, g.top, g.bottom, g.left, g.right, gocv.BorderConstant,
-		color.RGBA{R: 114, G: 114, B: 114, A: 0})
-	// blobFromImages into a reused Mat: the same OpenCV code as blobFromImage, without a new blob per call.
-	gocv.BlobFromImages(p.blobInputs, &p.blob, 1.0/255.0, image.Pt(p.size, p.size),
-		gocv.NewScalar(0, 0, 0, 0), true, false, gocv.MatTypeCV32F)
+	g := letterboxInto(img, p.size, &p.resized, &p.padded)
+	blobInto(p.blobInputs, p.size, &p.blob)
 	return g
 }
 
 // postprocess decodes the [1, N, 5+classes] output, runs class-offset NMS and maps the kept boxes back.
 func (p *pipeline) postprocess(out gocv.Mat, g letterbox) ([]detection, error) {
-	dims := out.Size()
-	if len(dims) < 2 || len(dims) > 3 || (len(dims) == 3 && dims[0] != 1) || dims[len(dims)-1] < 6 {
-		return nil, newError(codeInternal, "unexpected network output shape %v (want [1, N, 5+classes])", dims)
+	_, stride, err := outputRows(out.Size(), 1)
+	if err != nil {
+		return nil, err
 	}
 	data, err := out.DataPtrFloat32()
 	if err != nil {
 		return nil, newError(codeInternal, "cannot read network output: %v", err)
 	}
-	p.cand.reset()
-	decodeRows(data, dims[len(dims)-1], p.conf, &p.cand)
-	p.dets = p.dets[:0]
-	n := len(p.cand.rects)
-	if n == 0 {
-		return p.dets, nil // gocv.NMSBoxes panics on an empty input
-	}
-	if cap(p.indices) < n {
-		p.indices = make([]int, n)
-	}
-	indices := p.indices[:n]
-	for i := range indices {
-		indices[i] = -1 // NMSBoxes leaves the slots past its result untouched
-	}
-	gocv.NMSBoxes(p.cand.rects, p.cand.scores, p.conf, p.nms, indices)
-	for _, k := range indices {
-		if k < 0 || len(p.dets) == p.maxDets {
-			break
-		}
-		if k >= n {
-			return nil, newError(codeInternal, "NMSBoxes returned index %d of %d boxes", k, n)
-		}
-		p.dets = append(p.dets, detection{
-			ClassID: p.cand.classes[k],
-			Score:   p.cand.scores[k],
-			Box:     mapBack(p.cand.boxes[k], g),
-		})
-	}
-	return p.dets, nil
+	p.dets, err = p.post.detect(data, stride, g, p.dets[:0])
+	return p.dets, err
 }
 
 // String helps test failure messages.

@@ -170,7 +170,7 @@ func TestPostprocessNMS(t *testing.T) {
 	}
 
 	// max_detections keeps the first ones, in NMS (score) order.
-	p.maxDets = 2
+	p.post.maxDets = 2
 	dets, err = p.postprocess(m, g)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestPostprocessNMS(t *testing.T) {
 	}
 
 	// Nothing above the threshold: no NMSBoxes call (it panics on empty input), no detections.
-	p.conf = 0.99
+	p.post.conf = 0.99
 	dets, err = p.postprocess(m, g)
 	if err != nil || len(dets) != 0 {
 		t.Errorf("conf 0.99: got %+v, %v; want none", dets, err)

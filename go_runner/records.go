@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"sync"
 )
 
 // Record types of docs/protocol.md. The json tags are the contract: records_test.go checks them against
@@ -92,8 +93,10 @@ const (
 )
 
 // recordWriter writes one JSON object per line and flushes after each, so the orchestrator sees every
-// record as soon as it exists. Callers only write outside timed regions.
+// record as soon as it exists. Callers only write outside timed regions. It is safe for concurrent use: the
+// workers of the concurrency and server scenarios write their own records, one whole line at a time.
 type recordWriter struct {
+	mu  sync.Mutex
 	buf *bufio.Writer
 	enc *json.Encoder
 }
@@ -107,6 +110,8 @@ func newRecordWriter(w io.Writer) *recordWriter {
 
 // write encodes rec (Encode appends the newline) and flushes.
 func (rw *recordWriter) write(rec any) error {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
 	if err := rw.enc.Encode(rec); err != nil {
 		return err
 	}

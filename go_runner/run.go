@@ -11,14 +11,13 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// runSingle runs the "single" scenario: hello, load, warmup + iterations over the images cyclically, one
-// detections record per image, end. Records go to out between timed regions, never inside one.
-func runSingle(s *spec, out *recordWriter) error {
+// begin is the start of every scenario: the thread count (before any model is loaded, as the protocol asks),
+// the hello record, and the refusal of a target that OpenCV would silently replace by the CPU.
+func begin(s *spec, out *recordWriter) error {
 	if s.Threads > 0 {
-		setNumThreads(s.Threads) // before the model is loaded, as the protocol asks
+		setNumThreads(s.Threads)
 	}
-	backend, target := backendIDs[s.Backend], targetIDs[s.Target]
-	available := targetNames(availableTargets(backend))
+	available := targetNames(availableTargets(backendIDs[s.Backend]))
 	info := buildInformation()
 	hash := sha256.Sum256([]byte(info))
 	hello := helloRecord{
@@ -39,69 +38,83 @@ func runSingle(s *spec, out *recordWriter) error {
 	if err := out.write(hello); err != nil {
 		return err
 	}
-	// OpenCV would silently fall back to the CPU: refuse instead.
 	if !contains(available, s.Target) {
 		return newError(codeBackendUnavailable, "target %s is not available for backend %s (available: %v)",
 			s.Target, s.Backend, available)
 	}
+	return nil
+}
 
+// loadNet loads the spec's model; loadNS times readNet + setPreferableBackend + setPreferableTarget, as the
+// load record defines. The caller closes the Net.
+func loadNet(s *spec) (net gocv.Net, loadNS int64, err error) {
 	if _, err := os.Stat(s.Model.Path); err != nil {
-		return newError(codeModelLoad, "cannot read model %s: %v", s.Model.Path, err)
+		return gocv.Net{}, 0, newError(codeModelLoad, "cannot read model %s: %v", s.Model.Path, err)
 	}
 	t0 := time.Now()
-	net, err := readNet(s.Model.Path)
+	net, err = readNet(s.Model.Path)
 	if err == nil {
-		net.SetPreferableBackend(gocv.NetBackendType(backend))
-		net.SetPreferableTarget(gocv.NetTargetType(target))
+		net.SetPreferableBackend(gocv.NetBackendType(backendIDs[s.Backend]))
+		net.SetPreferableTarget(gocv.NetTargetType(targetIDs[s.Target]))
 	}
-	loadNS := time.Since(t0).Nanoseconds()
+	loadNS = time.Since(t0).Nanoseconds()
 	if err != nil {
-		return newError(codeModelLoad, "cannot read model %s: %v", s.Model.Path, err)
+		return gocv.Net{}, 0, newError(codeModelLoad, "cannot read model %s: %v", s.Model.Path, err)
+	}
+	return net, loadNS, nil
+}
+
+// newSpecPipeline is a pipeline with the spec's input size and thresholds.
+func newSpecPipeline(s *spec, net *gocv.Net) *pipeline {
+	return newPipeline(net, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold), s.MaxDetections)
+}
+
+// runSingle runs the "single" scenario: hello, load, warmup + iterations over the images cyclically, one
+// detections record per image, end. Records go to out between timed regions, never inside one.
+func runSingle(s *spec, out *recordWriter) error {
+	if err := begin(s, out); err != nil {
+		return err
+	}
+	net, loadNS, err := loadNet(s)
+	if err != nil {
+		return err
 	}
 	defer net.Close()
 	if err := out.write(loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}); err != nil {
 		return err
 	}
 
-	p := newPipeline(&net, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold), s.MaxDetections)
+	p := newSpecPipeline(s, &net)
 	defer p.Close()
-	reported := make(map[string]bool, len(s.Images))
+	seen := newSeenSet()
 	for i := 0; i < s.Warmup+s.Iterations; i++ {
 		path := s.Images[i%len(s.Images)]
 		res, err := p.process(path)
 		if err != nil {
 			return err
 		}
-		it := iterationRecord{
-			Type:   "iteration",
-			Index:  i,
-			Warmup: i < s.Warmup,
-			Image:  filepath.Base(path),
-			PhasesNS: phases{
-				Decode:      res.times.decode,
-				Preprocess:  res.times.preprocess,
-				Inference:   res.times.inference,
-				Postprocess: res.times.postprocess,
-			},
-			TotalNS:    res.times.total,
-			Detections: len(res.dets),
-		}
-		if err := out.write(it); err != nil {
+		if err := out.write(newIterationRecord(i, i < s.Warmup, filepath.Base(path), res.times, len(res.dets))); err != nil {
 			return err
 		}
-		if !reported[path] {
-			reported[path] = true
+		if seen.first(path) {
 			if err := out.write(newDetectionsRecord(path, res)); err != nil {
 				return err
 			}
 		}
 	}
-	// Images the iterations never reached still get their one detections record (untimed).
-	for _, path := range s.Images {
-		if reported[path] {
+	if err := reportUnseen(s.Images, seen, p, out); err != nil {
+		return err
+	}
+	return writeEnd(out, s.Iterations, s.Warmup)
+}
+
+// reportUnseen gives the images that the iterations never reached their one detections record, processed
+// untimed, in spec order.
+func reportUnseen(images []string, seen *seenSet, p *pipeline, out *recordWriter) error {
+	for _, path := range images {
+		if !seen.first(path) {
 			continue
 		}
-		reported[path] = true
 		res, err := p.process(path)
 		if err != nil {
 			return err
@@ -110,20 +123,27 @@ func runSingle(s *spec, out *recordWriter) error {
 			return err
 		}
 	}
+	return nil
+}
 
+// writeEnd writes the end record with the process's peak RSS.
+func writeEnd(out *recordWriter, iterations, warmup int) error {
 	rss, err := peakRSSBytes()
 	if err != nil {
 		return newError(codeInternal, "cannot read peak RSS: %v", err)
 	}
-	return out.write(endRecord{Type: "end", Iterations: s.Iterations, Warmup: s.Warmup, PeakRSSBytes: rss})
+	return out.write(endRecord{Type: "end", Iterations: iterations, Warmup: warmup, PeakRSSBytes: rss})
 }
 
 func newDetectionsRecord(path string, res result) detectionsRecord {
+	return newNamedDetectionsRecord(filepath.Base(path), res)
+}
+
+// newNamedDetectionsRecord copies res's detections (the pipeline reuses its slice) into a record for image.
+func newNamedDetectionsRecord(image string, res result) detectionsRecord {
 	dets := make([]detection, len(res.dets)) // never nil: an image without detections is "detections": []
 	copy(dets, res.dets)
-	return detectionsRecord{
-		Type: "detections", Image: filepath.Base(path), Width: res.width, Height: res.height, Detections: dets,
-	}
+	return detectionsRecord{Type: "detections", Image: image, Width: res.width, Height: res.height, Detections: dets}
 }
 
 func contains(list []string, s string) bool {

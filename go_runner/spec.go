@@ -30,6 +30,9 @@ type spec struct {
 	Threads       int       `json:"threads"`
 	Backend       string    `json:"backend"`
 	Target        string    `json:"target"`
+
+	// The scenario's own keys, read by parseScenarioKeys from the spec's raw keys (spec_scenarios.go).
+	scenarioKeys `json:"-"`
 }
 
 // runnerError carries a protocol error code to the error record.
@@ -105,6 +108,9 @@ func parseSpec(data []byte) (*spec, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
+	if err := s.parseScenarioKeys(raw); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
@@ -124,7 +130,7 @@ func (s *spec) validate() error {
 	if s.Model.InputSize <= 0 || s.Model.InputSize%32 != 0 {
 		bad("model.input_size %d must be a positive multiple of 32", s.Model.InputSize)
 	}
-	if len(s.Images) == 0 {
+	if len(s.Images) == 0 && !imagesOptional[s.Scenario] {
 		bad("images is empty")
 	}
 	for i, img := range s.Images {

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from .protocol import PHASES  # noqa: E402
-from .summary import CellData  # noqa: E402
+from .rundata import CellData  # noqa: E402
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 PHASE_COLOURS = {"decode": "#999999", "preprocess": "#56B4E9", "inference": "#0072B2", "postprocess": "#E69F00"}
@@ -33,8 +33,8 @@ def _png(fig: plt.Figure) -> bytes:
     return buf.getvalue()
 
 
-def _groups(cells: list[CellData]) -> list[tuple[str, int]]:
-    return list(dict.fromkeys((c.info["model"], c.info["threads"]) for c in cells))
+def _groups(cells: list[CellData]) -> list[tuple]:
+    return list(dict.fromkeys(c.key for c in cells))
 
 
 def latency_distribution(cells: list[CellData], colours: dict[str, str]) -> bytes | None:
@@ -53,7 +53,7 @@ def latency_distribution(cells: list[CellData], colours: dict[str, str]) -> byte
             ax.scatter(np.full(len(values), i) + jitter, values, s=8, alpha=0.6,
                        color=colours[cell.info["runner"]], zorder=3)
         ax.set_xticks(range(1, len(members) + 1), [c.info["runner"] for c in members], rotation=20)
-        ax.set_title(f"{group[0]}, {group[1]} thread(s)", fontsize=10)
+        ax.set_title(_title(group), fontsize=10)
         ax.set_ylabel("latency per image (ms)")
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -66,7 +66,8 @@ def phase_breakdown(summaries: list[dict[str, Any]]) -> bytes | None:
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
-    labels = [f"{s['runner']} | {s['model']} | {s['threads']}t" for s in rows]
+    labels = [f"{s['runner']} | {s['model']} | {s['threads']}t" + ("" if s["scenario"] == "single" else
+                                                                  f" | {s['scenario']}") for s in rows]
     left = np.zeros(len(rows))
     for phase in PHASES:
         widths = np.array([s["phases_ms"][phase]["p50"] for s in rows])
@@ -93,7 +94,7 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str]) -> bytes | 
                     ax.plot([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples],
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
                             label=cell.info["runner"] if k == 0 else None)
-        ax.set_title(f"{group[0]}, {group[1]} thread(s)", fontsize=10)
+        ax.set_title(_title(group), fontsize=10)
         ax.set_xlabel("time since process start (s)")
         ax.set_ylabel("resident memory (MiB)")
         ax.grid(alpha=0.3)
@@ -102,5 +103,84 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str]) -> bytes | 
     return _png(fig)
 
 
-def _key(cell: CellData) -> tuple[str, int]:
-    return cell.info["model"], cell.info["threads"]
+def _key(cell: CellData) -> tuple:
+    return cell.key
+
+
+def _title(group: tuple) -> str:
+    scenario, model, threads = group
+    return f"{scenario}, {model}, {threads} thread(s)" if scenario != "single" else f"{model}, {threads} thread(s)"
+
+
+def _by_runner(summaries: list[dict[str, Any]], scenario_type: str) -> dict[tuple, list[dict[str, Any]]]:
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for s in summaries:
+        if s.get("scenario_type") == scenario_type:
+            groups.setdefault((s["runner"], s["model"], s["threads"]), []).append(s)
+    return groups
+
+
+def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, str]) -> bytes | None:
+    """Concurrency: images per second and p99 latency against the worker count, one line per runner."""
+    groups = {k: v for k, v in _by_runner(summaries, "concurrency").items() if any(s["throughput_ips"] for s in v)}
+    if not groups:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for (runner, model, threads), cells in groups.items():
+        cells = sorted((c for c in cells if c["throughput_ips"]), key=lambda c: c["workers"])
+        style = {"color": colours.get(runner, "#000000"), "marker": "o", "label": f"{runner} ({model}, {threads}t)"}
+        left.plot([c["workers"] for c in cells], [c["throughput_ips"] for c in cells], **style)
+        right.plot([c["workers"] for c in cells], [c["latency_ms"]["p99"] for c in cells], **style)
+    left.set_ylabel("throughput (images/s)")
+    right.set_ylabel("p99 latency per image (ms)")
+    for ax in (left, right):
+        ax.set_xlabel("workers")
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str]) -> bytes | None:
+    """Server: p50 and p99 latency (arrival to result) against the offered request rate."""
+    groups = {k: v for k, v in _by_runner(summaries, "server").items() if any(s["latency_ms"] for s in v)}
+    if not groups:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for (runner, model, threads), cells in groups.items():
+        cells = sorted((c for c in cells if c["latency_ms"]), key=lambda c: (c["workers"], c["offered_rate"]))
+        for workers in sorted({c["workers"] for c in cells}):
+            row = [c for c in cells if c["workers"] == workers]
+            colour = colours.get(runner, "#000000")
+            rates = [c["offered_rate"] for c in row]
+            name = f"{runner} ({model}, {threads}t, w={workers})"
+            ax.plot(rates, [c["latency_ms"]["p99"] for c in row], marker="o", color=colour, label=f"{name} p99")
+            ax.plot(rates, [c["latency_ms"]["p50"] for c in row], marker=".", linestyle="--", color=colour,
+                    label=f"{name} p50")
+        bound = cells[0].get("p99_bound_ms") if cells else None
+        if bound:
+            ax.axhline(bound, color="#b30000", linewidth=1, linestyle=":")
+    ax.set_xlabel("offered rate (requests/s)")
+    ax.set_ylabel("latency, arrival to result (ms)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def bars(summaries: list[dict[str, Any]], scenario_type: str, value: Any, ylabel: str,
+         colours: dict[str, str]) -> bytes | None:
+    """One bar per cell of a scenario (video FPS, ns per call, ...), with an error bar where a CI exists."""
+    rows = [(s, value(s)) for s in summaries if s.get("scenario_type") == scenario_type]
+    rows = [(s, v) for s, v in rows if v and v[0] is not None]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 1.5), 3.4))
+    labels = [f"{s['runner']}\n{s['model']}" if s["model"] != "-" else s["runner"] for s, _ in rows]
+    heights = [v[0] for _, v in rows]
+    errors = [[v[0] - v[1][0] if v[1] else 0 for _, v in rows], [v[1][1] - v[0] if v[1] else 0 for _, v in rows]]
+    ax.bar(labels, heights, yerr=errors, capsize=4, color=[colours.get(s["runner"], "#999999") for s, _ in rows])
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)

@@ -54,10 +54,12 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
 
 
 def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[Any]) -> tuple | None:
-    by = {(s["runner"], s["model"], s["threads"]): (c, s) for c, s in zip(cells, summaries) if c.measured_ms()}
-    for (runner, model, threads), a in by.items():
-        if runner == claim["a"] and claim.get("model") in (None, model) and (claim["b"], model, threads) in by:
-            return a, by[(claim["b"], model, threads)]
+    by = {(s["runner"], s["scenario"], s["model"], s["threads"]): (c, s) for c, s in zip(cells, summaries)
+          if c.measured_ms()}
+    for (runner, scenario, model, threads), a in by.items():
+        other = (claim["b"], scenario, model, threads)
+        if runner == claim["a"] and claim.get("model") in (None, model) and other in by:
+            return a, by[other]
     return None
 
 

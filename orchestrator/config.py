@@ -13,13 +13,29 @@ from typing import Any, Callable
 
 import yaml
 
+from . import scenarios
 from .errors import ConfigError
+from .scenarios import Scenario
+from .yamldoc import (
+    Doc,
+    choice,
+    collect_lines,
+    existing_file,
+    integer,
+    list_of_mappings,
+    mapping,
+    no_unknown,
+    number,
+    resolve_path,
+    typed,
+    unique,
+    valid_name,
+)
 
 RUNNER_KINDS = ("go", "python", "cpp")
-SCENARIOS = ("single",)
 BACKENDS = ("default", "opencv", "cuda", "openvino")
 TARGETS = ("cpu", "opencl", "opencl_fp16", "cuda", "cuda_fp16")
-MATRIX_AXES = ("runner", "model", "threads")
+MATRIX_AXES = ("runner", "model", "threads", "scenario")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -29,6 +45,7 @@ class Model:
     path: Path
     format: str
     input_size: int
+    batch: int = 1  # the fixed batch the model was exported with: batch scenarios need it, others need 1
 
 
 @dataclass(frozen=True)
@@ -38,17 +55,6 @@ class Runner:
     interpreter: str | None = None  # python only; None means the orchestrator's own interpreter
     env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None  # overrides the matrix's thread count for this runner (to study an unfair setting)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    type: str
-    warmup: int | None  # None: `auto`, steady state detected from the stream (orchestrator/warmup.py)
-    iterations: int
-    repeats: int
-    min_time_s: float  # a cell measuring less than this in total is flagged, like hyperfine's 3 s
-    order: str  # round-robin | random: how the processes of all cells are interleaved
-    seed: int  # for order: random
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class Config:
     models: list[Model]
     images: list[Path]
     runners: list[Runner]
-    scenario: Scenario
+    scenarios: list[Scenario]
     threads: list[int]
     backend: str
     target: str
@@ -99,33 +105,19 @@ class Config:
     reference: str | None
     claims: list[Claim]
 
+    order: str  # random | round-robin: how the processes of all cells are interleaved
+    seed: int  # of order: random
+
+    @property
+    def scenario(self) -> Scenario:
+        """The first scenario (most configs have one)."""
+        return self.scenarios[0]
+
     def runner(self, name: str) -> Runner:
         return next(r for r in self.runners if r.name == name)
 
     def model(self, name: str) -> Model:
         return next(m for m in self.models if m.name == name)
-
-
-class _Doc:
-    """The parsed YAML plus the line of every key, so that each error can point at its line."""
-
-    def __init__(self, path: Path, data: Any, lines: dict[tuple, int]) -> None:
-        self.path, self.data, self.lines = path, data, lines
-
-    def fail(self, keypath: tuple, problem: str) -> ConfigError:
-        line = None
-        for n in range(len(keypath), -1, -1):  # the nearest located ancestor
-            line = self.lines.get(keypath[:n])
-            if line:
-                break
-        return ConfigError(self.path, line, _dotted(keypath), problem)
-
-
-def _dotted(keypath: tuple) -> str:
-    out = ""
-    for part in keypath:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def load(path: str | os.PathLike) -> Config:
@@ -148,196 +140,80 @@ def parse(text: str, path: Path) -> Config:
         raise ConfigError(path, line, "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     lines: dict[tuple, int] = {}
     if node is not None:
-        _collect_lines(node, (), lines, path)
-    doc = _Doc(path, data, lines)
+        collect_lines(node, (), lines, path)
+    doc = Doc(path, data, lines)
     if not isinstance(data, dict):
         raise doc.fail((), "the config must be a mapping of keys (name, models, images, runners, ...)")
     return _build(doc)
 
 
-def _collect_lines(node: yaml.Node, keypath: tuple, lines: dict[tuple, int], path: Path) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                raise ConfigError(path, key_node.start_mark.line + 1, _dotted(keypath + (key,)),
-                                  "this key appears twice; keep one")
-            seen.add(key)
-            lines[keypath + (key,)] = key_node.start_mark.line + 1
-            _collect_lines(value_node, keypath + (key,), lines, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines[keypath + (i,)] = item.start_mark.line + 1
-            _collect_lines(item, keypath + (i,), lines, path)
-
-
 TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "backend", "target",
             "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
-            "on_unavailable", "reference", "claims"}
+            "on_unavailable", "reference", "claims", "scenarios", "order", "seed"}
 CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss")
 
 
-def _build(doc: _Doc) -> Config:
+def _build(doc: Doc) -> Config:
     d = doc.data
-    _no_unknown(doc, (), d, TOP_KEYS)
+    no_unknown(doc, (), d, TOP_KEYS)
     for key in ("name", "models", "images", "runners"):
         if key not in d:
             raise doc.fail((key,), f"missing; see docs/config.md for the key '{key}'")
     models = _models(doc)
     runners = _runners(doc)
-    scenario = _scenario(doc)
-    thresholds = _mapping(doc, ("thresholds",), {"confidence", "nms", "max_detections"})
+    thresholds = mapping(doc, ("thresholds",), {"confidence", "nms", "max_detections"})
+    scenario_list = scenarios.parse_all(doc)
     config = Config(
         path=doc.path,
-        name=_typed(doc, ("name",), str),
-        description=_typed(doc, ("description",), str, ""),
+        name=typed(doc, ("name",), str),
+        description=typed(doc, ("description",), str, ""),
         models=models,
         images=_images(doc),
         runners=runners,
-        scenario=scenario,
+        scenarios=scenario_list,
         threads=_threads(doc),
-        backend=_choice(doc, ("backend",), BACKENDS, "opencv"),
-        target=_choice(doc, ("target",), TARGETS, "cpu"),
-        conf_threshold=_number(doc, ("thresholds", "confidence"), thresholds.get("confidence", 0.25), 0, 1),
-        nms_threshold=_number(doc, ("thresholds", "nms"), thresholds.get("nms", 0.45), 0, 1),
-        max_detections=_integer(doc, ("thresholds", "max_detections"), thresholds.get("max_detections", 300), 1),
-        exclude=_exclude(doc, models, runners),
+        backend=choice(doc, ("backend",), BACKENDS, "opencv"),
+        target=choice(doc, ("target",), TARGETS, "cpu"),
+        conf_threshold=number(doc, ("thresholds", "confidence"), thresholds.get("confidence", 0.25), 0, 1),
+        nms_threshold=number(doc, ("thresholds", "nms"), thresholds.get("nms", 0.45), 0, 1),
+        max_detections=integer(doc, ("thresholds", "max_detections"), thresholds.get("max_detections", 300), 1),
+        exclude=_exclude(doc, models, runners, scenario_list),
         compare=_compare(doc, runners),
-        timeout_s=_number(doc, ("timeout_s",), d.get("timeout_s", 600), 1, None),
+        timeout_s=number(doc, ("timeout_s",), d.get("timeout_s", 600), 1, None),
         parity=_parity(doc),
         cpu_affinity=_affinity(doc),
-        cooldown_s=_number(doc, ("cooldown_s",), d.get("cooldown_s", 0), 0, None),
-        on_unavailable=_choice(doc, ("on_unavailable",), ("fail", "skip"), "fail"),
+        cooldown_s=number(doc, ("cooldown_s",), d.get("cooldown_s", 0), 0, None),
+        on_unavailable=choice(doc, ("on_unavailable",), ("fail", "skip"), "fail"),
         reference=_reference(doc, runners),
         claims=_claims(doc, runners, models),
+        order=choice(doc, ("order",), ("random", "round-robin"), "random"),
+        seed=integer(doc, ("seed",), d.get("seed", 1), 0),
     )
     return config
 
 
-def _no_unknown(doc: _Doc, keypath: tuple, mapping: dict, allowed: set[str]) -> None:
-    for key in mapping:
-        if key not in allowed:
-            raise doc.fail(keypath + (key,), f"unknown key; allowed here: {', '.join(sorted(allowed))}")
-
-
-def _typed(doc: _Doc, keypath: tuple, kind: type, default: Any = None) -> Any:
-    value = _lookup(doc.data, keypath)
-    if value is None:
-        if default is None:
-            raise doc.fail(keypath, f"missing; expected a {kind.__name__}")
-        return default
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise doc.fail(keypath, f"expected a {kind.__name__}, got {value!r}")
-    return value
-
-
-def _lookup(data: Any, keypath: tuple) -> Any:
-    for part in keypath:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
-def _mapping(doc: _Doc, keypath: tuple, allowed: set[str]) -> dict:
-    value = _lookup(doc.data, keypath)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise doc.fail(keypath, f"expected a mapping with keys {', '.join(sorted(allowed))}")
-    _no_unknown(doc, keypath, value, allowed)
-    return value
-
-
-def _number(doc: _Doc, keypath: tuple, value: Any, low: float | None, high: float | None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise doc.fail(keypath, f"expected a number, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise doc.fail(keypath, f"{value} is out of range; use a number {bounds}")
-    return float(value)
-
-
-def _integer(doc: _Doc, keypath: tuple, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise doc.fail(keypath, f"expected a whole number, got {value!r}")
-    if value < low:
-        raise doc.fail(keypath, f"{value} is too small; use {low} or more")
-    return value
-
-
-def _choice(doc: _Doc, keypath: tuple, choices: tuple, default: str | None) -> str:
-    value = _lookup(doc.data, keypath)
-    if value is None:
-        if default is None:
-            raise doc.fail(keypath, f"missing; one of: {', '.join(choices)}")
-        return default
-    if value not in choices:
-        raise doc.fail(keypath, f"{value!r} is not one of: {', '.join(choices)}")
-    return value
-
-
-def _name(doc: _Doc, keypath: tuple, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise doc.fail(keypath, f"expected a non-empty name, got {value!r}")
-    return value
-
-
-def _list_of_mappings(doc: _Doc, key: str) -> list[dict]:
-    items = doc.data.get(key)
-    if not isinstance(items, list) or not items:
-        raise doc.fail((key,), "expected a non-empty list")
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise doc.fail((key, i), f"expected a mapping, got {item!r}")
-    return items
-
-
-def _unique(doc: _Doc, key: str, names: list[str]) -> None:
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise doc.fail((key, i, "name"), f"the name {name!r} is used twice; names must be unique")
-
-
-def _models(doc: _Doc) -> list[Model]:
+def _models(doc: Doc) -> list[Model]:
     models = []
-    for i, item in enumerate(_list_of_mappings(doc, "models")):
+    for i, item in enumerate(list_of_mappings(doc, "models")):
         kp = ("models", i)
-        _no_unknown(doc, kp, item, {"name", "path", "format", "input_size"})
-        path = _existing_file(doc, kp + ("path",), item.get("path"),
+        no_unknown(doc, kp, item, {"name", "path", "format", "input_size", "batch"})
+        path = existing_file(doc, kp + ("path",), item.get("path"),
                               "run `make models` to fetch and export the YOLOv5s models")
-        fmt = _choice(doc, kp + ("format",), ("onnx",), "onnx")
-        size = _integer(doc, kp + ("input_size",), item.get("input_size"), 32)
+        fmt = choice(doc, kp + ("format",), ("onnx",), "onnx")
+        size = integer(doc, kp + ("input_size",), item.get("input_size"), 32)
         if size % 32:
             raise doc.fail(kp + ("input_size",), f"{size} is not a multiple of 32 (YOLOv5's stride)")
-        models.append(Model(_name(doc, kp + ("name",), item.get("name")), path, fmt, size))
-    _unique(doc, "models", [m.name for m in models])
+        batch = integer(doc, kp + ("batch",), item.get("batch", 1), 1)
+        models.append(Model(valid_name(doc, kp + ("name",), item.get("name")), path, fmt, size, batch))
+    unique(doc, "models", [m.name for m in models])
     return models
 
 
-def _resolve(doc: _Doc, value: str) -> Path:
-    path = Path(os.path.expandvars(os.path.expanduser(value)))
-    return path if path.is_absolute() else (doc.path.parent / path).resolve()
-
-
-def _existing_file(doc: _Doc, keypath: tuple, value: Any, hint: str) -> Path:
-    if not isinstance(value, str) or not value:
-        raise doc.fail(keypath, "expected a file path")
-    path = _resolve(doc, value)
-    if not path.is_file():
-        raise doc.fail(keypath, f"file not found: {path}; {hint}")
-    return path
-
-
-def _images(doc: _Doc) -> list[Path]:
+def _images(doc: Doc) -> list[Path]:
     value = doc.data.get("images")
     hint = "run `make data` to fetch the images"
     if isinstance(value, str):
-        folder = _resolve(doc, value)
+        folder = resolve_path(doc, value)
         if not folder.is_dir():
             raise doc.fail(("images",), f"folder not found: {folder}; {hint}")
         images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -345,15 +221,15 @@ def _images(doc: _Doc) -> list[Path]:
             raise doc.fail(("images",), f"no {'/'.join(IMAGE_SUFFIXES)} image in {folder}; {hint}")
         return images
     if isinstance(value, list) and value:
-        return [_existing_file(doc, ("images", i), v, hint) for i, v in enumerate(value)]
+        return [existing_file(doc, ("images", i), v, hint) for i, v in enumerate(value)]
     raise doc.fail(("images",), "expected a folder or a non-empty list of image files")
 
 
-def _runners(doc: _Doc) -> list[Runner]:
+def _runners(doc: Doc) -> list[Runner]:
     runners = []
-    for i, item in enumerate(_list_of_mappings(doc, "runners")):
+    for i, item in enumerate(list_of_mappings(doc, "runners")):
         kp = ("runners", i)
-        _no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads"})
+        no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads"})
         kind = item.get("kind")
         if kind not in RUNNER_KINDS:
             raise doc.fail(kp + ("kind",), f"{kind!r} is not one of: {', '.join(RUNNER_KINDS)}")
@@ -361,32 +237,18 @@ def _runners(doc: _Doc) -> list[Runner]:
         if interpreter is not None:
             if kind != "python":
                 raise doc.fail(kp + ("interpreter",), "only python runners take an interpreter")
-            interpreter = _typed(doc, kp + ("interpreter",), str)
+            interpreter = typed(doc, kp + ("interpreter",), str)
         env = item.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, (str, int, float)) for v in env.values()):
             raise doc.fail(kp + ("env",), "expected a mapping of environment variable names to values")
-        threads = None if item.get("threads") is None else _integer(doc, kp + ("threads",), item["threads"], 0)
-        runners.append(Runner(_name(doc, kp + ("name",), item.get("name")), kind, interpreter,
+        threads = None if item.get("threads") is None else integer(doc, kp + ("threads",), item["threads"], 0)
+        runners.append(Runner(valid_name(doc, kp + ("name",), item.get("name")), kind, interpreter,
                               {str(k): str(v) for k, v in env.items()}, threads))
-    _unique(doc, "runners", [r.name for r in runners])
+    unique(doc, "runners", [r.name for r in runners])
     return runners
 
 
-def _scenario(doc: _Doc) -> Scenario:
-    s = _mapping(doc, ("scenario",), {"type", "warmup", "iterations", "repeats", "min_time_s", "order", "seed"})
-    warmup = s.get("warmup", 3)
-    return Scenario(
-        type=_choice(doc, ("scenario", "type"), SCENARIOS, "single"),
-        warmup=None if warmup == "auto" else _integer(doc, ("scenario", "warmup"), warmup, 0),
-        iterations=_integer(doc, ("scenario", "iterations"), s.get("iterations", 30), 1),
-        repeats=_integer(doc, ("scenario", "repeats"), s.get("repeats", 3), 1),
-        min_time_s=_number(doc, ("scenario", "min_time_s"), s.get("min_time_s", 3), 0, None),
-        order=_choice(doc, ("scenario", "order"), ("round-robin", "random"), "random"),
-        seed=_integer(doc, ("scenario", "seed"), s.get("seed", 1), 0),
-    )
-
-
-def _affinity(doc: _Doc) -> list[int] | None:
+def _affinity(doc: Doc) -> list[int] | None:
     value = doc.data.get("cpu_affinity")
     if value is None:
         return None
@@ -396,7 +258,7 @@ def _affinity(doc: _Doc) -> list[int] | None:
     return value
 
 
-def _reference(doc: _Doc, runners: list[Runner]) -> str | None:
+def _reference(doc: Doc, runners: list[Runner]) -> str | None:
     """The native runner that the "overhead over native" view divides by: named, or the first cpp runner."""
     value = doc.data.get("reference")
     if value is None:
@@ -406,7 +268,7 @@ def _reference(doc: _Doc, runners: list[Runner]) -> str | None:
     return value
 
 
-def _claims(doc: _Doc, runners: list[Runner], models: list[Model]) -> list[Claim]:
+def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]:
     items = doc.data.get("claims", [])
     if not isinstance(items, list):
         raise doc.fail(("claims",), "expected a list of claims (see docs/config.md)")
@@ -416,7 +278,7 @@ def _claims(doc: _Doc, runners: list[Runner], models: list[Model]) -> list[Claim
         kp = ("claims", i)
         if not isinstance(item, dict):
             raise doc.fail(kp, "expected a mapping with claim, metric, a, b, a_value, b_value")
-        _no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model"})
+        no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model"})
         for side in ("a", "b"):
             if item.get(side) not in names:
                 raise doc.fail(kp + (side,), f"{item.get(side)!r} is not a configured runner")
@@ -424,51 +286,53 @@ def _claims(doc: _Doc, runners: list[Runner], models: list[Model]) -> list[Claim
         if model is not None and model not in model_names:
             raise doc.fail(kp + ("model",), f"{model!r} is not a configured model")
         out.append(Claim(
-            claim=_typed(doc, kp + ("claim",), str),
-            metric=_choice(doc, kp + ("metric",), CLAIM_METRICS, None),
+            claim=typed(doc, kp + ("claim",), str),
+            metric=choice(doc, kp + ("metric",), CLAIM_METRICS, None),
             a=item["a"], b=item["b"],
-            a_value=_number(doc, kp + ("a_value",), item.get("a_value"), 0, None),
-            b_value=_number(doc, kp + ("b_value",), item.get("b_value"), 0, None),
+            a_value=number(doc, kp + ("a_value",), item.get("a_value"), 0, None),
+            b_value=number(doc, kp + ("b_value",), item.get("b_value"), 0, None),
             model=model,
         ))
     return out
 
 
-def _threads(doc: _Doc) -> list[int]:
+def _threads(doc: Doc) -> list[int]:
     """`threads` is a count or a list of counts; 0 keeps OpenCV's default, `auto` is the logical CPU count."""
     value = doc.data.get("threads", ["auto"])
     values = value if isinstance(value, list) else [value]
     out = []
     for i, v in enumerate(values):
         kp = ("threads", i) if isinstance(value, list) else ("threads",)
-        out.append((os.cpu_count() or 1) if v == "auto" else _integer(doc, kp, v, 0))
+        out.append((os.cpu_count() or 1) if v == "auto" else integer(doc, kp, v, 0))
     if not out:
         raise doc.fail(("threads",), "expected at least one thread count")
     return list(dict.fromkeys(out))
 
 
-def _exclude(doc: _Doc, models: list[Model], runners: list[Runner]) -> list[dict[str, Any]]:
-    matrix = _mapping(doc, ("matrix",), {"exclude"})
+def _exclude(doc: Doc, models: list[Model], runners: list[Runner], scenario_list: list[Scenario]
+             ) -> list[dict[str, Any]]:
+    matrix = mapping(doc, ("matrix",), {"exclude"})
     rules = matrix.get("exclude", [])
     if not isinstance(rules, list):
-        raise doc.fail(("matrix", "exclude"), "expected a list of {runner, model, threads} mappings")
+        raise doc.fail(("matrix", "exclude"), "expected a list of {runner, model, threads, scenario} mappings")
     known: dict[str, Callable[[Any], bool]] = {
         "runner": lambda v: v in {r.name for r in runners},
         "model": lambda v: v in {m.name for m in models},
         "threads": lambda v: isinstance(v, int),
+        "scenario": lambda v: v in {s.name for s in scenario_list},
     }
     for i, rule in enumerate(rules):
         kp = ("matrix", "exclude", i)
         if not isinstance(rule, dict) or not rule:
             raise doc.fail(kp, "expected a mapping such as {runner: go, model: yolov5s-640}")
-        _no_unknown(doc, kp, rule, set(MATRIX_AXES))
+        no_unknown(doc, kp, rule, set(MATRIX_AXES))
         for axis, v in rule.items():
             if not known[axis](v):
                 raise doc.fail(kp + (axis,), f"{v!r} does not name a configured {axis}")
     return rules
 
 
-def _compare(doc: _Doc, runners: list[Runner]) -> list[tuple[str, str]]:
+def _compare(doc: Doc, runners: list[Runner]) -> list[tuple[str, str]]:
     pairs = doc.data.get("compare", [])
     if not isinstance(pairs, list):
         raise doc.fail(("compare",), "expected a list of runner pairs, e.g. [[go, python-system]]")
@@ -486,10 +350,10 @@ def _compare(doc: _Doc, runners: list[Runner]) -> list[tuple[str, str]]:
     return out
 
 
-def _parity(doc: _Doc) -> Parity:
-    p = _mapping(doc, ("parity",), {"iou", "score", "cross_build_iou", "cross_build_score"})
+def _parity(doc: Doc) -> Parity:
+    p = mapping(doc, ("parity",), {"iou", "score", "cross_build_iou", "cross_build_score"})
     base = Parity()
-    return Parity(**{k: _number(doc, ("parity", k), p.get(k, getattr(base, k)), 0, 1)
+    return Parity(**{k: number(doc, ("parity", k), p.get(k, getattr(base, k)), 0, 1)
                      for k in ("iou", "score", "cross_build_iou", "cross_build_score")})
 
 
@@ -498,15 +362,13 @@ def resolved(config: Config) -> dict[str, Any]:
     return {
         "name": config.name,
         "description": config.description,
-        "models": [{"name": m.name, "path": str(m.path), "format": m.format, "input_size": m.input_size}
-                   for m in config.models],
+        "models": [{"name": m.name, "path": str(m.path), "format": m.format, "input_size": m.input_size,
+                    "batch": m.batch} for m in config.models],
         "images": [str(p) for p in config.images],
         "runners": [_resolved_runner(r) for r in config.runners],
-        "scenario": {"type": config.scenario.type,
-                     "warmup": "auto" if config.scenario.warmup is None else config.scenario.warmup,
-                     "iterations": config.scenario.iterations, "repeats": config.scenario.repeats,
-                     "min_time_s": config.scenario.min_time_s, "order": config.scenario.order,
-                     "seed": config.scenario.seed},
+        "scenarios": [scenarios.resolved(s) for s in config.scenarios],
+        "order": config.order,
+        "seed": config.seed,
         "threads": list(config.threads),
         "backend": config.backend,
         "target": config.target,

@@ -9,10 +9,10 @@ from typing import Any
 
 from .protocol import PHASES
 
-CSV_COLUMNS = ["runner", "kind", "model", "input_size", "threads", "status", "processes", "iterations",
+CSV_COLUMNS = ["scenario", "runner", "kind", "model", "input_size", "threads", "status", "processes", "iterations",
                "latency_p50_ms", "latency_p50_ci_lo", "latency_p50_ci_hi", "latency_p90_ms", "latency_p99_ms",
                "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
-               *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "startup_ms", "peak_rss_mib",
+               *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
                "opencv_version", "opencv_build_hash", "parity", "error"]
 
 
@@ -25,8 +25,8 @@ def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
 def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     lat = cell["latency_ms"] or {}
     ci = lat.get("ci95_median") or [None, None]
-    row = {k: cell.get(k) for k in ("runner", "kind", "model", "input_size", "threads", "status", "processes",
-                                    "iterations", "cold_ms", "load_ms", "startup_ms", "error")}
+    row = {k: cell.get(k) for k in ("scenario", "runner", "kind", "model", "input_size", "threads", "status",
+                                    "processes", "iterations", "cold_ms", "load_ms", "process_start_ms", "error")}
     row.update({f"latency_{k}_ms": lat.get(k) for k in ("p50", "p90", "p99", "mean", "std", "min", "max")})
     row.update({"latency_p50_ci_lo": ci[0], "latency_p50_ci_hi": ci[1]})
     row.update({f"{p}_p50_ms": (cell["phases_ms"] or {}).get(p, {}).get("p50") for p in PHASES})
@@ -52,8 +52,8 @@ def _ms(value: float | None) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     """The article's table shape, one table per model: a column per runner, a row per measure."""
     lines = [f"# {summary['name']}: YOLO inference, Go vs Python", ""]
-    for (model, threads), cells in _by_group(summary["cells"]).items():
-        lines += [f"## {model}, {threads} OpenCV thread(s)", "",
+    for (scenario, model, threads), cells in _by_group(summary["cells"]).items():
+        lines += [f"## {scenario}, {model}, {threads} OpenCV thread(s)", "",
                   "| measure | " + " | ".join(c["runner"] for c in cells) + " |",
                   "|---|" + "---|" * len(cells)]
         rows = {
@@ -98,5 +98,5 @@ def _median_ci(cell: dict[str, Any]) -> str:
 def _by_group(cells: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for cell in cells:
-        groups.setdefault((cell["model"], cell["threads"]), []).append(cell)
+        groups.setdefault((cell["scenario"], cell["model"], cell["threads"]), []).append(cell)
     return groups

@@ -5,48 +5,74 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import warmup
 from .config import Config, Model, Runner
 from .protocol import PROTOCOL_VERSION
+from .scenarios import NATIVE_MODE, Scenario, label
 
 
 @dataclass(frozen=True)
 class Cell:
     id: str  # a file-system-safe, unique name for the cell's raw folder
     runner: Runner
-    model: Model
+    model: Model | None  # None for call_overhead, which loads no model
     threads: int
+    scenario: Scenario
+    variant: dict[str, Any] = field(default_factory=dict)  # workers and rate of this cell
+
+    @property
+    def label(self) -> str:
+        return label(self.scenario.name, self.variant)
+
+    @property
+    def model_name(self) -> str:
+        return self.model.name if self.model else "-"
 
     def axes(self) -> dict[str, Any]:
-        return {"runner": self.runner.name, "model": self.model.name, "threads": self.threads}
+        return {"runner": self.runner.name, "model": self.model_name, "threads": self.threads,
+                "scenario": self.scenario.name}
 
 
 def expand(config: Config) -> list[Cell]:
-    """runner x model x threads, minus the `matrix.exclude` rules (a rule matches when all its axes match)."""
+    """scenario (x its variants) x runner x model x threads, minus the `matrix.exclude` rules.
+
+    A rule matches a cell when all its axes match. Batch scenarios take the models exported with their batch,
+    the others the batch-1 models; call_overhead loads no model, so it has one cell per runner and thread count.
+    """
     cells = []
-    for runner, model, threads in itertools.product(config.runners, config.models, config.threads):
-        axes = {"runner": runner.name, "model": model.name, "threads": threads}
-        if any(all(axes[k] == v for k, v in rule.items()) for rule in config.exclude):
-            continue
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{runner.name}__{model.name}__t{threads}")
-        cells.append(Cell(f"{len(cells):03d}-{slug}", runner, model, threads))
+    for scenario in config.scenarios:
+        for variant, runner, model, threads in itertools.product(scenario.variants(), config.runners,
+                                                                 _models_for(scenario, config), config.threads):
+            cell = Cell("", runner, model, threads, scenario, variant)
+            if any(all(cell.axes()[k] == v for k, v in rule.items()) for rule in config.exclude):
+                continue
+            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{cell.label}__{runner.name}__{cell.model_name}__t{threads}")
+            cells.append(Cell(f"{len(cells):03d}-{slug}", runner, model, threads, scenario, variant))
     return cells
 
 
-def schedule(cells: list[Cell], repeats: int, order: str = "round-robin", seed: int = 1) -> list[tuple[Cell, int]]:
-    """Every cell's k-th process runs before any cell's (k+1)-th (A B A B ..., never A A B B).
+def _models_for(scenario: Scenario, config: Config) -> list[Model | None]:
+    if scenario.type == "call_overhead":
+        return [None]
+    batch = scenario.batch if scenario.type == "batch" else 1
+    return [m for m in config.models if m.batch == batch]
+
+
+def schedule(cells: list[Cell], repeats: dict[str, int], order: str = "random", seed: int = 1
+             ) -> list[tuple[Cell, int]]:
+    """Rounds: every cell's k-th process runs before any cell's (k+1)-th (A B A B ..., never A A B B).
 
     Interleaving spreads slow drift of the machine (heat, background load) over all cells alike instead of
-    charging it to whichever runner happens to run last. `random` shuffles the cells within each round with a
-    seeded generator, so that no runner always runs right after the same other one.
+    charging it to whichever runner happens to run last. `random` shuffles each round with a seeded generator,
+    so that no runner always runs right after the same other one. `repeats` maps a scenario name to its count.
     """
     rng = random.Random(seed)
     plan = []
-    for repeat in range(repeats):
-        round_ = list(cells)
+    for repeat in range(max(repeats.values(), default=0)):
+        round_ = [c for c in cells if repeat < repeats[c.scenario.name]]
         if order == "random":
             rng.shuffle(round_)
         plan += [(cell, repeat) for cell in round_]
@@ -58,20 +84,52 @@ def threads_for(cell: Cell) -> int:
     return cell.threads if cell.runner.threads is None else cell.runner.threads
 
 
-def spec(config: Config, cell: Cell) -> dict[str, Any]:
-    auto = config.scenario.warmup is None
-    return {
+def arrivals_ns(rate: float, count: int, seed: int) -> list[int]:
+    """Open-loop Poisson arrivals: exponential inter-arrival times of mean 1/rate, as MLPerf's Server scenario.
+
+    The same seed gives every runner the very same schedule; the first request arrives at 0.
+    """
+    rng = random.Random(seed)
+    t, out = 0.0, []
+    for _ in range(count):
+        out.append(round(t * 1e9))
+        t += rng.expovariate(rate)
+    return out
+
+
+def spec(config: Config, cell: Cell, repeat: int = 0) -> dict[str, Any]:
+    s = cell.scenario
+    auto = s.warmup is None
+    out: dict[str, Any] = {
         "protocol": PROTOCOL_VERSION,
-        "scenario": config.scenario.type,
-        "model": {"name": cell.model.name, "path": str(cell.model.path), "format": cell.model.format,
-                  "input_size": cell.model.input_size},
-        "images": [str(p) for p in config.images],
+        "scenario": s.type,
+        "model": _model_spec(cell.model),
+        "images": [] if s.type in ("video", "call_overhead") else [str(p) for p in config.images],
         "conf_threshold": config.conf_threshold,
         "nms_threshold": config.nms_threshold,
         "max_detections": config.max_detections,
-        "warmup": warmup.AUTO_RUNNER_WARMUP if auto else config.scenario.warmup,
-        "iterations": config.scenario.iterations + (warmup.AUTO_EXTRA if auto else 0),
+        "warmup": warmup.AUTO_RUNNER_WARMUP if auto else s.warmup,
+        "iterations": s.iterations + (warmup.AUTO_EXTRA if auto else 0),
         "threads": threads_for(cell),
         "backend": config.backend,
         "target": config.target,
     }
+    if s.type == "video":
+        out["video"] = {"path": str(s.video), "realtime": s.realtime}
+    if s.type in ("concurrency", "server"):
+        kind = cell.runner.kind
+        out.update(workers=cell.variant["workers"], mode=NATIVE_MODE.get(kind, s.python_mode))
+    if s.type == "server":
+        out.update(rate=cell.variant["rate"], arrivals_ns=arrivals_ns(cell.variant["rate"], out["iterations"],
+                                                                      s.seed + repeat))
+    if s.type == "batch":
+        out["batch"] = s.batch
+    if s.type == "call_overhead":
+        out["calls_per_sample"] = s.calls_per_sample
+    return out
+
+
+def _model_spec(model: Model | None) -> dict[str, Any]:
+    if model is None:  # call_overhead: the protocol keeps the key; no runner loads it
+        return {"name": "-", "path": "-", "format": "onnx", "input_size": 32}
+    return {"name": model.name, "path": str(model.path), "format": model.format, "input_size": model.input_size}

@@ -15,18 +15,18 @@ from .protocol import PHASES
 def native_overhead(cells: list[Any], summaries: list[dict[str, Any]], reference: str | None) -> list[dict[str, Any]]:
     if reference is None:
         return []
-    refs = {(c.info["model"], c.info["threads"]): (c, s) for c, s in zip(cells, summaries)
-            if c.info["runner"] == reference and c.measured_ms()}
+    refs = {c.key: (c, s) for c, s in zip(cells, summaries) if c.info["runner"] == reference and c.measured_ms()}
     out = []
     for cell, summ in zip(cells, summaries):
-        key = (cell.info["model"], cell.info["threads"])
+        key = cell.key
         if cell.info["runner"] == reference or key not in refs or not cell.measured_ms():
             continue
         ref, ref_summ = refs[key]
         phases = {ph: _ratio(cell.phase_ms(ph), ref.phase_ms(ph)) for ph in PHASES}
         phases["total"] = _ratio(cell.measured_ms(), ref.measured_ms())
         mem, ref_mem = summ["memory_mb"], ref_summ["memory_mb"]
-        out.append({"runner": cell.info["runner"], "reference": reference, "model": key[0], "threads": key[1],
+        out.append({"runner": cell.info["runner"], "reference": reference, "scenario": key[0], "model": key[1],
+                    "threads": key[2],
                     "phases": phases,
                     "peak_rss_ratio": mem["peak_rss"] / ref_mem["peak_rss"] if mem and ref_mem else None})
     return out

@@ -25,6 +25,15 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "detections": {"image": (str,), "width": _INT, "height": _INT, "detections": (list,)},
     "end": {"iterations": _INT, "warmup": _INT, "peak_rss_bytes": _INT},
     "error": {"code": (str,), "message": (str,), "fatal": (bool,)},
+    "result": {"scenario": (str,)},
+    "call_sample": {"call": (str,), "index": _INT, "warmup": (bool,), "calls": _INT, "total_ns": _INT},
+}
+# What each scenario's result record must carry (docs/protocol.md, "Scenarios").
+RESULT_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
+    "video": {"frames_read": _INT, "processed": _INT, "dropped": _INT, "source_fps": _NUM, "measured_wall_ns": _INT},
+    "concurrency": {"workers": _INT, "mode": (str,), "startup_ns": _INT, "measured_wall_ns": _INT, "completed": _INT},
+    "server": {"workers": _INT, "mode": (str,), "rate": _NUM, "startup_ns": _INT, "measured_wall_ns": _INT,
+               "completed": _INT},
 }
 DETECTION_SCHEMA: dict[str, tuple[type, ...]] = {"class_id": _INT, "score": _NUM, "box": (list,)}
 
@@ -34,12 +43,18 @@ class Stream:
     """Everything one runner process said, sorted by record type."""
 
     hello: dict[str, Any] | None = None
-    load: dict[str, Any] | None = None
+    loads: list[dict[str, Any]] = field(default_factory=list)  # one, or one per worker
     iterations: list[dict[str, Any]] = field(default_factory=list)
+    call_samples: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] | None = None
     detections: dict[str, dict[str, Any]] = field(default_factory=dict)
     end: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def load(self) -> dict[str, Any] | None:
+        return self.loads[0] if self.loads else None
 
     @property
     def complete(self) -> bool:
@@ -71,6 +86,11 @@ def check_record(record: Any) -> str | None:
                 return "detections record: each detection needs class_id, score and box"
             if len(det["box"]) != 4:
                 return "detections record: box must be [x1, y1, x2, y2]"
+    if kind == "result":
+        for key, types in RESULT_SCHEMA.get(record["scenario"], {}).items():
+            value = record.get(key)
+            if value is None or isinstance(value, bool) or not isinstance(value, types):
+                return f"{record['scenario']} result record: key {key!r} missing or not a number"
     if kind == "hello" and record["protocol"] != PROTOCOL_VERSION:
         return (f"runner speaks protocol {record['protocol']}, the orchestrator speaks {PROTOCOL_VERSION}; "
                 "rebuild the runner from this checkout (make runners)")
@@ -99,12 +119,16 @@ def parse_lines(lines: Iterable[str]) -> Stream:
 
 def _add(stream: Stream, record: dict[str, Any], number: int) -> None:
     kind = record["type"]
-    if kind in ("hello", "load", "end", "error"):
+    if kind in ("hello", "end", "error", "result"):
         if getattr(stream, kind) is not None:
             stream.problems.append(f"stdout line {number}: a second {kind} record")
         setattr(stream, kind, record)
+    elif kind == "load":
+        stream.loads.append(record)
     elif kind == "iteration":
         stream.iterations.append(record)
+    elif kind == "call_sample":
+        stream.call_samples.append(record)
     else:
         stream.detections[record["image"]] = record
 

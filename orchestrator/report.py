@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from . import charts, exports
+from . import charts, exports, rundata
 from . import summary as summary_mod
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -22,13 +22,21 @@ def render(run_dir: Path) -> Path:
     """Rebuild summary.json/csv/md and report.html from the run folder's raw data; returns the page's path."""
     summary = summary_mod.build(run_dir)
     exports.write_all(run_dir, summary)
-    config, environment, cells, _ = summary_mod.load_run(run_dir)
+    run = rundata.load(run_dir)
+    config, environment, cells = run.config, run.environment, run.cells
     runners = [r["name"] for r in config["runners"]]
     colours = charts.runner_colours(runners)
     images = {
         "latency": charts.latency_distribution(cells, colours),
         "phases": charts.phase_breakdown(summary["cells"]),
         "memory": charts.memory_over_time(cells, colours),
+        "throughput": charts.throughput_vs_workers(summary["cells"], colours),
+        "server": charts.latency_vs_rate(summary["cells"], colours),
+        "video": charts.bars(summary["cells"], "video", lambda s: (s.get("fps"), None), "frames per second",
+                             colours),
+        "calls": charts.bars(summary["cells"], "call_overhead",
+                             lambda s: (s["ns_per_call"]["p50"], s["ns_per_call"]["ci95"]),
+                             "ns per cv::countNonZero call", colours),
     }
     page = _environment().get_template("report.html.j2").render(
         s=summary,
@@ -36,7 +44,8 @@ def render(run_dir: Path) -> Path:
         env=environment,
         runtimes=_runtimes(cells),
         charts={k: _data_uri(v) for k, v in images.items() if v},
-        groups=exports._by_group(summary["cells"]),
+        groups=exports._by_group(_article_cells(summary["cells"])),
+        by_type=_by_type(summary["cells"]),
         pairs=_pairs(summary["comparisons"]),
         build_warning=_build_warning(summary),
         reproduce=_reproduce(run_dir, environment),
@@ -79,13 +88,27 @@ def _runtimes(cells: list[summary_mod.CellData]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+def _article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cells of the article-shaped summary: single images when the run has them, else every timed cell
+    (the other scenarios have sections of their own)."""
+    single = [c for c in cells if c["scenario_type"] == "single"]
+    return single or [c for c in cells if c["scenario_type"] != "call_overhead"]
+
+
+def _by_type(cells: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for c in cells:
+        out.setdefault(c["scenario_type"], []).append(c)
+    return out
+
+
 def _pairs(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The comparison entries grouped by pair, model and thread count: one table row each."""
     rows: dict[tuple, dict[str, Any]] = {}
     for e in comparisons:
-        row = rows.setdefault((e["a"], e["b"], e["model"], e["threads"]),
-                              {"a": e["a"], "b": e["b"], "model": e["model"], "threads": e["threads"],
-                               "fair": e["fair"], "fairness": e["fairness"]})
+        row = rows.setdefault((e["a"], e["b"], e["scenario"], e["model"], e["threads"]),
+                              {"a": e["a"], "b": e["b"], "scenario": e["scenario"], "model": e["model"],
+                               "threads": e["threads"], "fair": e["fair"], "fairness": e["fairness"]})
         row[e["metric"]] = e
     return list(rows.values())
 

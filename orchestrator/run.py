@@ -70,17 +70,19 @@ def _build(config: config_mod.Config, progress: Progress) -> dict[str, str]:
 
 
 def _write_cells(raw: Path, cells: list[matrix.Cell], build_errors: dict[str, str]) -> None:
-    info = [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model.name,
-             "input_size": c.model.input_size, "threads": c.threads, "threads_requested": matrix.threads_for(c),
-             "scenario": "single",
-             "runner_config": asdict(c.runner), "build_error": build_errors.get(c.runner.kind)} for c in cells]
+    info = [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model_name,
+             "input_size": c.model.input_size if c.model else None, "threads": c.threads,
+             "threads_requested": matrix.threads_for(c), "scenario": c.scenario.type, "scenario_name": c.scenario.name,
+             "label": c.label, "variant": c.variant, "runner_config": asdict(c.runner),
+             "build_error": build_errors.get(c.runner.kind)} for c in cells]
     (raw / "cells.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
 
 
 def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], raw: Path,
              progress: Progress) -> None:
-    plan = [(c, r) for c, r in matrix.schedule(cells, config.scenario.repeats, config.scenario.order,
-                                               config.scenario.seed) if c.runner.kind not in build_errors]
+    repeats = {s.name: s.repeats for s in config.scenarios}
+    plan = [(c, r) for c, r in matrix.schedule(cells, repeats, config.order, config.seed)
+            if c.runner.kind not in build_errors]
     options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity)
     try:
         for order, (cell, repeat) in enumerate(plan):
@@ -88,9 +90,9 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
                 time.sleep(config.cooldown_s)
             cell_dir = raw / cell.id
             argv = runners.command(cell.runner, execution.process_paths(cell_dir, repeat)["spec.json"])
-            progress(f"[{order + 1}/{len(plan)}] {cell.runner.name} | {cell.model.name} | {cell.threads} thread(s)"
-                     f" | process {repeat + 1}/{config.scenario.repeats}")
-            result = execution.run_process(cell.id, repeat, order, argv, matrix.spec(config, cell), cell_dir,
+            progress(f"[{order + 1}/{len(plan)}] {cell.label} | {cell.runner.name} | {cell.model_name} | "
+                     f"{cell.threads} thread(s) | process {repeat + 1}/{repeats[cell.scenario.name]}")
+            result = execution.run_process(cell.id, repeat, order, argv, matrix.spec(config, cell, repeat), cell_dir,
                                            cell.runner.env, options)
             with open(raw / "processes.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(result.meta()) + "\n")

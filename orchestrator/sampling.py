@@ -1,7 +1,8 @@
 """Sampling a runner's memory and CPU from outside, while it runs.
 
 The runner reports its own peak RSS at the end; this sampler adds the curve over time, the CPU use and the
-thread count, and still has data when a runner crashes before its `end` record.
+thread count, of the runner and of any worker processes it starts, and still has data when a runner crashes
+before its `end` record.
 """
 
 from __future__ import annotations
@@ -46,19 +47,31 @@ class Sampler:
         try:
             process = psutil.Process(self.pid)
             start = time.perf_counter()
-            last_t, last_cpu = start, _cpu_seconds(process)
+            last_t, last_cpu = start, _tree(process)[1]
             while not self._stop.is_set():
-                with process.oneshot():
-                    rss = process.memory_info().rss
-                    cpu = _cpu_seconds(process)
-                    threads = process.num_threads()
+                rss, cpu, threads = _tree(process)
                 now = time.perf_counter()
-                busy = 100.0 * (cpu - last_cpu) / (now - last_t) if now > last_t else 0.0
+                busy = max(0.0, 100.0 * (cpu - last_cpu) / (now - last_t)) if now > last_t else 0.0
                 self.samples.append(Sample(round(now - start, 4), rss, round(busy, 1), threads))
                 last_t, last_cpu = now, cpu
                 self._stop.wait(self.interval_s)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             return  # the process ended: the samples so far are the curve
+
+
+def _tree(process: psutil.Process) -> tuple[int, float, int]:
+    """RSS, CPU seconds and threads of the process and its children (Python's worker processes count too)."""
+    rss, cpu, threads = 0, 0.0, 0
+    for p in [process] + process.children(recursive=True):
+        try:
+            with p.oneshot():
+                rss += p.memory_info().rss
+                cpu += _cpu_seconds(p)
+                threads += p.num_threads()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            if p is process:
+                raise
+    return rss, cpu, threads
 
 
 def _cpu_seconds(process: psutil.Process) -> float:

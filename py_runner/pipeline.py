@@ -35,8 +35,8 @@ def letterbox_geometry(w: int, h: int, size: int) -> Letterbox:
     return Letterbox(r, new_w, new_h, (size - new_w) // 2, (size - new_h) // 2)
 
 
-def preprocess(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Letterbox to size x size (pad 114) and build the 1x3xSxS float32 blob (1/255, BGR->RGB)."""
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize keeping the aspect ratio and pad to size x size with 114."""
     h, w = image.shape[:2]
     lb = letterbox_geometry(w, h, size)
     if (lb.new_w, lb.new_h) != (w, h):
@@ -44,6 +44,12 @@ def preprocess(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     right = size - lb.new_w - lb.left
     bottom = size - lb.new_h - lb.top
     padded = cv2.copyMakeBorder(image, lb.top, bottom, lb.left, right, cv2.BORDER_CONSTANT, value=PAD_VALUE)
+    return padded, lb
+
+
+def preprocess(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Letterbox and build the 1x3xSxS float32 blob (1/255, BGR->RGB)."""
+    padded, lb = letterbox(image, size)
     blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, (size, size), (0, 0, 0), swapRB=True, crop=False)
     return blob, lb
 

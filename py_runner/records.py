@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from typing import Any, TextIO
 
 PROTOCOL_VERSION = 1
@@ -20,13 +21,20 @@ def claim_stdout() -> TextIO:
 
 
 class RecordWriter:
+    """Writes records; safe for concurrent workers (one lock, taken only outside timed regions)."""
+
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._lock = threading.Lock()
 
     def write(self, record_type: str, **fields: Any) -> None:
-        # Flushed per record so that a crash later loses nothing already measured.
-        self._stream.write(json.dumps({"type": record_type, **fields}, separators=(",", ":")) + "\n")
-        self._stream.flush()
+        self.write_record({"type": record_type, **fields})
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        with self._lock:  # flushed per record so that a crash later loses nothing already measured
+            self._stream.write(line)
+            self._stream.flush()
 
     def error(self, code: str, message: str) -> None:
         self.write("error", code=code, message=message, fatal=True)

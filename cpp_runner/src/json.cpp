@@ -73,14 +73,17 @@ std::string json_string(const std::string& s) {
     return out;
 }
 
-std::string json_float(float v) {
+namespace {
+
+// Shortest text of at most max_digits significant digits that `parse` reads back as v.
+template <class T>
+std::string shortest_text(T v, int max_digits, T (*parse)(const char*, char**)) {
     if (!std::isfinite(v)) return "null";
     char buf[64];
-    // Fewest significant digits (1..9; 9 always round-trips a float32) that read back as v.
     int digits = 1;
-    for (; digits < 9; ++digits) {
+    for (; digits < max_digits; ++digits) {
         std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, static_cast<double>(v));
-        if (std::strtof(buf, nullptr) == v) break;
+        if (parse(buf, nullptr) == v) break;
     }
     std::snprintf(buf, sizeof(buf), "%.*e", digits - 1, static_cast<double>(v));
     const int exp10 = std::atoi(std::strchr(buf, 'e') + 1);
@@ -92,6 +95,13 @@ std::string json_float(float v) {
     if (s.find_first_of(".eE") == std::string::npos) s += ".0";
     return s;
 }
+
+}  // namespace
+
+// 9 significant digits always round-trip a float32, 17 a float64.
+std::string json_float(float v) { return shortest_text<float>(v, 9, std::strtof); }
+
+std::string json_double(double v) { return shortest_text<double>(v, 17, std::strtod); }
 
 void JsonObject::key(const char* k) {
     if (!first_) s_ += ", ";
@@ -115,6 +125,12 @@ JsonObject& JsonObject::integer(const char* k, std::int64_t v) {
 JsonObject& JsonObject::number(const char* k, float v) {
     key(k);
     s_ += json_float(v);
+    return *this;
+}
+
+JsonObject& JsonObject::real(const char* k, double v) {
+    key(k);
+    s_ += json_double(v);
     return *this;
 }
 

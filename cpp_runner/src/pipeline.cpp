@@ -2,6 +2,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -100,19 +101,39 @@ void Postprocessor::run(const cv::Mat& output, float conf, float nms_threshold, 
     map_back(g, img_w, img_h, out);
 }
 
+cv::Mat batch_slice(const cv::Mat& output, int j) {
+    if (output.dims != 3 || output.type() != CV_32F || !output.isContinuous())
+        throw std::runtime_error("unexpected network output: want float32 [B, N, 5+classes], got dims=" +
+                                 std::to_string(output.dims) + " type=" + std::to_string(output.type()));
+    if (j < 0 || j >= output.size[0])
+        throw std::runtime_error("batch index " + std::to_string(j) + " outside an output of batch " +
+                                 std::to_string(output.size[0]));
+    // const_cast: a Mat header has no const form; the slice is only read.
+    return cv::Mat(output.size[1], output.size[2], CV_32F, const_cast<float*>(output.ptr<float>(j)));
+}
+
+cv::dnn::Net load_net(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target) {
+    cv::dnn::Net net = cv::dnn::readNet(path);
+    if (net.empty()) throw std::runtime_error("readNet returned an empty network");
+    net.setPreferableBackend(backend);
+    net.setPreferableTarget(target);
+    return net;
+}
+
 Pipeline::Pipeline(int input_size, float conf, float nms, int max_det)
     : S_(input_size), conf_(conf), nms_(nms), max_det_(max_det) {}
 
 void Pipeline::load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target) {
-    net_ = cv::dnn::readNet(path);
-    if (net_.empty()) throw std::runtime_error("readNet returned an empty network");
-    net_.setPreferableBackend(backend);
-    net_.setPreferableTarget(target);
+    net_ = load_net(path, backend, target);
 }
 
 bool Pipeline::decode(const std::string& path) {
     image_ = cv::imread(path, cv::IMREAD_COLOR);
     return !image_.empty();
+}
+
+bool Pipeline::read_frame(cv::VideoCapture& cap) {
+    return cap.read(image_) && !image_.empty();
 }
 
 void Pipeline::preprocess() {

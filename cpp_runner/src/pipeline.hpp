@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace cv { class VideoCapture; }
+
 struct Letterbox {
     double r = 1.0;  // float64, as the protocol says
     int new_w = 0, new_h = 0;
@@ -50,6 +52,14 @@ public:
     std::vector<int> keep;
 };
 
+// Row block j of a batched output [B, N, C] as an [N, C] header on the same data (no copy), so
+// that Postprocessor::run reads each image's rows in place. Throws std::runtime_error for another
+// shape, type or an index outside [0, B).
+cv::Mat batch_slice(const cv::Mat& output, int j);
+
+// readNet + setPreferableBackend + setPreferableTarget. Throws on failure.
+cv::dnn::Net load_net(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target);
+
 class Pipeline {
 public:
     Pipeline(int input_size, float conf, float nms, int max_det);
@@ -58,6 +68,7 @@ public:
     void load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target);
 
     bool decode(const std::string& path);  // imread(IMREAD_COLOR); false when the result is empty
+    bool read_frame(cv::VideoCapture& cap);  // VideoCapture::read (grab + decode); false at the end
     void preprocess();                     // letterbox + blobFromImage
     void infer();                          // setInput + forward
     void postprocess();                    // decode, NMS, map back

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,14 +25,46 @@ struct Phases {
     std::int64_t decode = 0, preprocess = 0, inference = 0, postprocess = 0;
 };
 
+// Keys that some scenarios add to an iteration record (docs/protocol.md, "Scenarios"), written
+// after the common keys in this order when set.
+struct IterationExtra {
+    std::optional<int> frame;               // video
+    std::optional<int> worker;              // concurrency, server
+    std::optional<std::int64_t> queue_ns;   // server
+    std::optional<std::int64_t> latency_ns; // server
+    std::optional<int> batch;               // batch
+};
+
+// What a result record says about a run of workers (concurrency, server).
+struct PoolResult {
+    std::string scenario;  // "concurrency" or "server"
+    int workers = 0;
+    std::string mode;
+    std::optional<double> rate;  // server only
+    std::int64_t startup_ns = 0;
+    std::int64_t measured_wall_ns = 0;
+    int completed = 0;
+};
+
+struct VideoResult {
+    int frames_read = 0, processed = 0, dropped = 0;
+    double source_fps = 0.0;
+    std::int64_t measured_wall_ns = 0;
+};
+
 std::string hello_record(const Hello& h);
-std::string load_record(const std::string& model, std::int64_t load_ns);
+std::string load_record(const std::string& model, std::int64_t load_ns, std::optional<int> worker = {});
 std::string iteration_record(int index, bool warmup, const std::string& image, const Phases& p,
-                             std::int64_t total_ns, int detections);
+                             std::int64_t total_ns, int detections, const IterationExtra& extra = {});
+std::string video_result_record(const VideoResult& r);
+std::string pool_result_record(const PoolResult& r);
+std::string call_sample_record(const std::string& call, int index, bool warmup, int calls, std::int64_t total_ns);
 std::string detections_record(const std::string& image, int width, int height, const std::vector<Detection>& dets);
 std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes);
 std::string error_record(const std::string& code, const std::string& message);
 
+// Safe for concurrent writers: one mutex keeps each line whole. Workers format their records first
+// and call write() only outside their timed regions, so the lock never lands inside a measurement.
 class RecordSink {
 public:
     explicit RecordSink(std::FILE* out) : out_(out) {}
@@ -38,5 +72,6 @@ public:
     void write(const std::string& record);
 
 private:
+    std::mutex mu_;
     std::FILE* out_;
 };

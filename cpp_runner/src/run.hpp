@@ -5,6 +5,3 @@
 
 // Returns the process exit status: 0 when the run completed, 1 after an error record.
 int run_spec(const Spec& spec, RecordSink& out);
-
-// "bus.jpg" for "/abs/data/images/bus.jpg".
-std::string base_name(const std::string& path);

@@ -5,7 +5,11 @@
 #include <opencv2/core.hpp>
 
 #include <cctype>
+#include <cerrno>
+#include <climits>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -25,12 +29,50 @@ cv::FileNode need(const cv::FileNode& parent, const char* key, const std::string
     return n;
 }
 
+bool is_marker(const cv::FileNode& n, const char* marker) {
+    if (!n.isString()) return false;
+    const std::string v = static_cast<std::string>(n);
+    return v.compare(0, std::strlen(marker), marker) == 0;
+}
+
+// A string that is really a rewritten true, false or big integer: all markers start with 0x01.
+bool is_json_string(const cv::FileNode& n) {
+    return n.isString() && static_cast<std::string>(n).rfind('\x01', 0) != 0;
+}
+
 int get_int(const cv::FileNode& parent, const char* key, const std::string& where, int min_value) {
     cv::FileNode n = need(parent, key, where);
+    if (is_marker(n, kJsonBigInt)) fail(where + key + " is out of range");
     if (!n.isInt()) fail(where + key + " must be an integer");
     const int v = static_cast<int>(n);
     if (v < min_value) fail(where + key + " must be >= " + std::to_string(min_value));
     return v;
+}
+
+// An integer of any size that fits int64 (FileStorage holds only int32; see filestorage_compatible_json).
+std::int64_t as_int64(const cv::FileNode& n, const std::string& what) {
+    if (n.isInt()) return static_cast<int>(n);
+    if (!is_marker(n, kJsonBigInt)) fail(what + " must be an integer");
+    const std::string digits = static_cast<std::string>(n).substr(std::strlen(kJsonBigInt));
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(digits.c_str(), &end, 10);
+    if (errno == ERANGE || end == digits.c_str() || *end != '\0') fail(what + " is out of range");
+    return static_cast<std::int64_t>(v);
+}
+
+bool get_bool(const cv::FileNode& parent, const char* key, const std::string& where) {
+    cv::FileNode n = need(parent, key, where);
+    if (is_marker(n, kJsonTrue)) return true;
+    if (is_marker(n, kJsonFalse)) return false;
+    fail(where + key + " must be true or false");
+}
+
+double get_number(const cv::FileNode& parent, const char* key, const std::string& where) {
+    cv::FileNode n = need(parent, key, where);
+    if (n.isInt() || n.isReal()) return static_cast<double>(n);
+    if (is_marker(n, kJsonBigInt)) return static_cast<double>(as_int64(n, where + key));
+    fail(where + key + " must be a number");
 }
 
 float get_unit_float(const cv::FileNode& parent, const char* key) {
@@ -43,10 +85,47 @@ float get_unit_float(const cv::FileNode& parent, const char* key) {
 
 std::string get_string(const cv::FileNode& parent, const char* key, const std::string& where) {
     cv::FileNode n = need(parent, key, where);
-    if (!n.isString()) fail(where + key + " must be a string");
+    if (!is_json_string(n)) fail(where + key + " must be a string");
     std::string v = static_cast<std::string>(n);
     if (v.empty()) fail(where + key + " must not be empty");
     return v;
+}
+
+void parse_arrivals(const cv::FileNode& root, Spec& s) {
+    cv::FileNode arrivals = need(root, "arrivals_ns", "");
+    if (!arrivals.isSeq()) fail("arrivals_ns must be an array");
+    s.arrivals_ns.clear();
+    for (const cv::FileNode& a : arrivals) {
+        const std::int64_t v = as_int64(a, "arrivals_ns[" + std::to_string(s.arrivals_ns.size()) + "]");
+        if (v < 0) fail("arrivals_ns must hold non-negative offsets");
+        s.arrivals_ns.push_back(v);
+    }
+    // One arrival per measured request: the orchestrator's schedule is the run.
+    if (static_cast<int>(s.arrivals_ns.size()) != s.iterations)
+        fail("arrivals_ns has " + std::to_string(s.arrivals_ns.size()) + " entries for " +
+             std::to_string(s.iterations) + " iterations");
+}
+
+// The keys of docs/protocol.md, "Scenarios"; other scenarios' keys are ignored.
+void parse_scenario_keys(const cv::FileNode& root, Spec& s) {
+    if (s.scenario == "video") {
+        cv::FileNode video = need(root, "video", "");
+        if (!video.isMap()) fail("video must be an object");
+        s.video.path = get_string(video, "path", "video.");
+        s.video.realtime = get_bool(video, "realtime", "video.");
+    } else if (s.scenario == "concurrency" || s.scenario == "server") {
+        s.workers = get_int(root, "workers", "", 1);
+        s.mode = get_string(root, "mode", "");  // its value is checked by the run: unsupported_scenario
+        if (s.scenario == "server") {
+            s.rate = get_number(root, "rate", "");
+            if (!(s.rate >= 0.0)) fail("rate must be >= 0");
+            parse_arrivals(root, s);
+        }
+    } else if (s.scenario == "batch") {
+        s.batch = get_int(root, "batch", "", 1);
+    } else if (s.scenario == "call_overhead") {
+        s.calls_per_sample = get_int(root, "calls_per_sample", "", 1);
+    }
 }
 
 void parse_root(const cv::FileNode& root, Spec& s) {
@@ -67,12 +146,14 @@ void parse_root(const cv::FileNode& root, Spec& s) {
     if (!images.isSeq()) fail("images must be an array");
     s.images.clear();
     for (const cv::FileNode& img : images) {
-        if (!img.isString()) fail("images must hold strings");
+        if (!is_json_string(img)) fail("images must hold strings");
         std::string p = static_cast<std::string>(img);
         if (p.empty()) fail("images must not hold empty paths");
         s.images.push_back(p);
     }
-    if (s.images.empty()) fail("images must not be empty");
+    // A video is its own input and call_overhead reads none, so their images may be empty.
+    if (s.images.empty() && s.scenario != "video" && s.scenario != "call_overhead")
+        fail("images must not be empty");
 
     s.conf_threshold = get_unit_float(root, "conf_threshold");
     s.nms_threshold = get_unit_float(root, "nms_threshold");
@@ -89,6 +170,8 @@ void parse_root(const cv::FileNode& root, Spec& s) {
     cv::dnn::Target t;
     if (!target_from_name(s.target, t))
         fail("unknown target \"" + s.target + "\" (cpu, opencl, opencl_fp16, cuda, cuda_fp16)");
+
+    parse_scenario_keys(root, s);
 }
 
 int hex4(const std::string& s, std::size_t i) {
@@ -133,7 +216,29 @@ void append_utf8(std::string& out, std::uint32_t cp) {
     }
 }
 
+// Length of the JSON number starting at s[i], and whether it is an integer (no fraction, no exponent).
+std::size_t number_len(const std::string& s, std::size_t i, bool& integer) {
+    std::size_t j = i;
+    if (j < s.size() && s[j] == '-') ++j;
+    const std::size_t first_digit = j;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+    integer = j > first_digit && !(j < s.size() && (s[j] == '.' || s[j] == 'e' || s[j] == 'E'));
+    while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || std::strchr(".eE+-", s[j]))) ++j;
+    return j - i;
+}
+
+bool fits_int32(const std::string& digits) {
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(digits.c_str(), &end, 10);
+    return errno != ERANGE && v >= INT_MIN && v <= INT_MAX;
+}
+
 }  // namespace
+
+const char* const kJsonTrue = "\x01true";
+const char* const kJsonFalse = "\x01" "false";  // split: "\x01f" would be one hex escape
+const char* const kJsonBigInt = "\x01int:";
 
 std::string filestorage_compatible_json(const std::string& s) {
     std::string out;
@@ -145,9 +250,26 @@ std::string filestorage_compatible_json(const std::string& s) {
             const auto word = [&](std::size_t k) {
                 return k < s.size() && std::isalnum(static_cast<unsigned char>(s[k]));
             };
-            if (c == 'n' && s.compare(i, 4, "null") == 0 && !(i > 0 && word(i - 1)) && !word(i + 4)) {
-                out += "\"\"";
-                i += 3;
+            const auto literal = [&](const char* lit) {
+                const std::size_t n = std::strlen(lit);
+                return s.compare(i, n, lit) == 0 && !(i > 0 && word(i - 1)) && !word(i + n);
+            };
+            const char* replacement = literal("null") ? "" : literal("true") ? kJsonTrue
+                                                         : literal("false") ? kJsonFalse : nullptr;
+            if (replacement) {
+                out += '"';
+                out += replacement;
+                out += '"';
+                i += s[i] == 'f' ? 4 : 3;
+                continue;
+            }
+            if ((c == '-' || std::isdigit(static_cast<unsigned char>(c))) && !(i > 0 && word(i - 1))) {
+                bool integer = false;
+                const std::size_t n = number_len(s, i, integer);
+                const std::string token = s.substr(i, n);
+                if (integer && !fits_int32(token)) out += '"' + std::string(kJsonBigInt) + token + '"';
+                else out += token;
+                i += n - 1;
                 continue;
             }
             in_string = c == '"';

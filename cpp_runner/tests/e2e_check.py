@@ -6,7 +6,8 @@ Exit 0 pass, 1 fail, 77 skip (models/ or data/images/ not there yet).
 
 Checks every line against the key sets of tests/fixtures/protocol/stream-ok.jsonl, the record order,
 the phase arithmetic, one detections record per image, the error paths, and that bus.jpg at 640
-gives 4 person + 1 bus.
+gives 4 person + 1 bus; then each scenario of docs/protocol.md ("Scenarios") with tiny sizes at 320:
+video (plain and realtime), concurrency, server, batch and call_overhead.
 """
 import collections
 import json
@@ -17,6 +18,8 @@ import tempfile
 
 RUNNER, ROOT = sys.argv[1], os.path.abspath(sys.argv[2])
 MODEL = {s: os.path.join(ROOT, "models", f"yolov5s-{s}.onnx") for s in (320, 640)}
+MODEL_B4 = os.path.join(ROOT, "models", "yolov5s-320-b4.onnx")
+VIDEO = os.path.join(ROOT, "data", "video", "vtest.avi")
 IMG = lambda n: os.path.join(ROOT, "data", "images", n)  # noqa: E731
 FAILS = []
 
@@ -40,10 +43,14 @@ def fixture_keys():
     return keys
 
 
-def same_shape(a, b, path):
-    """Same key sets (recursively) and same JSON types (int vs float counted apart)."""
+def same_shape(a, b, path, extra=()):
+    """Same key sets (recursively) and same JSON types (int vs float counted apart). `extra` names the
+    integer keys a scenario adds at the top level (worker, frame, queue_ns, ...)."""
     if isinstance(b, dict):
-        check(isinstance(a, dict) and set(a) == set(b), f"{path}: keys {sorted(a) if isinstance(a, dict) else a} != {sorted(b)}")
+        want = set(b) | set(extra)
+        check(isinstance(a, dict) and set(a) == want, f"{path}: keys {sorted(a) if isinstance(a, dict) else a} != {sorted(want)}")
+        for k in extra:
+            check(isinstance(a, dict) and type(a.get(k)) is int, f"{path}.{k}: not an int")
         if isinstance(a, dict):
             for k in b:
                 if k in a:
@@ -66,15 +73,16 @@ def spec(size, images, warmup=1, iterations=2, **over):
     return s
 
 
-def run(spec_obj, stdin=False):
+def run(spec_obj, stdin=False, env=None):
     text = json.dumps(spec_obj)
+    env = dict(os.environ, **(env or {}))
     if stdin:
-        p = subprocess.run([RUNNER, "--spec", "-"], input=text, capture_output=True, text=True)
+        p = subprocess.run([RUNNER, "--spec", "-"], input=text, capture_output=True, text=True, env=env)
     else:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write(text)
         try:
-            p = subprocess.run([RUNNER, "--spec", f.name], capture_output=True, text=True)
+            p = subprocess.run([RUNNER, "--spec", f.name], capture_output=True, text=True, env=env)
         finally:
             os.unlink(f.name)
     recs = []

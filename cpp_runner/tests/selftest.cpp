@@ -1,23 +1,32 @@
 // Self-test for cpp_runner's own code (no test framework; run by CTest).
 // Prints "N passed, M failed" last and exits non-zero on any failure.
 #include "backend.hpp"
+#include "batch_pipeline.hpp"
 #include "json.hpp"
 #include "pipeline.hpp"
 #include "records.hpp"
+#include "request_queue.hpp"
 #include "run.hpp"
+#include "scenario_common.hpp"
 #include "sha256.hpp"
 #include "spec.hpp"
+#include "video_rules.hpp"
+#include "workers.hpp"
 
 #include <opencv2/core.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -416,6 +425,357 @@ void test_spec() {
     CHECK_EQ(s.images[0], "dir with space/q\"uote.jpg");
 }
 
+void test_json_double() {
+    CHECK_EQ(json_double(8.0), "8.0");
+    CHECK_EQ(json_double(10.0), "10.0");
+    CHECK_EQ(json_double(29.97), "29.97");
+    CHECK_EQ(json_double(0.1), "0.1");
+    CHECK_EQ(json_double(1e-5), "1e-05");
+    CHECK_EQ(json_double(1e300), "1e+300");
+    CHECK_EQ(json_double(std::numeric_limits<double>::quiet_NaN()), "null");
+    bool roundtrip = true;
+    std::uint64_t seed = 99;
+    for (int i = 0; i < 20000; ++i) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        double v;
+        std::memcpy(&v, &seed, sizeof(v));
+        if (std::isfinite(v)) roundtrip = roundtrip && std::strtod(json_double(v).c_str(), nullptr) == v;
+    }
+    CHECK(roundtrip);
+    CHECK_EQ(JsonObject().real("rate", 8.0).done(), "{\"rate\": 8.0}");
+}
+
+// The scenario records, key for key as docs/protocol.md, "Scenarios" shows them.
+void test_scenario_records() {
+    CHECK_EQ(load_record("yolov5s-320", 41234567, 1),
+             "{\"type\": \"load\", \"model\": \"yolov5s-320\", \"load_ns\": 41234567, \"worker\": 1}");
+    const Phases ph{1, 2, 3, 4};
+    IterationExtra v;
+    v.frame = 123;
+    CHECK_EQ(iteration_record(0, false, "frame-000123", ph, 10, 2, v),
+             "{\"type\": \"iteration\", \"index\": 0, \"warmup\": false, \"image\": \"frame-000123\", \"phases_ns\": "
+             "{\"decode\": 1, \"preprocess\": 2, \"inference\": 3, \"postprocess\": 4}, \"total_ns\": 10, "
+             "\"detections\": 2, \"frame\": 123}");
+    IterationExtra srv;
+    srv.worker = 1;
+    srv.queue_ns = 5;
+    srv.latency_ns = 15;
+    const std::string it = iteration_record(7, false, "bus.jpg", ph, 10, 0, srv);
+    CHECK(it.find("\"detections\": 0, \"worker\": 1, \"queue_ns\": 5, \"latency_ns\": 15}") != std::string::npos);
+    IterationExtra bat;
+    bat.batch = 4;
+    CHECK(iteration_record(0, true, "bus.jpg", ph, 10, 9, bat).find("\"detections\": 9, \"batch\": 4}") !=
+          std::string::npos);
+
+    VideoResult vr;
+    vr.frames_read = 120;
+    vr.processed = 110;
+    vr.dropped = 10;
+    vr.source_fps = 10.0;
+    vr.measured_wall_ns = 5123456789;
+    CHECK_EQ(video_result_record(vr),
+             "{\"type\": \"result\", \"scenario\": \"video\", \"frames_read\": 120, \"processed\": 110, "
+             "\"dropped\": 10, \"source_fps\": 10.0, \"measured_wall_ns\": 5123456789}");
+    PoolResult pr;
+    pr.scenario = "concurrency";
+    pr.workers = 4;
+    pr.mode = "threads";
+    pr.startup_ns = 912345678;
+    pr.measured_wall_ns = 8123456789;
+    pr.completed = 200;
+    CHECK_EQ(pool_result_record(pr),
+             "{\"type\": \"result\", \"scenario\": \"concurrency\", \"workers\": 4, \"mode\": \"threads\", "
+             "\"startup_ns\": 912345678, \"measured_wall_ns\": 8123456789, \"completed\": 200}");
+    pr.scenario = "server";
+    pr.rate = 8.0;
+    CHECK_EQ(pool_result_record(pr),
+             "{\"type\": \"result\", \"scenario\": \"server\", \"workers\": 4, \"mode\": \"threads\", "
+             "\"rate\": 8.0, \"startup_ns\": 912345678, \"measured_wall_ns\": 8123456789, \"completed\": 200}");
+    CHECK_EQ(call_sample_record("empty", 0, true, 10000, 412345),
+             "{\"type\": \"call_sample\", \"call\": \"empty\", \"index\": 0, \"warmup\": true, "
+             "\"calls\": 10000, \"total_ns\": 412345}");
+}
+
+void test_video_rules() {
+    CHECK_EQ(frame_name(0), "frame-000000");
+    CHECK_EQ(frame_name(123), "frame-000123");
+    CHECK_EQ(frame_name(1234567), "frame-1234567");
+    CHECK_EQ(frame_arrival_ns(0, 10.0), 0);
+    CHECK_EQ(frame_arrival_ns(3, 10.0), 300000000);
+    CHECK_EQ(frame_arrival_ns(794, 10.0), 79400000000);
+    CHECK_EQ(frame_arrival_ns(1, 29.97), 33366700);  // 33366700.03 -> nearest
+    CHECK_EQ(frame_arrival_ns(2, 3.0), 666666667);   // 666666666.67 -> nearest
+    // Ties go to even, as Python's round(): 0.5 -> 0, 1.5 -> 2, 2.5 -> 2.
+    CHECK_EQ(frame_arrival_ns(1, 2e9), 0);
+    CHECK_EQ(frame_arrival_ns(3, 2e9), 2);
+    CHECK_EQ(frame_arrival_ns(5, 2e9), 2);
+    // Frame 2 at 10 fps is dropped once frame 3 (300 ms) has arrived, not a nanosecond earlier.
+    CHECK(!drop_frame(2, 299999999, 10.0));
+    CHECK(drop_frame(2, 300000000, 10.0));
+    CHECK(!drop_frame(0, 50000000, 10.0));
+    CHECK(drop_frame(0, 100000000, 10.0));
+}
+
+void test_batch_slicing() {
+    // [2, 3, 8]: plane 0 all zeros (no detections), plane 1 the synthetic rows 0, 3, 5.
+    const std::vector<float> syn = synthetic_rows();
+    std::vector<float> data(2 * 3 * 8, 0.f);
+    std::copy(syn.begin() + 0 * 8, syn.begin() + 1 * 8, data.begin() + 24);
+    std::copy(syn.begin() + 3 * 8, syn.begin() + 4 * 8, data.begin() + 32);
+    std::copy(syn.begin() + 5 * 8, syn.begin() + 6 * 8, data.begin() + 40);
+    const int sz[3] = {2, 3, 8};
+    const cv::Mat out(3, sz, CV_32F, data.data());
+    const cv::Mat s1 = batch_slice(out, 1);
+    CHECK_EQ(s1.dims, 2);
+    CHECK_EQ(s1.rows, 3);
+    CHECK_EQ(s1.cols, 8);
+    CHECK(s1.ptr<float>() == data.data() + 24);  // in place: a header on the same data
+    CHECK_EQ(s1.at<float>(1, 4), 0.9f);
+    CHECK(batch_slice(out, 0).ptr<float>() == data.data());
+
+    Postprocessor post;
+    std::vector<Detection> dets;
+    const Letterbox g = letterbox_geometry(640, 640, 640);
+    post.run(batch_slice(out, 0), 0.25f, 0.45f, 300, g, 640, 640, dets);
+    CHECK(dets.empty());
+    post.run(batch_slice(out, 1), 0.25f, 0.45f, 300, g, 640, 640, dets);
+    CHECK_EQ(dets.size(), 3u);
+
+    int thrown = 0;
+    for (int j : {-1, 2}) {
+        try { batch_slice(out, j); } catch (const std::runtime_error&) { ++thrown; }
+    }
+    try { batch_slice(cv::Mat(3, 8, CV_32F, cv::Scalar(0)), 0); } catch (const std::runtime_error&) { ++thrown; }
+    try { batch_slice(cv::Mat(3, sz, CV_64F, cv::Scalar(0)), 0); } catch (const std::runtime_error&) { ++thrown; }
+    CHECK_EQ(thrown, 4);
+
+    // images[(i * B + j) % len(images)]
+    CHECK_EQ(batch_image_index(0, 0, 4, 3), 0);
+    CHECK_EQ(batch_image_index(0, 3, 4, 3), 0);
+    CHECK_EQ(batch_image_index(1, 0, 4, 3), 1);
+    CHECK_EQ(batch_image_index(2, 1, 4, 3), 0);
+    CHECK_EQ(batch_image_index(1, 2, 1, 9), 3);
+    CHECK_EQ(batch_image_index(1000000000, 3, 4, 7), static_cast<int>((4000000000ll + 3) % 7));  // no int overflow
+}
+
+void test_dispatch_order() {
+    CHECK(dispatch_order({0, 10, 20}) == std::vector<int>({0, 1, 2}));
+    CHECK(dispatch_order({0, 5, 5, 3}) == std::vector<int>({0, 3, 1, 2}));  // by arrival, ties by k
+    CHECK(dispatch_order({}).empty());
+}
+
+void test_first_seen() {
+    FirstSeen seen(3);
+    CHECK(seen.claim(1));
+    CHECK(!seen.claim(1));
+    CHECK(seen.unclaimed() == std::vector<int>({0, 2}));
+    // Claimed from four threads at once: each image is won exactly once.
+    FirstSeen many(200);
+    std::atomic<int> won{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+        ts.emplace_back([&] {
+            for (int i = 0; i < 200; ++i) won += many.claim(i) ? 1 : 0;
+        });
+    for (auto& t : ts) t.join();
+    CHECK_EQ(won.load(), 200);
+    CHECK(many.unclaimed().empty());
+}
+
+void test_record_sink_threads() {
+    std::FILE* f = std::tmpfile();
+    CHECK(f != nullptr);
+    if (!f) return;
+    {
+        RecordSink sink(f);
+        std::vector<std::thread> ts;
+        for (int t = 0; t < 4; ++t)
+            ts.emplace_back([&sink, t] {
+                for (int i = 0; i < 200; ++i) sink.write(std::string(300, static_cast<char>('a' + t)) + std::to_string(i));
+            });
+        for (auto& t : ts) t.join();
+    }
+    std::rewind(f);
+    char buf[1024];
+    int lines = 0;
+    bool whole = true;
+    while (std::fgets(buf, sizeof(buf), f)) {
+        ++lines;
+        const std::string line(buf);
+        // One writer's characters only, then its number and the newline.
+        const std::size_t letters = line.find_first_of("0123456789");
+        whole = whole && letters == 300 && line.find_first_not_of(line[0]) == 300 && line.back() == '\n';
+    }
+    std::fclose(f);
+    CHECK_EQ(lines, 800);
+    CHECK(whole);
+}
+
+void test_start_gate() {
+    StartGate gate(3);
+    std::atomic<int> passed{0};
+    const Clock::time_point base = Clock::now();
+    std::vector<std::thread> ts;
+    for (int w = 0; w < 3; ++w)
+        ts.emplace_back([&, w] {
+            gate.arrive(base + std::chrono::milliseconds(10 * (w + 1)));
+            gate.wait_open();
+            ++passed;
+        });
+    const Clock::time_point last = gate.wait_all();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK_EQ(passed.load(), 0);  // nobody leaves before the gate opens
+    CHECK(last == base + std::chrono::milliseconds(30));  // the latest ready time
+    gate.open();
+    for (auto& t : ts) t.join();
+    CHECK_EQ(passed.load(), 3);
+}
+
+void test_request_queue() {
+    RequestQueue q;
+    const Clock::time_point t = Clock::now();
+    q.push(Request{2, t});
+    q.push(Request{0, t});
+    q.close();
+    Request r;
+    CHECK(q.pop(r) && r.k == 2);  // first in, first out: arrival order
+    CHECK(q.pop(r) && r.k == 0);
+    CHECK(!q.pop(r));  // closed and drained
+
+    RequestQueue timed;
+    const Clock::time_point due = Clock::now() + std::chrono::milliseconds(20);
+    CHECK(timed.sleep_until(due));
+    CHECK(Clock::now() >= due);  // never early
+
+    // abort() wakes a blocked worker and cuts the dispatcher's sleep short.
+    RequestQueue aborted;
+    std::atomic<bool> popped{true};
+    std::thread worker([&] { popped = aborted.pop(r); });
+    std::thread aborter([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        aborted.abort();
+    });
+    const Clock::time_point t0 = Clock::now();
+    const bool slept = aborted.sleep_until(t0 + std::chrono::seconds(30));
+    CHECK(!slept);
+    CHECK(Clock::now() - t0 < std::chrono::seconds(5));
+    worker.join();
+    aborter.join();
+    CHECK(!popped.load());
+}
+
+std::string with_scenario(const std::string& scenario_and_keys) {
+    return replaced("\"scenario\": \"single\",", scenario_and_keys + ",");
+}
+
+void test_scenario_spec() {
+    Spec s;
+    SpecError e;
+    const std::string video = R"("scenario": "video", "video": {"path": "/v/vtest.avi", "realtime": true})";
+    CHECK(parse_spec(with_scenario(video), s, e));
+    CHECK_EQ(s.video.path, "/v/vtest.avi");
+    CHECK(s.video.realtime);
+    CHECK(parse_spec(with_scenario(R"("scenario": "video", "video": {"path": "v.avi", "realtime": false})"), s, e));
+    CHECK(!s.video.realtime);
+    const std::string no_images = "[\"data/images/bus.jpg\", \"data/images/zidane.jpg\"]";
+    std::string empty = with_scenario(video);
+    empty.replace(empty.find(no_images), no_images.size(), "[]");
+    CHECK_EQ(spec_error_code(empty), "ok");  // a video needs no images
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video", "video": {"path": "v.avi"})")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video", "video": {"path": "v.avi", "realtime": 1})")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video", "video": "v.avi")")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video")")), "spec");
+
+    CHECK(parse_spec(with_scenario(R"("scenario": "concurrency", "workers": 4, "mode": "threads")"), s, e));
+    CHECK_EQ(s.workers, 4);
+    CHECK_EQ(s.mode, "threads");
+    // Another mode is a valid spec: the run answers unsupported_scenario, naming it.
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": 2, "mode": "processes")")), "ok");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": 0, "mode": "threads")")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": 2)")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": true, "mode": "threads")")), "spec");
+
+    // iterations is 3 in kSpec: three arrivals, nanoseconds beyond int32 read exactly.
+    const std::string server = R"("scenario": "server", "workers": 2, "mode": "threads", "rate": 8, )";
+    CHECK(parse_spec(with_scenario(server + R"("arrivals_ns": [0, 81234567, 25000000001])"), s, e));
+    CHECK_EQ(s.rate, 8.0);
+    CHECK(s.arrivals_ns == std::vector<std::int64_t>({0, 81234567, 25000000001}));
+    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1])")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1, -2])")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1, 2.5])")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1, 99999999999999999999])")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "server", "workers": 2, "mode": "threads", "arrivals_ns": [0, 1, 2])")),
+             "spec");  // no rate
+
+    CHECK(parse_spec(with_scenario(R"("scenario": "batch", "batch": 4)"), s, e));
+    CHECK_EQ(s.batch, 4);
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "batch", "batch": 0)")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "batch")")), "spec");
+
+    CHECK(parse_spec(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 10000)"), s, e));
+    CHECK_EQ(s.calls_per_sample, 10000);
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "call_overhead")")), "spec");
+    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 0)")), "spec");
+
+    // Another scenario's keys are ignored, whatever they hold.
+    CHECK_EQ(spec_error_code(replaced("\"threads\": 1,", "\"threads\": 1, \"batch\": \"x\", \"video\": 3,")), "ok");
+    // JSON booleans and big integers are not integers (FileStorage alone reads true as 1 and
+    // truncates 3000000000).
+    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3", "\"iterations\": true")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3", "\"iterations\": 3000000000")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"backend\": \"opencv\"", "\"backend\": false")), "spec");
+    CHECK_EQ(spec_error_code(replaced("\"data/images/bus.jpg\"", "true")), "spec");
+    CHECK_EQ(filestorage_compatible_json(R"({"a": true, "b": [false,2147483647,-2147483648], "c": "true 3000000000"})"),
+             "{\"a\": \"\x01true\", \"b\": [\"\x01" "false\",2147483647,-2147483648], \"c\": \"true 3000000000\"}");
+    CHECK_EQ(filestorage_compatible_json(R"([2147483648, -2147483649, 3e10, 1.5, -0.25, 1E3, truex])"),
+             "[\"\x01int:2147483648\", \"\x01int:-2147483649\", 3e10, 1.5, -0.25, 1E3, truex]");
+}
+
+// Through run_spec: the records of a run that needs no model, and the answer to a mode C++ lacks.
+std::vector<std::string> run_lines(const std::string& spec_text) {
+    Spec s;
+    SpecError e;
+    std::vector<std::string> lines;
+    if (!parse_spec(spec_text, s, e)) return {"spec error: " + e.message};
+    std::FILE* f = std::tmpfile();
+    if (!f) return {"no tmpfile"};
+    {
+        RecordSink sink(f);
+        run_spec(s, sink);
+    }
+    std::rewind(f);
+    std::string line;
+    for (int c; (c = std::fgetc(f)) != EOF;) {
+        if (c == '\n') { lines.push_back(line); line.clear(); }
+        else line += static_cast<char>(c);
+    }
+    std::fclose(f);
+    return lines;
+}
+
+void test_run_scenarios() {
+    // call_overhead loads no model: this spec's model path does not exist.
+    std::vector<std::string> lines = run_lines(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 50)"));
+    CHECK_EQ(lines.size(), 1u + 2u * 4u + 1u);  // hello, (1 warm-up + 3) samples of each call, end
+    if (lines.size() == 10u) {
+        CHECK(lines[0].find("\"type\": \"hello\"") != std::string::npos);
+        CHECK(lines[1].find("\"call\": \"empty\", \"index\": 0, \"warmup\": true, \"calls\": 50,") != std::string::npos);
+        CHECK(lines[2].find("\"call\": \"opencv\", \"index\": 0, \"warmup\": true") != std::string::npos);
+        CHECK(lines[8].find("\"call\": \"opencv\", \"index\": 3, \"warmup\": false") != std::string::npos);
+        CHECK(lines[9].find("\"type\": \"end\", \"iterations\": 3, \"warmup\": 1") != std::string::npos);
+    }
+    for (const char* mode : {"processes", "goroutines"}) {
+        lines = run_lines(with_scenario(std::string(R"("scenario": "concurrency", "workers": 2, "mode": ")") + mode + "\""));
+        CHECK_EQ(lines.size(), 2u);
+        if (lines.size() == 2u) {
+            CHECK(lines[1].find("\"code\": \"unsupported_scenario\"") != std::string::npos);
+            CHECK(lines[1].find(mode) != std::string::npos);  // the message names the mode
+        }
+    }
+    lines = run_lines(with_scenario(R"("scenario": "teleport")"));
+    CHECK(lines.size() == 2u && lines[1].find("unsupported_scenario") != std::string::npos);
+}
+
 }  // namespace
 
 int main() {
@@ -427,6 +787,17 @@ int main() {
     test_map_back();
     test_backend();
     test_spec();
+    test_json_double();
+    test_scenario_records();
+    test_video_rules();
+    test_batch_slicing();
+    test_dispatch_order();
+    test_first_seen();
+    test_record_sink_threads();
+    test_start_gate();
+    test_request_queue();
+    test_scenario_spec();
+    test_run_scenarios();
     std::fflush(stderr);
     std::printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail == 0 ? 0 : 1;

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// encodeKeys encodes rec with the runner's writer and returns its top-level keys, sorted.
+func encodeKeys(t *testing.T, rec any) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := newRecordWriter(&buf).write(rec); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedList(s string) []string {
+	keys := strings.Fields(s)
+	sort.Strings(keys)
+	return keys
+}
+
+// The keys of docs/protocol.md, "Scenarios": each record carries exactly these, zero values included.
+func TestScenarioRecordKeys(t *testing.T) {
+	iter := "type index warmup image phases_ns total_ns detections"
+	cases := []struct {
+		rec  any
+		keys string
+	}{
+		{workerLoadRecord{}, "type model load_ns worker"},
+		{videoIterationRecord{}, iter + " frame"},
+		{workerIterationRecord{}, iter + " worker"},
+		{serverIterationRecord{}, iter + " worker queue_ns latency_ns"},
+		{batchIterationRecord{}, iter + " batch"},
+		{videoResultRecord{}, "type scenario frames_read processed dropped source_fps measured_wall_ns"},
+		{concurrencyResultRecord{}, "type scenario workers mode startup_ns measured_wall_ns completed"},
+		{serverResultRecord{}, "type scenario workers mode rate startup_ns measured_wall_ns completed"},
+		{callSampleRecord{}, "type call index warmup calls total_ns"},
+	}
+	for _, c := range cases {
+		if got, want := encodeKeys(t, c.rec), sortedList(c.keys); !reflect.DeepEqual(got, want) {
+			t.Errorf("%T keys %v, want %v", c.rec, got, want)
+		}
+	}
+}
+
+func TestJSONFloat(t *testing.T) {
+	cases := map[jsonFloat]string{10: "10.0", 0: "0.0", 8.5: "8.5", 29.97002997002997: "29.97002997002997",
+		-3: "-3.0", 1e21: "1e+21", 1e-7: "1e-07"}
+	for v, want := range cases {
+		b, err := json.Marshal(v)
+		if err != nil || string(b) != want {
+			t.Errorf("jsonFloat(%v) encodes as %s, %v; want %s", float64(v), b, err, want)
+		}
+	}
+	if _, err := json.Marshal(jsonFloat(0) / jsonFloat(zero())); err == nil {
+		t.Error("NaN encoded")
+	}
+}
+
+func zero() float64 { return 0 }

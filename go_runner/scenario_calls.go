@@ -1,0 +1,53 @@
+package main
+
+import (
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// runCallOverhead runs the "call_overhead" scenario: no model, no image; samples of K calls of "empty" (an
+// empty C function through cgo) and "opencv" (cv::countNonZero on a 1x1 8-bit Mat), interleaved sample by
+// sample so that drift in the machine's state hits both alike. A call_sample record follows each sample.
+func runCallOverhead(s *spec, out *recordWriter) error {
+	if err := begin(s, out); err != nil {
+		return err
+	}
+	m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), 1, 1, gocv.MatTypeCV8UC1)
+	defer m.Close()
+	k := s.CallsPerSample
+	for i := 0; i < s.Warmup+s.Iterations; i++ {
+		warm := i < s.Warmup
+		if err := out.write(callSample("empty", i, warm, k, timeEmptyCalls(k))); err != nil {
+			return err
+		}
+		if err := out.write(callSample("opencv", i, warm, k, timeCountNonZero(m, k))); err != nil {
+			return err
+		}
+	}
+	return writeEnd(out, s.Iterations, s.Warmup)
+}
+
+func callSample(call string, index int, warmup bool, calls int, totalNS int64) callSampleRecord {
+	return callSampleRecord{Type: "call_sample", Call: call, Index: index, Warmup: warmup, Calls: calls,
+		TotalNS: totalNS}
+}
+
+// timeEmptyCalls times k empty cgo calls between two clock reads.
+func timeEmptyCalls(k int) int64 {
+	t0 := time.Now()
+	for j := 0; j < k; j++ {
+		emptyCall()
+	}
+	return time.Since(t0).Nanoseconds()
+}
+
+// timeCountNonZero times k gocv.CountNonZero calls on m between two clock reads. A cgo call is never
+// optimised away, so the results need no sink.
+func timeCountNonZero(m gocv.Mat, k int) int64 {
+	t0 := time.Now()
+	for j := 0; j < k; j++ {
+		gocv.CountNonZero(m)
+	}
+	return time.Since(t0).Nanoseconds()
+}

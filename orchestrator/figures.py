@@ -1,0 +1,73 @@
+"""Each scenario's own figures for a cell (docs/report.md): FPS, throughput, achieved rate, ns per call.
+
+A figure that has one value per process (throughput, FPS) is reported as the median over processes, with every
+process's value beside it, so that the spread between processes stays visible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import statistics
+from .rundata import CellData
+
+
+def for_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+    kind = cell.info.get("scenario", "single")
+    figures = {"video": _video, "concurrency": _concurrency, "server": _server, "batch": _batch,
+               "call_overhead": _calls}.get(kind)
+    return figures(cell, scenario) if figures else {}
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.describe(values)["p50"] if values else None
+
+
+def _video(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+    results = cell.results()
+    warm = scenario.get("warmup", 0) if isinstance(scenario.get("warmup"), int) else 1
+    fps = [(r["processed"] - warm) / (r["measured_wall_ns"] / 1e9) for r in results
+           if r["measured_wall_ns"] > 0 and r["processed"] > warm]
+    return {"fps": _median(fps), "fps_per_process": fps, "realtime": scenario.get("realtime", False),
+            "frames_read": sum(r["frames_read"] for r in results), "processed": sum(r["processed"] for r in results),
+            "dropped": sum(r["dropped"] for r in results),
+            "source_fps": results[0]["source_fps"] if results else None}
+
+
+def _concurrency(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+    results = cell.results()
+    throughput = [r["completed"] / (r["measured_wall_ns"] / 1e9) for r in results if r["measured_wall_ns"] > 0]
+    return {"workers": cell.info["variant"]["workers"], "mode": results[0]["mode"] if results else None,
+            "throughput_ips": _median(throughput), "throughput_per_process": throughput,
+            "startup_ms": _median([r["startup_ns"] / 1e6 for r in results])}
+
+
+def _server(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+    figures = _concurrency(cell, scenario)
+    results = cell.results()
+    achieved = [r["completed"] / (r["measured_wall_ns"] / 1e9) for r in results if r["measured_wall_ns"] > 0]
+    latencies = cell.measured_ms()
+    bound = scenario.get("p99_bound_ms")
+    p99 = statistics.describe(latencies)["p99"] if latencies else None
+    queue = [r["queue_ns"] / 1e6 for records in cell.measured() for r in records if "queue_ns" in r]
+    figures.pop("throughput_ips")
+    figures.pop("throughput_per_process")
+    return {**figures, "offered_rate": cell.info["variant"]["rate"], "achieved_rate": _median(achieved),
+            "p99_bound_ms": bound, "p99_within_bound": None if bound is None or p99 is None else p99 <= bound,
+            "queue_ms": {"p50": _median(queue), "p99": statistics.describe(queue)["p99"] if queue else None}}
+
+
+def _batch(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+    batch = scenario.get("batch", 1)
+    per_image = [v / batch for v in cell.measured_ms()]
+    return {"batch": batch, "per_image_ms": {"p50": _median(per_image),
+                                             "mean": statistics.describe(per_image)["mean"] if per_image else None}}
+
+
+def _calls(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for call, key in (("opencv", "ns_per_call"), ("empty", "ns_per_call_empty")):
+        values = cell.call_ns(call)
+        out[key] = {"p50": _median(values), "ci95": statistics.bootstrap_ci(values) if values else None,
+                    "samples": len(values)}
+    return out

@@ -1,0 +1,47 @@
+"""batch: B images per iteration through one blobFromImages and one forward()."""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+from pipeline import letterbox, postprocess
+from records import RecordWriter, RunnerError
+from spec import Spec
+from worker import Worker, clock, detections_record
+
+
+def run(spec: Spec, out: RecordWriter) -> None:
+    worker = Worker(spec)
+    out.write("load", model=spec.model_name, load_ns=worker.load_ns)
+    seen: set[str] = set()
+    s, b = spec, spec.batch
+    for index in range(spec.warmup + spec.iterations):
+        paths = [spec.images[(index * b + j) % len(spec.images)] for j in range(b)]
+        t0 = clock()
+        images = [cv2.imread(p, cv2.IMREAD_COLOR) for p in paths]
+        t1 = clock()
+        missing = [p for p, img in zip(paths, images) if img is None]
+        if missing:
+            raise RunnerError("image_read", f"cannot read image {missing[0]}")
+        letterboxed = [letterbox(img, s.input_size) for img in images]
+        blob = cv2.dnn.blobFromImages([lb[0] for lb in letterboxed], 1 / 255.0, (s.input_size, s.input_size),
+                                      (0, 0, 0), swapRB=True, crop=False)
+        t2 = clock()
+        worker.net.setInput(blob)
+        output = worker.net.forward()
+        t3 = clock()
+        if output.shape[0] != b:
+            raise RunnerError("internal", f"the model returned a batch of {output.shape[0]}, not {b}: export it "
+                              f"with a fixed batch of {b}")
+        dets = [postprocess(output[j:j + 1], lb, img.shape[1], img.shape[0], s.conf_threshold, s.nms_threshold,
+                            s.max_detections) for j, ((_, lb), img) in enumerate(zip(letterboxed, images))]
+        t4 = clock()
+        phases = {"decode": t1 - t0, "preprocess": t2 - t1, "inference": t3 - t2, "postprocess": t4 - t3}
+        out.write("iteration", index=index, warmup=index < spec.warmup, image=os.path.basename(paths[0]), batch=b,
+                  phases_ns=phases, total_ns=sum(phases.values()), detections=sum(len(d.scores) for d in dets))
+        for path, img, d in zip(paths, images, dets):
+            if path not in seen:
+                seen.add(path)
+                out.write_record(detections_record(os.path.basename(path), img, d))
+

@@ -1,0 +1,34 @@
+"""single: one image per iteration, warm-up first."""
+
+from __future__ import annotations
+
+import os
+
+from records import RecordWriter
+from spec import Spec
+from worker import Worker, detections_record, read_image
+
+
+def run(spec: Spec, out: RecordWriter) -> None:
+    worker = Worker(spec)
+    out.write("load", model=spec.model_name, load_ns=worker.load_ns)
+    seen: set[str] = set()
+    for index in range(spec.warmup + spec.iterations):
+        path = spec.images[index % len(spec.images)]
+        phases, image, dets = worker.process(path)
+        out.write("iteration", index=index, warmup=index < spec.warmup, image=os.path.basename(path),
+                  phases_ns=phases, total_ns=sum(phases.values()), detections=len(dets.scores))
+        if path not in seen:
+            seen.add(path)
+            out.write_record(detections_record(os.path.basename(path), image, dets))
+    write_missing_detections(spec, worker, seen, out)
+
+
+def write_missing_detections(spec: Spec, worker: Worker, seen: set[str], out: RecordWriter) -> None:
+    """An untimed pass over the images never processed, so that every image has detections for parity."""
+    for path in spec.images:
+        if path not in seen:
+            seen.add(path)
+            image = read_image(path)
+            _, _, dets = worker.finish(image, 0, 0)
+            out.write_record(detections_record(os.path.basename(path), image, dets))
