@@ -185,6 +185,7 @@ func TestEndToEndVideoDrops(t *testing.T) {
 	if end := last(t, recs, "end"); end["iterations"].(float64)+end["warmup"].(float64) != res["processed"] {
 		t.Errorf("end %v for %v processed frames", end, res["processed"])
 	}
+	t.Logf("1000 fps video: processed frames %v, dropped %v", frames, res["dropped"])
 }
 
 func TestEndToEndVideoUnreadable(t *testing.T) {
@@ -290,6 +291,14 @@ func TestEndToEndConcurrencyError(t *testing.T) {
 	}
 	if len(ofType(recs, "result")) != 0 || len(ofType(recs, "end")) != 0 {
 		t.Errorf("records %s", types(recs))
+	}
+
+	// Every worker fails to load: one error record after hello, whoever failed first.
+	status, recs = scenarioRun(t, map[string]any{"scenario": "concurrency", "workers": 2, "mode": "goroutines",
+		"model": map[string]any{"name": "m", "path": filepath.Join(t.TempDir(), "m.onnx"), "format": "onnx",
+			"input_size": 320}})
+	if status != 1 || types(recs) != "hello,error" || recs[1]["code"] != codeModelLoad {
+		t.Errorf("missing model: status %d records %v", status, recs)
 	}
 }
 

@@ -4,13 +4,25 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 )
 
-// TestNoMatLeak runs the pipeline over real images and checks that every Mat it created was closed.
 // Run with: go test -tags matprofile ./...
+
+// checkMatCount fails with the profile of the Mats still alive when the count is not want.
+func checkMatCount(t *testing.T, what string, want int) {
+	t.Helper()
+	if n := gocv.MatProfile.Count(); n != want {
+		var b bytes.Buffer
+		gocv.MatProfile.WriteTo(&b, 1)
+		t.Fatalf("%s: %d Mats alive, want %d:\n%s", what, n, want, b.String())
+	}
+}
+
+// TestNoMatLeak runs the pipeline over real images and checks that every Mat it created was closed.
 func TestNoMatLeak(t *testing.T) {
 	images := []string{testImage(t, "bus.jpg"), testImage(t, "dog.jpg"), testImage(t, "horses.jpg")}
 	model := testModel(t, 320)
@@ -28,14 +40,73 @@ func TestNoMatLeak(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Inside the loop only the pipeline's three reused Mats may be alive.
-			if n := gocv.MatProfile.Count(); n != start+3 {
-				t.Fatalf("iteration %d: %d Mats alive, want %d", i, n, start+3)
-			}
+			checkMatCount(t, "pipeline iteration", start+3)
 		}
 	}()
-	if n := gocv.MatProfile.Count(); n != start {
-		var b bytes.Buffer
-		gocv.MatProfile.WriteTo(&b, 1)
-		t.Fatalf("%d Mats leaked:\n%s", n-start, b.String())
+	checkMatCount(t, "after the pipeline", start)
+}
+
+// TestNoMatLeakBatch does the same for the batch pipeline: B padded Mats, resized and blob stay alive.
+func TestNoMatLeakBatch(t *testing.T) {
+	images := []string{testImage(t, "bus.jpg"), testImage(t, "dog.jpg"), testImage(t, "horses.jpg"),
+		testImage(t, "zidane.jpg")}
+	model := testModelBatch4(t)
+	start := gocv.MatProfile.Count()
+	func() {
+		net, err := readNet(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer net.Close()
+		b := newBatchPipeline(&net, 4, 320, 0.25, 0.45, 300)
+		defer b.Close()
+		for i := 0; i < 3; i++ {
+			if _, _, err := b.process(images); err != nil {
+				t.Fatal(err)
+			}
+			checkMatCount(t, "batch iteration", start+4+2)
+		}
+		// A failed decode closes the images it had read.
+		if _, _, err := b.process(append(images[:2:2], "/nonexistent.jpg", images[3])); err == nil {
+			t.Fatal("no error for a missing image")
+		}
+		checkMatCount(t, "batch decode error", start+4+2)
+	}()
+	checkMatCount(t, "after the batch pipeline", start)
+}
+
+// TestNoMatLeakScenarios runs whole scenarios, the concurrent ones included, and checks that the Mat count
+// is back to its start value afterwards, also after a failed run.
+func TestNoMatLeakScenarios(t *testing.T) {
+	video := map[string]any{"path": testVideo(t), "realtime": false}
+	badImages := []any{testImage(t, "bus.jpg"), "/nonexistent.jpg"}
+	runs := []struct {
+		name      string
+		overrides map[string]any
+	}{
+		{"single", map[string]any{"scenario": "single", "warmup": 1, "iterations": 3}},
+		{"video", map[string]any{"scenario": "video", "video": video, "warmup": 1, "iterations": 3}},
+		{"concurrency", map[string]any{"scenario": "concurrency", "workers": 2, "mode": "goroutines",
+			"warmup": 1, "iterations": 6}},
+		{"concurrency error", map[string]any{"scenario": "concurrency", "workers": 2, "mode": "goroutines",
+			"warmup": 0, "iterations": 6, "images": badImages}},
+		{"server", map[string]any{"scenario": "server", "workers": 2, "mode": "goroutines", "rate": 100.0,
+			"arrivals_ns": []int64{0, 1e6, 2e6, 3e6}, "warmup": 1, "iterations": 4}},
+		{"batch", map[string]any{"scenario": "batch", "batch": 4, "warmup": 1, "iterations": 2,
+			"model": map[string]any{"name": "b4", "path": testModelBatch4(t), "format": "onnx", "input_size": 320}}},
+		{"call_overhead", map[string]any{"scenario": "call_overhead", "calls_per_sample": 10, "warmup": 1,
+			"iterations": 1}},
+	}
+	for _, r := range runs {
+		start := gocv.MatProfile.Count()
+		status, recs := scenarioRun(t, r.overrides)
+		wantStatus := 0
+		if strings.HasSuffix(r.name, "error") {
+			wantStatus = 1
+		}
+		if status != wantStatus {
+			t.Errorf("%s: status %d, records %s", r.name, status, types(recs))
+		}
+		checkMatCount(t, r.name, start)
 	}
 }

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import doctor, report
+from . import doctor, history, report
 from . import run as run_mod
 from .errors import UserError
 
@@ -20,6 +20,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="run folder to create (default: reports/<time>-<name>)")
     p = sub.add_parser("report", help="re-render summary and report.html from a run folder's raw data")
     p.add_argument("run_dir", type=Path)
+    p = sub.add_parser("list", help="list the runs in a reports folder")
+    p.add_argument("reports", type=Path, nargs="?", default=Path("reports"))
+    p = sub.add_parser("diff", help="compare two runs cell by cell (ratio, CI, significance)")
+    p.add_argument("old", type=Path)
+    p.add_argument("new", type=Path)
+    p.add_argument("--html", type=Path, help="also write the comparison as an HTML page")
     p = sub.add_parser("doctor", help="check the prerequisites and say how to install what is missing")
     p.add_argument("--config", type=Path, default=Path("configs/default.yaml"))
     return parser
@@ -34,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.run_dir / "raw" / "cells.json").is_file():
                 raise UserError(f"{args.run_dir} is not a run folder (no raw/cells.json)")
             print(report.render(args.run_dir))
+        elif args.command == "list":
+            print(history.format_list(history.list_runs(args.reports)))
+        elif args.command == "diff":
+            rows = history.diff(args.old, args.new)
+            print(history.format_text(args.old, args.new, rows))
+            if args.html:
+                print(f"html: {history.write_html(args.old, args.new, rows, args.html)}")
         else:
             return doctor.main(args.config)
     except UserError as exc:

@@ -89,6 +89,11 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
             timed_out = True
             proc.kill()
             proc.wait()
+        except BaseException:  # Ctrl-C: never leave a runner behind
+            proc.kill()
+            proc.wait()
+            sampler.stop()
+            raise
         reader.join()
         wall_s = time.perf_counter() - start
         samples = sampler.stop()

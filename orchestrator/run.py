@@ -6,15 +6,13 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
 from . import config as config_mod
 from . import environment, execution, matrix, report, runners
 from .errors import UserError
-
-Progress = Callable[[str], None]
+from .progress import Progress
 
 
 def new_run_dir(reports: Path, name: str) -> Path:
@@ -28,7 +26,8 @@ def new_run_dir(reports: Path, name: str) -> Path:
     return run_dir
 
 
-def run(config_path: Path, out: Path | None, progress: Progress = print) -> Path:
+def run(config_path: Path, out: Path | None, progress: Progress | None = None) -> Path:
+    progress = progress or Progress()
     config = config_mod.load(config_path)
     cells = matrix.expand(config)
     if not cells:
@@ -84,19 +83,19 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
     plan = [(c, r) for c, r in matrix.schedule(cells, repeats, config.order, config.seed)
             if c.runner.kind not in build_errors]
     options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity)
+    progress.start(len(plan))
     try:
         for order, (cell, repeat) in enumerate(plan):
             if order and config.cooldown_s:
                 time.sleep(config.cooldown_s)
             cell_dir = raw / cell.id
             argv = runners.command(cell.runner, execution.process_paths(cell_dir, repeat)["spec.json"])
-            progress(f"[{order + 1}/{len(plan)}] {cell.label} | {cell.runner.name} | {cell.model_name} | "
-                     f"{cell.threads} thread(s) | process {repeat + 1}/{repeats[cell.scenario.name]}")
+            progress.process(f"{cell.label} | {cell.runner.name} | {cell.model_name} | {cell.threads} thread(s) | "
+                             f"process {repeat + 1}/{repeats[cell.scenario.name]}")
             result = execution.run_process(cell.id, repeat, order, argv, matrix.spec(config, cell, repeat), cell_dir,
                                            cell.runner.env, options)
             with open(raw / "processes.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(result.meta()) + "\n")
-            if result.status != "ok":
-                progress(f"  {result.status}: {result.error}")
+            progress.finished(result.status, result.error)
     except KeyboardInterrupt:
         progress("interrupted: writing the report for the processes that finished")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
+import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from orchestrator import report, runners
 from orchestrator import run as run_mod
+from orchestrator.progress import Progress
 
 FAKE = Path(__file__).parent / "fakes" / "fake_runner.py"
 
@@ -47,7 +53,7 @@ def fake_runner(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(tmp_path: Path, config: Path) -> dict:
-    run_mod.run(config, tmp_path / "run", progress=lambda _: None)
+    run_mod.run(config, tmp_path / "run", progress=Progress(io.StringIO(), interactive=False))
     return json.loads((tmp_path / "run" / "summary.json").read_text())
 
 
@@ -177,3 +183,71 @@ def test_missing_backend_and_silent_fallback_are_never_reported_as_ok(tmp_path: 
     assert cell(summary, "absent")["status"] == status and "backend_unavailable" in cell(summary, "absent")["error"]
     fallback = cell(summary, "fallback")
     assert fallback["status"] == status and fallback["error"].startswith("fell back to CPU")
+
+
+def test_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
+    out = io.StringIO()
+    run_mod.run(fake_config(tmp_path, {"a": {}, "b": {}}, [], iterations=3), tmp_path / "run",
+                progress=Progress(out, interactive=False))
+    lines = out.getvalue().splitlines()
+    steps = [line for line in lines if line.startswith("[")]
+    assert [s.split("]")[0] for s in steps] == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert steps[0].endswith("ETA ?") and "ETA " in steps[-1] and "\r" not in out.getvalue()
+    assert lines[-1] == f"report: {tmp_path / 'run' / 'report.html'}"
+
+
+def test_progress_updates_one_line_on_a_terminal() -> None:
+    out = io.StringIO()
+    progress = Progress(out, interactive=True)
+    progress.start(2)
+    progress.process("cell a")
+    progress.finished("ok", None)
+    progress.process("cell b")
+    progress("done")
+    assert out.getvalue().count("\r\033[K") == 2 and out.getvalue().endswith("done\n")
+
+
+def test_ctrl_c_stops_cleanly_and_reports_what_finished(tmp_path: Path) -> None:
+    config = fake_config(tmp_path, {"quick": {}, "stuck": {"FAKE_MODE": "hang"}}, [], iterations=3, timeout=600)
+    config.write_text(config.read_text().replace("repeats: 2", "repeats: 1") + "order: round-robin\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent / "fakes")}
+    script = ("import sys, runpy; from orchestrator import runners; runners.PY_SCRIPT = sys.argv.pop(1); "
+              "runpy.run_module('orchestrator', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(FAKE), "run", str(config), "--out",
+                             str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((tmp_path / "run" / "raw").glob("*stuck*/process-0.jsonl")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    stdout, stderr = proc.communicate(timeout=60)
+    assert "interrupted" in stdout and "Traceback" not in stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert cell(summary, "quick")["status"] == "ok" and cell(summary, "stuck")["status"] == "skipped"
+    assert (tmp_path / "run" / "report.html").is_file()
+
+
+def test_diff_and_list(tmp_path: Path) -> None:
+    from orchestrator import history
+
+    old = fake_config(tmp_path, {"a": {"FAKE_MS": "20"}, "b": {"FAKE_MS": "30"}}, [])
+    run_mod.run(old, tmp_path / "reports" / "1-old", progress=Progress(io.StringIO(), interactive=False))
+    new = fake_config(tmp_path, {"a": {"FAKE_MS": "24", "FAKE_SEED": "5"}, "b": {"FAKE_MS": "30", "FAKE_SEED": "6"}},
+                      [])
+    run_mod.run(new, tmp_path / "reports" / "2-new", progress=Progress(io.StringIO(), interactive=False))
+    rows = {r["runner"]: r for r in history.diff(tmp_path / "reports" / "1-old", tmp_path / "reports" / "2-new")}
+    assert rows["a"]["change"].startswith("+") and rows["a"]["ratio"] == pytest.approx(1.2, abs=0.03)
+    assert rows["a"]["ci95"][0] > 1.1
+    assert rows["b"]["change"] == "~"
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "diff", str(tmp_path / "reports" / "1-old"),
+                           str(tmp_path / "reports" / "2-new"), "--html", str(tmp_path / "diff.html")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and rows["a"]["change"] in done.stdout and "~" in done.stdout
+    assert "<table>" in (tmp_path / "diff.html").read_text()
+    listed = subprocess.run([sys.executable, "-m", "orchestrator", "list", str(tmp_path / "reports")],
+                            capture_output=True, text=True).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == ["1-old", "2-new"] and "2/2 cells ok" in listed[0]
+    bad = subprocess.run([sys.executable, "-m", "orchestrator", "diff", str(tmp_path), str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "not a run folder" in bad.stderr and "Traceback" not in bad.stderr

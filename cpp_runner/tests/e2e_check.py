@@ -132,6 +132,182 @@ def check_ok_stream(s, rc, recs, ref):
     return {d["image"]: d for d in dets}
 
 
+# ---- scenarios (docs/protocol.md, "Scenarios") ----
+
+THREE = [IMG("bus.jpg"), IMG("zidane.jpg"), IMG("dog.jpg")]
+NAMES = [os.path.basename(p) for p in THREE]
+
+
+def scenario_spec(scenario, images, warmup, iterations, size=320, **keys):
+    return spec(size, images, warmup=warmup, iterations=iterations, scenario=scenario, threads=1, **keys)
+
+
+def check_frame(s, rc, recs, ref, extra_iteration, extra_load=()):
+    """Common frame of a scenario stream: hello, load(s), ..., [result], end; shapes; phase sums.
+    Warm-up iterations carry no queue_ns / latency_ns (they are no requests). Returns
+    (iterations, detections, result)."""
+    check(rc == 0, f"{s['scenario']}: rc {rc}")
+    types = [r.get("type") for r in recs]
+    check(types[:1] == ["hello"] and types[-1:] == ["end"], f"{s['scenario']}: record order {types}")
+    its, dets, results = [], [], []
+    for r in recs:
+        t = r.get("type")
+        if t == "iteration":
+            extra = [k for k in extra_iteration if not (r.get("warmup") and k in ("queue_ns", "latency_ns"))]
+            same_shape(r, ref["iteration"], f"{s['scenario']}.iteration", extra)
+            check(sum(r["phases_ns"].values()) == r["total_ns"], f"{s['scenario']}: phases sum != total_ns")
+            check(all(v > 0 for v in r["phases_ns"].values()), f"{s['scenario']}: non-positive phase")
+            its.append(r)
+        elif t == "load":
+            same_shape(r, ref["load"], f"{s['scenario']}.load", extra_load)
+        elif t == "detections":
+            same_shape(r, ref["detections"], f"{s['scenario']}.detections")
+            dets.append(r)
+        elif t == "result":
+            results.append(r)
+        elif t in ("hello", "end"):
+            same_shape(r, ref[t], f"{s['scenario']}.{t}")
+    check(len(results) == (0 if s["scenario"] == "batch" else 1), f"{s['scenario']}: {len(results)} result records")
+    if results:
+        check(types[-2] == "result", f"{s['scenario']}: result is not right before end")
+        check(results[0].get("scenario") == s["scenario"], f"{s['scenario']}: result.scenario {results[0]}")
+    end = recs[-1] if recs else {}
+    check(end.get("iterations") == s["iterations"] and end.get("warmup") == s["warmup"], f"{s['scenario']}: end counts")
+    return its, dets, (results[0] if results else {})
+
+
+def same_detections(got, want, what):
+    """Same boxes as the single run (the same model and image give the same float32 numbers)."""
+    for name, d in got.items():
+        if name in want:
+            check(d["detections"] == want[name]["detections"], f"{what}: {name} differs from the single run")
+
+
+def check_video(ref):
+    s = scenario_spec("video", [], 1, 7, video={"path": VIDEO, "realtime": False})
+    rc, recs, _ = run(s)
+    its, dets, res = check_frame(s, rc, recs, ref, ("frame",))
+    check([r["index"] for r in its] == list(range(8)), "video: indices")
+    check([r["frame"] for r in its] == list(range(8)), "video: frames 0..7 in order")
+    check([r["warmup"] for r in its] == [True] + [False] * 7, "video: warmup flags")
+    check(all(r["image"] == "frame-%06d" % r["frame"] for r in its), "video: frame names")
+    check([d["image"] for d in dets] == [r["image"] for r in its], "video: one detections record per processed frame")
+    check(all((d["width"], d["height"]) == (768, 576) for d in dets), "video: frame size")
+    check((res.get("frames_read"), res.get("processed"), res.get("dropped")) == (8, 8, 0), f"video: result {res}")
+    check(res.get("source_fps") == 10.0 and type(res.get("source_fps")) is float, f"video: source_fps {res}")
+    busy = sum(r["total_ns"] for r in its[1:])
+    check(busy <= res.get("measured_wall_ns", 0) < busy + 2e9, f"video: measured_wall_ns {res} vs busy {busy}")
+
+
+def check_video_realtime(ref):
+    # 640 on one thread is slower than 10 fps on most CPUs, so frames are dropped.
+    s = scenario_spec("video", [], 0, 3, size=640, video={"path": VIDEO, "realtime": True})
+    rc, recs, _ = run(s)
+    its, dets, res = check_frame(s, rc, recs, ref, ("frame",))
+    frames = [r["frame"] for r in its]
+    check(res.get("frames_read") == res.get("processed", -1) + res.get("dropped", -1),
+          f"video realtime: frames_read != processed + dropped: {res}")
+    check(res.get("processed") == len(its) == 3, f"video realtime: processed {res}")
+    check(frames == sorted(set(frames)) and frames[0] == 0 and frames[-1] < res.get("frames_read", 0),
+          f"video realtime: frames {frames}")
+    check(res.get("dropped") == res.get("frames_read", 0) - len(frames), f"video realtime: dropped {res}")
+    # A frame is never read before it arrives: frame f starts no earlier than f / fps after frame 0.
+    wall = res.get("measured_wall_ns", 0)
+    check(wall >= (frames[-1] - frames[0]) * 100_000_000, f"video realtime: wall {wall} < arrivals of {frames}")
+    if sum(r["total_ns"] for r in its) / len(its) > 150_000_000:
+        check(res.get("dropped", 0) > 0, f"video realtime: slower than the stream but nothing dropped: {res}")
+
+
+def check_pool_stream(s, rc, recs, ref, single, extra):
+    its, dets, res = check_frame(s, rc, recs, ref, extra, ("worker",))
+    loads = [r for r in recs if r["type"] == "load"]
+    check(sorted(r.get("worker") for r in loads) == list(range(s["workers"])), f"{s['scenario']}: one load per worker")
+    warm = [r for r in its if r["warmup"]]
+    meas = [r for r in its if not r["warmup"]]
+    check(sorted(r["worker"] for r in warm) == sorted(list(range(s["workers"])) * s["warmup"]),
+          f"{s['scenario']}: warm-up per worker")
+    check(sorted(r["index"] for r in meas) == list(range(s["iterations"])), f"{s['scenario']}: request numbers")
+    check(all(r["image"] == NAMES[r["index"] % 3] for r in meas), f"{s['scenario']}: request k -> images[k % n]")
+    check(all(0 <= r["worker"] < s["workers"] for r in its), f"{s['scenario']}: worker ids")
+    check(sorted(d["image"] for d in dets) == sorted(NAMES), f"{s['scenario']}: one detections record per image")
+    same_detections({d["image"]: d for d in dets}, single, s["scenario"])
+    check((res.get("workers"), res.get("mode"), res.get("completed")) == (s["workers"], "threads", s["iterations"]),
+          f"{s['scenario']}: result {res}")
+    check(res.get("startup_ns", 0) > 0 and res.get("measured_wall_ns", 0) > 0, f"{s['scenario']}: result times {res}")
+    return meas, res
+
+
+def check_concurrency(ref, single):
+    s = scenario_spec("concurrency", THREE, 1, 6, workers=2, mode="threads")
+    rc, recs, _ = run(s, env={"OPENCV_LOG_LEVEL": "DEBUG"})  # stdout stays records only
+    meas, res = check_pool_stream(s, rc, recs, ref, single, ("worker",))
+    check(len({r["worker"] for r in meas}) == 2, "concurrency: both workers served requests")
+    longest = max(r["total_ns"] for r in meas)
+    check(longest <= res.get("measured_wall_ns", 0) <= sum(r["total_ns"] for r in meas) + 1e9,
+          f"concurrency: measured_wall_ns {res}")
+
+
+def check_server(ref, single):
+    ms = 1_000_000
+    arrivals = [0, 20 * ms, 40 * ms, 300 * ms, 300 * ms]
+    s = scenario_spec("server", THREE, 1, 5, workers=2, mode="threads", rate=8.0, arrivals_ns=arrivals)
+    rc, recs, _ = run(s)
+    meas, res = check_pool_stream(s, rc, recs, ref, single, ("worker", "queue_ns", "latency_ns"))
+    by_k = {r["index"]: r for r in meas}
+    check(all(r["latency_ns"] == r["queue_ns"] + r["total_ns"] and r["queue_ns"] >= 0 for r in meas),
+          "server: latency_ns != queue_ns + total_ns")
+    # Requests 0 and 1 take both workers; request 2 arrives at 40 ms and waits for one.
+    if 2 in by_k:
+        check(by_k[2]["queue_ns"] > 10 * ms, f"server: request 2 did not queue: {by_k[2]['queue_ns']}")
+    check(res.get("rate") == 8.0 and type(res.get("rate")) is float, f"server: rate {res}")
+    check(res.get("measured_wall_ns", 0) >= 300 * ms + min(r["total_ns"] for r in meas), f"server: wall {res}")
+
+
+def check_batch(ref, single):
+    # B = 4 on the batch-4 export when it is there; B = 1 on the plain model always (the protocol allows it).
+    cases = [(1, MODEL[320])] + ([(4, MODEL_B4)] if os.path.isfile(MODEL_B4) else [])
+    if len(cases) == 1:
+        print("note: models/yolov5s-320-b4.onnx missing, batch checked with B = 1 only")
+    for B, path in cases:
+        s = scenario_spec("batch", THREE, 1, 1, batch=B)
+        s["model"] = dict(s["model"], path=path, name=os.path.basename(path)[:-5])
+        rc, recs, _ = run(s)
+        its, dets, _ = check_frame(s, rc, recs, ref, ("batch",))
+        what = f"batch {B}"
+        check([r["index"] for r in its] == [0, 1] and all(r["batch"] == B for r in its), f"{what}: iterations")
+        check([r["image"] for r in its] == [NAMES[(i * B) % 3] for i in range(2)], f"{what}: first image's name")
+        check(sorted(d["image"] for d in dets) == sorted(NAMES), f"{what}: one detections record per image")
+        count = {d["image"]: len(d["detections"]) for d in dets}
+        for i, r in enumerate(its):
+            want = sum(count.get(NAMES[(i * B + j) % 3], 0) for j in range(B))
+            check(r["detections"] == want, f"{what}: iteration {i} detections {r['detections']} != {want}")
+        for d in dets:  # another export may differ in the last bits, not in what it finds
+            classes = sorted(x["class_id"] for x in d["detections"])
+            want = sorted(x["class_id"] for x in single.get(d["image"], d)["detections"])
+            check(d["image"] not in single or classes == want, f"{what}: {d['image']} classes {classes} != {want}")
+    # A batch the model was not exported for is an error, not a silent fallback.
+    s = scenario_spec("batch", THREE, 0, 1, batch=2)
+    rc, recs, _ = run(s)
+    check(rc == 1 and recs and recs[-1].get("type") == "error" and "batch" in recs[-1].get("message", ""),
+          f"batch 2 on a batch-1 model: rc {rc}, {recs[-1] if recs else None}")
+
+
+def check_call_overhead(ref):
+    s = scenario_spec("call_overhead", [], 2, 5, calls_per_sample=1000)
+    s["model"] = dict(s["model"], path="/nonexistent/no-model-is-loaded.onnx")
+    rc, recs, _ = run(s)
+    check(rc == 0, f"call_overhead: rc {rc}")
+    types = [r.get("type") for r in recs]
+    check(types == ["hello"] + ["call_sample"] * 14 + ["end"], f"call_overhead: records {types}")
+    samples = [r for r in recs if r.get("type") == "call_sample"]
+    check([(r["call"], r["index"]) for r in samples] == [(c, i) for i in range(7) for c in ("empty", "opencv")],
+          "call_overhead: samples interleaved empty/opencv")
+    check([r["warmup"] for r in samples] == [i < 2 for i in range(7) for _ in range(2)], "call_overhead: warmup flags")
+    for r in samples:
+        check(set(r) == {"type", "call", "index", "warmup", "calls", "total_ns"}, f"call_overhead: keys {sorted(r)}")
+        check(r["calls"] == 1000 and type(r["total_ns"]) is int and r["total_ns"] > 0, f"call_overhead: {r}")
+
+
 def main():
     if not all(os.path.isfile(p) for p in MODEL.values()) or not os.path.isfile(IMG("bus.jpg")):
         print("skip: models or images not there yet")
@@ -153,14 +329,27 @@ def main():
     # 320 from stdin, threads set.
     s = spec(320, [IMG("bus.jpg"), IMG("zidane.jpg")], warmup=1, iterations=2, threads=1)
     rc, recs, err = run(s, stdin=True)
-    check_ok_stream(s, rc, recs, ref)
+    single320 = check_ok_stream(s, rc, recs, ref)
     check(recs and recs[0].get("threads") == 1, "threads echoed from getNumThreads")
+
+    check_video(ref)
+    check_video_realtime(ref)
+    check_concurrency(ref, single320)
+    check_server(ref, single320)
+    check_batch(ref, single320)
+    check_call_overhead(ref)
 
     # Error paths: (spec change, expected code, hello expected first)
     cases = [
         ({"protocol": 2}, "protocol", False),
         ({"iterations": -1}, "spec", False),
-        ({"scenario": "batch"}, "unsupported_scenario", True),
+        ({"scenario": "teleport"}, "unsupported_scenario", True),
+        ({"scenario": "concurrency", "workers": 2, "mode": "processes"}, "unsupported_scenario", True),
+        ({"scenario": "server", "workers": 2, "mode": "goroutines", "rate": 1.0, "arrivals_ns": [0, 1]},
+         "unsupported_scenario", True),
+        ({"scenario": "video", "video": {"path": "/nonexistent/v.avi", "realtime": False}}, "image_read", True),
+        ({"scenario": "video", "video": {"path": VIDEO}}, "spec", False),
+        ({"scenario": "server", "workers": 1, "mode": "threads", "rate": 1.0, "arrivals_ns": [0]}, "spec", False),
         ({"model": {"name": "x", "path": "/nonexistent/x.onnx", "format": "onnx", "input_size": 320}}, "model_load", True),
         ({"images": ["/nonexistent/a.jpg"]}, "image_read", True),
     ]
@@ -175,6 +364,8 @@ def main():
         check(rc == 1, f"{code}: rc {rc}")
         check(types == (["hello", "error"] if hello_first else ["error"]) or
               (code == "image_read" and types == ["hello", "load", "error"]), f"{code}: records {types}")
+        if over.get("mode") in ("processes", "goroutines") and recs:
+            check(over["mode"] in recs[-1].get("message", ""), f"unsupported mode not named: {recs[-1]}")
         if recs:
             check(recs[-1].get("code") == code, f"{code}: got {recs[-1]}")
             same_shape(recs[-1], ref["error"], f"error[{code}]")
