@@ -46,6 +46,19 @@ func (a *abort) failed() bool {
 	}
 }
 
+// guard runs fn and turns its error, or its panic, into the run's failure: main's recover only sees its
+// own goroutine, so a panic in a worker would otherwise end the process with no error record.
+func (a *abort) guard(fn func() error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.fail(newError(codeInternal, "panic: %v", r))
+		}
+	}()
+	if err := fn(); err != nil {
+		a.fail(err)
+	}
+}
+
 // firstError is the first failure, or nil. Reading err after seeing done closed is race-free: the close
 // happens after the write.
 func (a *abort) firstError() error {
@@ -91,9 +104,7 @@ func startPool(s *spec, out *recordWriter) (*pool, int64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.warmUp(pl); err != nil {
-				pl.stop.fail(err)
-			}
+			pl.stop.guard(func() error { return w.warmUp(pl) })
 		}()
 	}
 	wg.Wait()
@@ -120,7 +131,8 @@ func (w *worker) warmUp(pl *pool) error {
 	}
 	w.net = net
 	w.p = newSpecPipeline(s, &w.net)
-	w.startup = append(w.startup, workerLoadRecord{loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}, w.id})
+	load := loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}
+	w.startup = append(w.startup, workerLoadRecord{load, w.id})
 	for i := 0; i < s.Warmup && !pl.stop.failed(); i++ {
 		path := s.Images[i%len(s.Images)]
 		res, err := w.p.process(path)
@@ -159,9 +171,7 @@ func (pl *pool) launch(release <-chan struct{}, queue <-chan request, record rec
 		go func() {
 			defer wg.Done()
 			<-release
-			if err := w.serve(pl, queue, record); err != nil {
-				pl.stop.fail(err)
-			}
+			pl.stop.guard(func() error { return w.serve(pl, queue, record) })
 		}()
 	}
 	return &wg

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -73,3 +74,33 @@ func TestJSONFloat(t *testing.T) {
 }
 
 func zero() float64 { return 0 }
+
+// Workers write their own records: concurrent writes must give whole lines, none lost.
+func TestRecordWriterConcurrent(t *testing.T) {
+	var buf bytes.Buffer
+	rw := newRecordWriter(&buf)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 100; k++ {
+				rec := workerIterationRecord{iterationRecord{Type: "iteration", Index: k, Image: strings.Repeat("x", 500)}, w}
+				if err := rw.write(rec); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 800 {
+		t.Fatalf("%d lines, want 800", len(lines))
+	}
+	for _, line := range lines {
+		var rec workerIterationRecord
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %.80q: %v", line, err)
+		}
+	}
+}

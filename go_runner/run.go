@@ -93,7 +93,8 @@ func runSingle(s *spec, out *recordWriter) error {
 		if err != nil {
 			return err
 		}
-		if err := out.write(newIterationRecord(i, i < s.Warmup, filepath.Base(path), res.times, len(res.dets))); err != nil {
+		it := newIterationRecord(i, i < s.Warmup, filepath.Base(path), res.times, len(res.dets))
+		if err := out.write(it); err != nil {
 			return err
 		}
 		if seen.first(path) {

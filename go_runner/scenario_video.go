@@ -109,7 +109,8 @@ func (v *videoPlayer) process(f int, t0, t1 time.Time) error {
 		v.wallEnd = res.end
 	}
 	name := frameName(f)
-	if err := v.out.write(videoIterationRecord{newIterationRecord(index, warm, name, res.times, len(res.dets)), f}); err != nil {
+	it := newIterationRecord(index, warm, name, res.times, len(res.dets))
+	if err := v.out.write(videoIterationRecord{it, f}); err != nil {
 		return err
 	}
 	// Frames differ: every processed frame gets its detections record.

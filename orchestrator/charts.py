@@ -6,7 +6,7 @@ One colour per runner across every chart (Okabe-Ito, a colour-blind-safe palette
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Callable
 
 import matplotlib
 
@@ -20,6 +20,28 @@ from .rundata import CellData  # noqa: E402
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 PHASE_COLOURS = {"decode": "#999999", "preprocess": "#56B4E9", "inference": "#0072B2", "postprocess": "#E69F00"}
 DPI = 150
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei", "PingFang SC"]
+Translate = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def use_language(lang: str) -> None:
+    """Chinese labels need a CJK font: put the first one installed (Debian: fonts-noto-cjk) before the default."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    if lang == "zh-CN" and not installed & set(CJK_FONTS):
+        # matplotlib's font cache may predate the font's installation: add the system's CJK fonts by path.
+        for path in font_manager.findSystemFonts():
+            if "CJK" in path or "wqy" in path.lower() or "msyh" in path.lower() or "simhei" in path.lower():
+                font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [name for name in CJK_FONTS if name in installed] if lang == "zh-CN" else []
+    matplotlib.rcParams["font.sans-serif"] = cjk + ["DejaVu Sans"]
+    matplotlib.rcParams["font.family"] = "sans-serif"
 
 
 def runner_colours(runners: list[str]) -> dict[str, str]:
@@ -37,7 +59,7 @@ def _groups(cells: list[CellData]) -> list[tuple]:
     return list(dict.fromkeys(c.key for c in cells))
 
 
-def latency_distribution(cells: list[CellData], colours: dict[str, str]) -> bytes | None:
+def latency_distribution(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Box plot with every measured iteration as a point, per runner, one panel per model and thread count."""
     groups = [g for g in _groups(cells) if any(c.measured_ms() for c in cells if _key(c) == g)]
     if not groups:
@@ -53,14 +75,14 @@ def latency_distribution(cells: list[CellData], colours: dict[str, str]) -> byte
             ax.scatter(np.full(len(values), i) + jitter, values, s=8, alpha=0.6,
                        color=colours[cell.info["runner"]], zorder=3)
         ax.set_xticks(range(1, len(members) + 1), [c.info["runner"] for c in members], rotation=20)
-        ax.set_title(_title(group), fontsize=10)
-        ax.set_ylabel("latency per image (ms)")
+        ax.set_title(_title(group, _), fontsize=10)
+        ax.set_ylabel(_("latency per image (ms)"))
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return _png(fig)
 
 
-def phase_breakdown(summaries: list[dict[str, Any]]) -> bytes | None:
+def phase_breakdown(summaries: list[dict[str, Any]], _: Translate = _same) -> bytes | None:
     """Stacked bars of each phase's median per cell: where the time of one image goes."""
     rows = [s for s in summaries if s["phases_ms"]]
     if not rows:
@@ -71,17 +93,17 @@ def phase_breakdown(summaries: list[dict[str, Any]]) -> bytes | None:
     left = np.zeros(len(rows))
     for phase in PHASES:
         widths = np.array([s["phases_ms"][phase]["p50"] for s in rows])
-        ax.barh(labels, widths, left=left, color=PHASE_COLOURS[phase], label=phase)
+        ax.barh(labels, widths, left=left, color=PHASE_COLOURS[phase], label=_(phase))
         left += widths
     ax.invert_yaxis()
-    ax.set_xlabel("median time per image (ms)")
+    ax.set_xlabel(_("median time per image (ms)"))
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _png(fig)
 
 
-def memory_over_time(cells: list[CellData], colours: dict[str, str]) -> bytes | None:
+def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """RSS sampled from outside over each process's life, one panel per model and thread count."""
     groups = [g for g in _groups(cells) if any(any(c.samples) for c in cells if _key(c) == g)]
     if not groups:
@@ -94,9 +116,9 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str]) -> bytes | 
                     ax.plot([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples],
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
                             label=cell.info["runner"] if k == 0 else None)
-        ax.set_title(_title(group), fontsize=10)
-        ax.set_xlabel("time since process start (s)")
-        ax.set_ylabel("resident memory (MiB)")
+        ax.set_title(_title(group, _), fontsize=10)
+        ax.set_xlabel(_("time since process start (s)"))
+        ax.set_ylabel(_("resident memory (MiB)"))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -107,47 +129,51 @@ def _key(cell: CellData) -> tuple:
     return cell.key
 
 
-def _title(group: tuple) -> str:
+def _title(group: tuple, _: Translate) -> str:
     scenario, model, threads = group
-    return f"{scenario}, {model}, {threads} thread(s)" if scenario != "single" else f"{model}, {threads} thread(s)"
+    text = f"{model}, {threads} {_('thread(s)')}"
+    return text if scenario == "single" else f"{scenario}, {text}"
 
 
 def _by_runner(summaries: list[dict[str, Any]], scenario_type: str) -> dict[tuple, list[dict[str, Any]]]:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for s in summaries:
         if s.get("scenario_type") == scenario_type:
-            groups.setdefault((s["runner"], s["model"], s["threads"]), []).append(s)
+            groups.setdefault((s["runner"], s["scenario_name"], s["model"], s["threads"]), []).append(s)
     return groups
 
 
-def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, str]) -> bytes | None:
+def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same
+                          ) -> bytes | None:
     """Concurrency: images per second and p99 latency against the worker count, one line per runner."""
     groups = {k: v for k, v in _by_runner(summaries, "concurrency").items() if any(s["throughput_ips"] for s in v)}
     if not groups:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for (runner, model, threads), cells in groups.items():
+    for (runner, scenario, model, threads), cells in groups.items():
         cells = sorted((c for c in cells if c["throughput_ips"]), key=lambda c: c["workers"])
-        style = {"color": colours.get(runner, "#000000"), "marker": "o", "label": f"{runner} ({model}, {threads}t)"}
+        dashed = "--" if scenario != "concurrency" else "-"
+        style = {"color": colours.get(runner, "#000000"), "marker": "o", "linestyle": dashed,
+                 "label": f"{runner} ({scenario}, {model}, {threads}t)"}
         left.plot([c["workers"] for c in cells], [c["throughput_ips"] for c in cells], **style)
         right.plot([c["workers"] for c in cells], [c["latency_ms"]["p99"] for c in cells], **style)
-    left.set_ylabel("throughput (images/s)")
-    right.set_ylabel("p99 latency per image (ms)")
+    left.set_ylabel(_("throughput (images/s)"))
+    right.set_ylabel(_("p99 latency per image (ms)"))
     for ax in (left, right):
-        ax.set_xlabel("workers")
+        ax.set_xlabel(_("workers"))
         ax.grid(alpha=0.3)
     left.legend(fontsize=7)
     fig.tight_layout()
     return _png(fig)
 
 
-def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str]) -> bytes | None:
+def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Server: p50 and p99 latency (arrival to result) against the offered request rate."""
     groups = {k: v for k, v in _by_runner(summaries, "server").items() if any(s["latency_ms"] for s in v)}
     if not groups:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for (runner, model, threads), cells in groups.items():
+    for (runner, _scenario, model, threads), cells in groups.items():
         cells = sorted((c for c in cells if c["latency_ms"]), key=lambda c: (c["workers"], c["offered_rate"]))
         for workers in sorted({c["workers"] for c in cells}):
             row = [c for c in cells if c["workers"] == workers]
@@ -160,8 +186,8 @@ def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str]) ->
         bound = cells[0].get("p99_bound_ms") if cells else None
         if bound:
             ax.axhline(bound, color="#b30000", linewidth=1, linestyle=":")
-    ax.set_xlabel("offered rate (requests/s)")
-    ax.set_ylabel("latency, arrival to result (ms)")
+    ax.set_xlabel(_("offered rate (requests/s)"))
+    ax.set_ylabel(_("latency, arrival to result (ms)"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import doctor, history, report
+from . import doctor, history, i18n, report
 from . import run as run_mod
 from .errors import UserError
 
@@ -18,8 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the experiments of a YAML config and write a report")
     p.add_argument("config", type=Path)
     p.add_argument("--out", type=Path, help="run folder to create (default: reports/<time>-<name>)")
+    p.add_argument("--lang", choices=i18n.LANGS, help="language of the report (default: the config's report.lang)")
     p = sub.add_parser("report", help="re-render summary and report.html from a run folder's raw data")
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--lang", choices=i18n.LANGS, help="language of the report (default: the config's report.lang)")
     p = sub.add_parser("list", help="list the runs in a reports folder")
     p.add_argument("reports", type=Path, nargs="?", default=Path("reports"))
     p = sub.add_parser("diff", help="compare two runs cell by cell (ratio, CI, significance)")
@@ -35,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            run_mod.run(args.config, args.out)
+            run_mod.run(args.config, args.out, lang=args.lang)
         elif args.command == "report":
             if not (args.run_dir / "raw" / "cells.json").is_file():
                 raise UserError(f"{args.run_dir} is not a run folder (no raw/cells.json)")
-            print(report.render(args.run_dir))
+            print(report.render(args.run_dir, args.lang))
         elif args.command == "list":
             print(history.format_list(history.list_runs(args.reports)))
         elif args.command == "diff":

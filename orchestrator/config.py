@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import yaml
 
-from . import scenarios
+from . import i18n, scenarios
 from .errors import ConfigError
 from .scenarios import Scenario
 from .yamldoc import (
@@ -104,6 +104,7 @@ class Config:
     on_unavailable: str
     reference: str | None
     claims: list[Claim]
+    lang: str  # report.lang: the language of report.html
 
     order: str  # random | round-robin: how the processes of all cells are interleaved
     seed: int  # of order: random
@@ -149,7 +150,7 @@ def parse(text: str, path: Path) -> Config:
 
 TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "backend", "target",
             "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
-            "on_unavailable", "reference", "claims", "scenarios", "order", "seed"}
+            "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report"}
 CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss")
 
 
@@ -187,6 +188,7 @@ def _build(doc: Doc) -> Config:
         reference=_reference(doc, runners),
         claims=_claims(doc, runners, models),
         order=choice(doc, ("order",), ("random", "round-robin"), "random"),
+        lang=choice(doc, ("report", "lang"), i18n.LANGS, "en") if mapping(doc, ("report",), {"lang"}) else "en",
         seed=integer(doc, ("seed",), d.get("seed", 1), 0),
     )
     return config
@@ -367,6 +369,7 @@ def resolved(config: Config) -> dict[str, Any]:
         "images": [str(p) for p in config.images],
         "runners": [_resolved_runner(r) for r in config.runners],
         "scenarios": [scenarios.resolved(s) for s in config.scenarios],
+        "report": {"lang": config.lang},
         "order": config.order,
         "seed": config.seed,
         "threads": list(config.threads),

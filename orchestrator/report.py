@@ -12,33 +12,39 @@ from typing import Any
 
 import jinja2
 
-from . import charts, exports, rundata
+from . import charts, exports, i18n, rundata
 from . import summary as summary_mod
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def render(run_dir: Path) -> Path:
-    """Rebuild summary.json/csv/md and report.html from the run folder's raw data; returns the page's path."""
+def render(run_dir: Path, lang: str | None = None) -> Path:
+    """Rebuild summary.json/csv/md and report.html from the run folder's raw data; returns the page's path.
+
+    `lang` (en or zh-CN) overrides the config's `report.lang`."""
     summary = summary_mod.build(run_dir)
     exports.write_all(run_dir, summary)
     run = rundata.load(run_dir)
     config, environment, cells = run.config, run.environment, run.cells
+    lang = lang or config.get("report", {}).get("lang", "en")
+    _ = i18n.translator(lang)
+    charts.use_language(lang)
     runners = [r["name"] for r in config["runners"]]
     colours = charts.runner_colours(runners)
     images = {
-        "latency": charts.latency_distribution(cells, colours),
-        "phases": charts.phase_breakdown(summary["cells"]),
-        "memory": charts.memory_over_time(cells, colours),
-        "throughput": charts.throughput_vs_workers(summary["cells"], colours),
-        "server": charts.latency_vs_rate(summary["cells"], colours),
-        "video": charts.bars(summary["cells"], "video", lambda s: (s.get("fps"), None), "frames per second",
+        "latency": charts.latency_distribution(cells, colours, _),
+        "phases": charts.phase_breakdown(summary["cells"], _),
+        "memory": charts.memory_over_time(cells, colours, _),
+        "throughput": charts.throughput_vs_workers(summary["cells"], colours, _),
+        "server": charts.latency_vs_rate(summary["cells"], colours, _),
+        "video": charts.bars(summary["cells"], "video", lambda s: (s.get("fps"), None), _("frames per second"),
                              colours),
         "calls": charts.bars(summary["cells"], "call_overhead",
                              lambda s: (s["ns_per_call"]["p50"], s["ns_per_call"]["ci95"]),
-                             "ns per cv::countNonZero call", colours),
+                             _("ns per cv::countNonZero call"), colours),
     }
-    page = _environment().get_template("report.html.j2").render(
+    page = _environment(_).get_template("report.html.j2").render(
+        lang=lang,
         s=summary,
         config=config,
         env=environment,
@@ -56,10 +62,11 @@ def render(run_dir: Path) -> Path:
     return out
 
 
-def _environment() -> jinja2.Environment:
+def _environment(_: Any) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, extensions=["jinja2.ext.do"],
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["ms"] = _fixed
+    env.globals["_"] = _
     return env
 
 

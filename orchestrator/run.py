@@ -26,7 +26,7 @@ def new_run_dir(reports: Path, name: str) -> Path:
     return run_dir
 
 
-def run(config_path: Path, out: Path | None, progress: Progress | None = None) -> Path:
+def run(config_path: Path, out: Path | None, progress: Progress | None = None, lang: str | None = None) -> Path:
     progress = progress or Progress()
     config = config_mod.load(config_path)
     cells = matrix.expand(config)
@@ -46,7 +46,7 @@ def run(config_path: Path, out: Path | None, progress: Progress | None = None) -
     _write_cells(raw, cells, build_errors)
     _measure(config, cells, build_errors, raw, progress)
     try:
-        page = report.render(run_dir)
+        page = report.render(run_dir, lang)
     except Exception as exc:  # a reporting bug must not look like lost measurements
         raise UserError(f"the measurements are safe in {raw}, but rendering the report failed: "
                         f"{type(exc).__name__}: {exc}. Retry with `python -m orchestrator report {run_dir}` "

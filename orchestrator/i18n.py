@@ -1,0 +1,252 @@
+"""The report's languages: English (the source text) and Simplified Chinese (zh-CN).
+
+Templates and charts wrap every label and caption in `_()`; texts made from data (verdicts, warnings) are
+translated by pattern, so that summary.json keeps one stable English wording while the page reads in Chinese.
+A text without a translation stays English rather than disappear.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+LANGS = ("en", "zh-CN")
+
+ZH: dict[str, str] = {
+    # page frame
+    ": YOLO inference, Go vs Python": "：YOLO 推理，Go 对比 Python",
+    "Run": "运行",
+    "warm-up +": "次预热 +",
+    "measured iterations per process,": "次测量迭代/进程，",
+    "process(es) per cell) ·": "个进程/单元）·",
+    "logical CPUs ·": "个逻辑 CPU ·",
+    "unknown CPU": "未知 CPU",
+    "Headline": "结论",
+    "thread(s)": "线程",
+    "(cost of one binding call)": "（单次绑定调用开销）",
+    "(not a fair comparison: see below)": "（不是公平比较：见下文）",
+    "No comparison: the config's": "没有比较：配置中的",
+    "list is empty or its cells failed.": "列表为空，或其单元均失败。",
+    # claims
+    "Claims checked": "对文章论断的检验",
+    "A claim's two numbers come from another machine; what travels is their ratio a / b. It is held against the "
+    "ratio measured here and its 95 % CI.": "论断中的两个数字来自另一台机器；可比较的是它们的比值 a / b。"
+                                           "这里将其与本机测得的比值及其 95 % 置信区间对照。",
+    "claim": "论断",
+    "claimed a / b": "论断 a / b",
+    "measured here": "本机测得",
+    "verdict": "结论",
+    "consistent": "一致",
+    "same direction, different size": "方向相同，幅度不同",
+    "not confirmed": "未得到证实",
+    "contradicted": "被推翻",
+    "not comparable": "不可比较",
+    # summary table
+    "Summary, in the article's shape": "汇总（与文章表格形式相同）",
+    "OpenCV thread(s)": "个 OpenCV 线程",
+    "measure": "指标",
+    "mean latency per image (ms)": "每张图平均延迟 (ms)",
+    "median latency (ms) [95 % CI]": "延迟中位数 (ms) [95 % 置信区间]",
+    "p90 / p99 latency (ms)": "p90 / p99 延迟 (ms)",
+    "first inference, cold (ms)": "首次推理，冷启动 (ms)",
+    "model load (ms)": "模型加载 (ms)",
+    "process start to first result (ms)": "进程启动到首个结果 (ms)",
+    "peak memory, RSS (MiB)": "峰值内存 RSS (MiB)",
+    "OpenCV (build)": "OpenCV（构建）",
+    "detections parity": "检测结果一致性",
+    "status": "状态",
+    "ok": "正常",
+    "failed": "失败",
+    "skipped": "跳过",
+    "pass": "通过",
+    "fail": "不通过",
+    "n/a": "无",
+    "yes": "是",
+    "no": "否",
+    # comparisons
+    "Comparisons": "比较",
+    "Ratio = a / b. Latency ratios carry a bootstrap 95 % CI and a Mann-Whitney U p-value, Holm-corrected over all "
+    "latency comparisons of the run; a verdict needs p < 0.05 and a CI that excludes 1.":
+        "比值 = a / b。延迟比值附有 bootstrap 95 % 置信区间和 Mann-Whitney U 检验的 p 值（对本次运行的全部延迟比较做 Holm "
+        "校正）；只有 p < 0.05 且置信区间不含 1 时才下结论。",
+    "a vs b": "a 对 b",
+    "scenario": "场景",
+    "model": "模型",
+    "threads": "线程",
+    "median a / b [95 % CI]": "中位数 a / b [95 % 置信区间]",
+    "p99 a / b [95 % CI]": "p99 a / b [95 % 置信区间]",
+    "p (Holm)": "p（Holm 校正）",
+    "peak memory a / b": "峰值内存 a / b",
+    "fair?": "公平？",
+    "fair": "公平",
+    "not fair": "不公平",
+    "ns per call": "每次调用纳秒数",
+    "checks": "检查项",
+    "same OpenCV build": "相同的 OpenCV 构建",
+    "same OpenCV threads": "相同的 OpenCV 线程数",
+    "requested target used": "确实使用了所请求的计算目标",
+    "same detections": "相同的检测结果",
+    "both cells completed": "两个单元都已完成",
+    # native overhead
+    "Overhead over native C++": "相对原生 C++ 的开销",
+    "Each runner's median per phase divided by the native runner's (": "各运行器每个阶段的中位数除以原生运行器（",
+    "), with a bootstrap 95 % CI: 1.00 means no cost over calling OpenCV from C++.":
+        "）的中位数，附 bootstrap 95 % 置信区间：1.00 表示与从 C++ 直接调用 OpenCV 相比没有额外开销。",
+    "runner": "运行器",
+    "peak memory": "峰值内存",
+    # charts section
+    "Charts": "图表",
+    "Latency per image (decode + preprocess + inference + postprocess) of every measured iteration, all processes "
+    "of a cell together; boxes show quartiles and the median.":
+        "每次测量迭代的单图延迟（解码 + 预处理 + 推理 + 后处理），同一单元的所有进程合并；箱体为四分位数和中位数。",
+    "Median time of each phase per cell: decode = imread, preprocess = letterbox + blob, inference = setInput + "
+    "forward, postprocess = YOLOv5 decode + NMS.":
+        "各单元每个阶段的中位时间：解码 = imread，预处理 = letterbox + blob，推理 = setInput + forward，"
+        "后处理 = YOLOv5 解码 + NMS。",
+    "Resident memory of each runner process sampled from outside at 40 Hz, one line per process.":
+        "从外部以 40 Hz 采样的各运行器进程常驻内存，每个进程一条线。",
+    # parity
+    "Parity: did both sides do the same work?": "一致性：两边做的是同样的工作吗？",
+    "same build": "相同构建",
+    "tolerance": "容差",
+    "result": "结果",
+    "IoU ≥": "IoU ≥",
+    ", Δscore ≤": "，分数差 ≤",
+    "detections on": "个检测，共",
+    "images)": "张图）",
+    "mismatch(es)": "处不一致",
+    # every cell
+    "Every cell": "全部单元",
+    "threads (asked / OpenCV)": "线程（请求 / OpenCV 报告）",
+    "processes": "进程数",
+    "mean ± std": "均值 ± 标准差",
+    "min / max": "最小 / 最大",
+    "no measurement": "无测量数据",
+    "All times in milliseconds. Phases are timed inside the runner with a monotonic clock; nothing else (output, "
+    "logging) happens inside a timed region. The first inference of each process (cold) and the model load are "
+    "reported apart and never mixed into these figures.":
+        "所有时间单位为毫秒。各阶段在运行器内部用单调时钟计时；计时区间内不做任何其他事（输出、日志）。"
+        "每个进程的首次推理（冷启动）和模型加载单独报告，从不混入这些数字。",
+    # environment
+    "Environment": "环境",
+    "(with uncommitted changes)": "（有未提交的修改）",
+    "Runners": "运行器",
+    "language": "语言",
+    "build information": "构建信息",
+    "Inputs": "输入",
+    "Model and image checksums (SHA-256)": "模型和图像校验和 (SHA-256)",
+    "Reproduce": "复现",
+    "The run folder holds the resolved": "运行目录包含解析后的",
+    ", every raw record in": "、全部原始记录（",
+    "(one JSON Lines file, stderr log and memory samples per process), and": "，每个进程一个 JSON Lines 文件、stderr 日志和内存采样），以及",
+    "re-renders this page from raw/ alone.": "仅凭 raw/ 即可重新生成本页面。",
+    # scenarios
+    "Video stream": "视频流",
+    "frames read / processed / dropped": "读取 / 处理 / 丢弃帧数",
+    "latency p50 / p99 (ms)": "延迟 p50 / p99 (ms)",
+    "mode": "模式",
+    "real time at {} fps": "按 {} fps 实时播放",
+    "as fast as possible": "尽可能快",
+    "Frames processed per second after warm-up (decode of the frame included), median over processes.":
+        "预热后每秒处理的帧数（含帧解码），取各进程的中位数。",
+    "Concurrency": "并发",
+    "N workers, each with its own network, drain one queue of images. Go uses goroutines, C++ threads; Python "
+    "threads share the GIL outside OpenCV calls, Python processes do not but pay memory and start-up.":
+        "N 个工作者各自持有一个网络，共同消费一个图像队列。Go 用 goroutine，C++ 用线程；Python 线程在 OpenCV "
+        "调用之外共享 GIL，Python 进程不受 GIL 限制，但要付出内存和启动开销。",
+    "OpenCV threads": "OpenCV 线程",
+    "workers": "工作者",
+    "throughput (images/s)": "吞吐量（张/秒）",
+    "start-up of the workers (ms)": "工作者启动耗时 (ms)",
+    "peak memory (MiB)": "峰值内存 (MiB)",
+    "Throughput (completed images per second of the measured phase, median over processes) and p99 latency per "
+    "image against the number of workers.": "吞吐量（测量阶段每秒完成的图像数，取各进程中位数）和单图 p99 延迟随工作者数量的变化。",
+    "Server load (open loop, Poisson arrivals)": "服务负载（开环，泊松到达）",
+    "Requests arrive on a seeded exponential schedule, the same for every runner, whether or not a worker is free; "
+    "latency runs from arrival to result, queueing included (MLPerf's Server scenario).":
+        "请求按带种子的指数分布时间表到达，所有运行器相同，不论是否有空闲工作者；延迟从到达算到出结果，"
+        "包含排队时间（即 MLPerf 的 Server 场景）。",
+    "offered (req/s)": "施加负载（请求/秒）",
+    "achieved (req/s)": "实际完成（请求/秒）",
+    "queueing p50 (ms)": "排队 p50 (ms)",
+    "p99 within bound": "p99 是否在界限内",
+    "no bound set": "未设界限",
+    "ms)": "ms）",
+    "p50 (dashed) and p99 latency from arrival to result against the offered rate; the dotted line is the "
+    "configured p99 bound.": "从到达到结果的 p50（虚线）与 p99 延迟随施加速率的变化；点线为配置的 p99 界限。",
+    "Batches": "批处理",
+    "batch": "批大小",
+    "per batch p50 (ms)": "每批 p50 (ms)",
+    "per image p50 (ms)": "每图 p50 (ms)",
+    "Cost of one binding call": "单次绑定调用的开销",
+    "Nanoseconds per call, median over samples of many calls, with a bootstrap 95 % CI.":
+        "每次调用的纳秒数：多次调用为一个样本，取样本中位数，附 bootstrap 95 % 置信区间。",
+    ": cv::countNonZero on a 1x1 Mat (Python converts a 1x1 numpy array on every call, as users call it);":
+        "：对 1x1 Mat 调用 cv::countNonZero（Python 每次调用都要转换一个 1x1 numpy 数组，与用户的实际用法相同）；",
+    ": the cheapest call from the language into compiled code (Go: an empty cgo function; Python: math.fabs; C++: an "
+    "empty non-inlined function).": "：该语言调用编译代码的最低开销（Go：空的 cgo 函数；Python：math.fabs；C++：不内联的空函数）。",
+    "opencv call (ns)": "opencv 调用 (ns)",
+    "empty call (ns)": "空调用 (ns)",
+    "samples": "样本数",
+    "Median ns per cv::countNonZero call with its 95 % CI.": "每次 cv::countNonZero 调用的中位纳秒数及其 95 % 置信区间。",
+    # chart labels
+    "latency per image (ms)": "单图延迟 (ms)",
+    "median time per image (ms)": "单图中位时间 (ms)",
+    "time since process start (s)": "自进程启动的时间 (s)",
+    "resident memory (MiB)": "常驻内存 (MiB)",
+    "p99 latency per image (ms)": "单图 p99 延迟 (ms)",
+    "offered rate (requests/s)": "施加速率（请求/秒）",
+    "latency, arrival to result (ms)": "延迟，从到达到结果 (ms)",
+    "frames per second": "每秒帧数",
+    "ns per cv::countNonZero call": "每次 cv::countNonZero 调用的纳秒数",
+    "decode": "解码",
+    "preprocess": "预处理",
+    "inference": "推理",
+    "postprocess": "后处理",
+    "total": "合计",
+    "no significant difference (~)": "无显著差异 (~)",
+    "no verdict: the runners did not produce the same detections": "不下结论：两个运行器的检测结果不一致",
+}
+
+# Texts made from data: (English pattern, Chinese template with {0}, {1}, ... for the groups).
+PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
+    (r"^(.+) faster by ([\d.]+) % \[(.+), (.+)\]$", "{0} 快 {1} % [{2}, {3}]"),
+    (r"^no verdict: (.+) has no measurement \((.*)\)$", "不下结论：{0} 没有测量数据（{1}）"),
+    (r"^(.+) peaks (\d+) MiB lower \((\d+) vs (\d+) MiB\)$", "{0} 的峰值内存低 {1} MiB（{2} 对 {3} MiB）"),
+    (r"^([\d.]+) vs ([\d.]+) images/s$", "{0} 对 {1} 张/秒"),
+    (r"^only (\d+) measured iterations \(fewer than (\d+)\): raise scenario.iterations$",
+     "只有 {0} 次测量迭代（少于 {1} 次）：请增大 scenario.iterations"),
+    (r"^latency varies a lot \(std = (\d+)% of the mean\): the machine may be busy$",
+     "延迟波动大（标准差为均值的 {0}%）：机器可能正忙"),
+    (r"^(\d+) outlier\(s\) by modified Z-score > ([\d.]+) \(kept in every statistic\)$",
+     "按修正 Z 分数 > {1} 判定有 {0} 个离群值（所有统计均保留）"),
+    (r"^the first process was (\d+)% slower than the others \(caches or CPU frequency still warming up\)$",
+     "第一个进程比其余进程慢 {0}%（缓存或 CPU 频率仍在预热）"),
+    (r"^measured only ([\d.]+) s in total \(under ([\d.]+) s\): raise scenario.iterations or scenario.repeats$",
+     "总测量时间仅 {0} 秒（不足 {1} 秒）：请增大 scenario.iterations 或 scenario.repeats"),
+    (r"^warmup: auto found no steady state in some process; all its iterations were kept$",
+     "warmup: auto 在某些进程中未找到稳定状态；其全部迭代均已保留"),
+    (r"^(.+) and (.+) use different OpenCV builds: a time difference between them measures the library as much as "
+     r"the language\.$", "{0} 与 {1} 使用不同的 OpenCV 构建：二者的时间差异既反映语言，也同样反映库本身。"),
+    (r"^claimed ratio ([\d.]+), measured (?:95 % CI of the ratio|ratio) (.+?)(: no significant difference on this "
+     r"machine)?$", "论断比值 {0}，本机测得 {1}{2}"),
+]]
+_SUFFIX_ZH = {": no significant difference on this machine": "：在本机无显著差异"}
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """`_(text)`: the text in `lang`; English text is returned unchanged where no translation exists."""
+    if lang != "zh-CN":
+        return lambda text: text
+
+    def _(text: str) -> str:
+        if text in ZH:
+            return ZH[text]
+        for pattern, template in PATTERNS:
+            m = pattern.match(text)
+            if m:
+                groups = [_SUFFIX_ZH.get(g, g) if g else "" for g in m.groups()]
+                return template.format(*groups)
+        return text
+
+    return _
