@@ -35,13 +35,23 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
         return out
     (ca, sa), (cb, sb) = pair
     out["model"] = sa["model"]
-    if sa["parity"]["status"] == "fail" or sb["parity"]["status"] == "fail":
+    if claim["metric"] != "ns_per_call" and "fail" in (sa["parity"]["status"], sb["parity"]["status"]):
         out["detail"] = "the runners did not produce the same detections in this run"
         return out
-    if claim["metric"] == "peak_rss":
-        ma, mb = sa["memory_mb"]["peak_rss"], sb["memory_mb"]["peak_rss"]
-        out["measured"] = {"a": ma, "b": mb, "ratio": ma / mb, "ci95": None, "unit": "MiB"}
+    if claim["metric"] in ("peak_rss", "throughput"):
+        key, unit = ("peak_rss", "MiB") if claim["metric"] == "peak_rss" else ("throughput_ips", "images/s")
+        ma = sa["memory_mb"]["peak_rss"] if key == "peak_rss" else sa.get(key)
+        mb = sb["memory_mb"]["peak_rss"] if key == "peak_rss" else sb.get(key)
+        if not (ma and mb):
+            out["detail"] = f"this run measured no {claim['metric']} for both runners"
+            return out
+        out["measured"] = {"a": ma, "b": mb, "ratio": ma / mb, "ci95": None, "unit": unit}
         lo = hi = ma / mb
+    elif claim["metric"] == "ns_per_call":
+        a, b = ca.call_ns("opencv"), cb.call_ns("opencv")
+        lo, hi = statistics.ratio_ci(a, b, 50)
+        ma, mb = statistics.describe(a)["p50"], statistics.describe(b)["p50"]
+        out["measured"] = {"a": ma, "b": mb, "ratio": ma / mb, "ci95": [lo, hi], "unit": "ns"}
     else:
         a, b = ca.measured_ms(), cb.measured_ms()
         q = QUANTILE[claim["metric"]]
@@ -53,9 +63,18 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     return out
 
 
+NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency"}
+
+
 def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[Any]) -> tuple | None:
-    by = {(s["runner"], s["scenario"], s["model"], s["threads"]): (c, s) for c, s in zip(cells, summaries)
-          if c.measured_ms()}
+    """The first two cells of the claim's runners that share a scenario variant, model and thread count and
+    carry the claim's metric (ns_per_call: call_overhead cells; throughput: the most workers; else timed cells)."""
+    kind = NEEDS.get(claim["metric"])
+    usable = [(c, s) for c, s in zip(cells, summaries)
+              if (s["scenario_type"] == kind if kind else c.measured_ms() and s["scenario_type"] != "call_overhead")]
+    if kind == "concurrency":
+        usable.sort(key=lambda cs: -cs[1].get("workers", 0))
+    by = {(s["runner"], s["scenario"], s["model"], s["threads"]): (c, s) for c, s in usable}
     for (runner, scenario, model, threads), a in by.items():
         other = (claim["b"], scenario, model, threads)
         if runner == claim["a"] and claim.get("model") in (None, model) and other in by:
