@@ -90,7 +90,6 @@ func TestParseScenarioKeysErrors(t *testing.T) {
 		{"no workers", "concurrency", map[string]string{"mode": `"goroutines"`}, "missing key workers"},
 		{"workers 0", "concurrency", map[string]string{"workers": "0", "mode": `"goroutines"`}, "workers 0"},
 		{"workers null", "concurrency", map[string]string{"workers": "null", "mode": `"goroutines"`}, "workers is null"},
-		{"bad mode", "concurrency", map[string]string{"workers": "1", "mode": `"fibers"`}, `mode "fibers"`},
 		{"no rate", "server", map[string]string{"workers": "1", "mode": `"goroutines"`, "arrivals_ns": "[]",
 			"iterations": "1"}, "missing key rate"},
 		{"short schedule", "server", arrivals("[0, 5]"), "arrivals_ns has 2 offsets"},
@@ -124,10 +123,10 @@ func TestCheckArrivals(t *testing.T) {
 	}
 }
 
-// Go runs concurrency and server as goroutines; threads and processes are refused before hello.
+// Go runs concurrency and server as goroutines; any other mode, known or not, is refused before hello.
 func TestMainUnsupportedModes(t *testing.T) {
 	for _, scenario := range []string{"concurrency", "server"} {
-		for _, mode := range []string{"threads", "processes"} {
+		for _, mode := range []string{"threads", "processes", "fibers"} {
 			keys := map[string]string{"workers": "2", "mode": `"` + mode + `"`, "rate": "8",
 				"arrivals_ns": twentyArrivals}
 			status, recs := runRecords(t, []string{"--spec", "-"}, string(scenarioSpec(t, scenario, keys)))

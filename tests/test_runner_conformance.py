@@ -37,9 +37,12 @@ def built() -> None:
 
 
 def absolute(spec: dict) -> dict:
+    """The fixture's paths are relative to the repository; runners get absolute ones."""
     spec = json.loads(json.dumps(spec))
     spec["model"]["path"] = str(ROOT / spec["model"]["path"])
     spec["images"] = [str(ROOT / p) for p in spec["images"]]
+    if "video" in spec:
+        spec["video"]["path"] = str(ROOT / spec["video"]["path"])
     return spec
 
 
@@ -80,9 +83,10 @@ def test_runner_follows_the_protocol(name: str, tmp_path: Path, built: None, rea
 @pytest.mark.parametrize("name", RUNNERS)
 def test_runner_reports_each_failure_with_its_code(name: str, case: str, tmp_path: Path, built: None,
                                                    real_assets: None) -> None:
-    spec = absolute(SPEC)
-    spec.update(absolute({**spec, **CASES[case]["override"]}) if "model" in CASES[case]["override"] or
-                "images" in CASES[case]["override"] else CASES[case]["override"])
+    override = dict(CASES[case]["override"])
+    if name in ("go", "cpp") and override.get("mode") == "threads":
+        override["mode"] = {"go": "goroutines", "cpp": "threads"}[name]  # each runner's own concurrency mode
+    spec = absolute({**SPEC, **override})
     code, lines, stderr = run_runner(name, spec, tmp_path)
     assert code == 1, (lines, stderr)
     stream = protocol.parse_lines(lines)
