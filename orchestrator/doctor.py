@@ -32,7 +32,7 @@ def _probe(argv: list[str]) -> tuple[bool, str]:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     text = (done.stdout or done.stderr).strip().splitlines()
-    return done.returncode == 0, (text[-1] if text else "")
+    return done.returncode == 0, (text[0] if text else "")
 
 
 def checks(config_path: Path) -> list[Check]:
@@ -50,7 +50,7 @@ def checks(config_path: Path) -> list[Check]:
                                                 "numpy.__version__)"])
         out.append(Check(f"Python runner '{name}' ({interpreter})", ok, detail,
                          "Debian's python3: apt-get install python3-opencv; the venv: make setup"))
-    for model in ("yolov5s-640.onnx", "yolov5s-320.onnx"):
+    for model in ("yolov5s-640.onnx", "yolov5s-320.onnx", "yolov5s-320-b4.onnx"):
         path = ROOT / "models" / model
         out.append(Check(f"model {model}", path.is_file(), str(path), "run `make models`"))
     images = ROOT / "data" / "images"

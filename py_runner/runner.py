@@ -59,9 +59,10 @@ def run(spec: Spec, out: RecordWriter) -> None:
     if spec.target not in targets:
         raise RunnerError("backend_unavailable", f"backend {spec.backend!r} has no target {spec.target!r} in this "
                           f"OpenCV build (available: {targets or 'none'}); OpenCV would silently use the CPU")
-    timing = SCENARIOS[spec.scenario].run(spec, out)
-    children = getattr(timing, "child_peak_rss", 0)
-    out.write("end", iterations=spec.iterations, warmup=spec.warmup, peak_rss_bytes=peak_rss_bytes() + children)
+    outcome = SCENARIOS[spec.scenario].run(spec, out)
+    children = getattr(outcome, "child_peak_rss", 0)  # concurrency and server with worker processes
+    iterations, warm = outcome if isinstance(outcome, tuple) else (spec.iterations, spec.warmup)  # video
+    out.write("end", iterations=iterations, warmup=warm, peak_rss_bytes=peak_rss_bytes() + children)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ def should_drop(now_ns: int, start_ns: int, frame: int, fps: float) -> bool:
     return now_ns >= start_ns + round((frame + 1) * 1e9 / fps)
 
 
-def run(spec: Spec, out: RecordWriter) -> None:
+def run(spec: Spec, out: RecordWriter) -> tuple[int, int]:
+    """Returns the (measured, warm-up) frames processed: the video may end before the spec's counts."""
     worker = Worker(spec)
     out.write("load", model=spec.model_name, load_ns=worker.load_ns)
     cap = cv2.VideoCapture(spec.video_path)
@@ -55,6 +56,8 @@ def run(spec: Spec, out: RecordWriter) -> None:
         raise RunnerError("image_read", f"cannot read any frame of {spec.video_path}")
     out.write("result", scenario="video", frames_read=frames_read, processed=processed, dropped=dropped,
               source_fps=fps, measured_wall_ns=max(0, last_end - first_measured) if processed > spec.warmup else 0)
+    warm = min(processed, spec.warmup)
+    return processed - warm, warm
 
 
 def _sleep_until(deadline_ns: int) -> None:

@@ -140,3 +140,14 @@ def test_scenario_keys_are_checked_per_type(folder: Path) -> None:
     assert err.key == "scenarios[1].name" and "used twice" in str(err)
     err = error_of(folder, GOOD + "scenario: {type: concurrency, python_mode: fork}\n")
     assert err.key == "scenario.python_mode" and "threads, processes" in str(err)
+
+
+def test_doctor_names_what_is_missing_and_how_to_get_it(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("runners:\n  - {name: old-python, kind: python, interpreter: /nonexistent/python3}\n")
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "doctor", "--config", str(config)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    line = next(x for x in done.stdout.splitlines() if "old-python" in x)
+    assert line.startswith("MISSING") and "python3-opencv" in done.stdout
+    assert any(x.startswith("ok") and "Go toolchain" in x for x in done.stdout.splitlines())

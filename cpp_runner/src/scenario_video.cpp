@@ -64,6 +64,8 @@ int run_video(const RunContext& ctx) {
 
     r.measured_wall_ns = r.processed > spec.warmup ? ns(first_measured, last_end) : 0;
     ctx.out.write(video_result_record(r));
-    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes()));
+    // The video may end first: end reports what was processed, as the protocol says for video.
+    const int warm = std::min(r.processed, spec.warmup);
+    ctx.out.write(end_record(r.processed - warm, warm, peak_rss_bytes()));
     return 0;
 }
