@@ -88,8 +88,8 @@ def phase_breakdown(summaries: list[dict[str, Any]], _: Translate = _same) -> by
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
-    labels = [f"{s['runner']} | {s['model']} | {s['threads']}t" + ("" if s["scenario"] == "single" else
-                                                                  f" | {s['scenario']}") for s in rows]
+    labels = [f"{s['runner']} | {s['model']} | {s['threads']}t" + ("" if s["scenario_label"] == "single" else
+                                                                  f" | {s['scenario_label']}") for s in rows]
     left = np.zeros(len(rows))
     for phase in PHASES:
         widths = np.array([s["phases_ms"][phase]["p50"] for s in rows])
@@ -135,10 +135,10 @@ def _title(group: tuple, _: Translate) -> str:
     return text if scenario == "single" else f"{scenario}, {text}"
 
 
-def _by_runner(summaries: list[dict[str, Any]], scenario_type: str) -> dict[tuple, list[dict[str, Any]]]:
+def _by_runner(summaries: list[dict[str, Any]], scenario: str) -> dict[tuple, list[dict[str, Any]]]:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for s in summaries:
-        if s.get("scenario_type") == scenario_type:
+        if s.get("scenario") == scenario:
             groups.setdefault((s["runner"], s["scenario_name"], s["model"], s["threads"]), []).append(s)
     return groups
 
@@ -194,10 +194,10 @@ def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _:
     return _png(fig)
 
 
-def bars(summaries: list[dict[str, Any]], scenario_type: str, value: Any, ylabel: str,
+def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str,
          colours: dict[str, str]) -> bytes | None:
     """One bar per cell of a scenario (video FPS, ns per call, ...), with an error bar where a CI exists."""
-    rows = [(s, value(s)) for s in summaries if s.get("scenario_type") == scenario_type]
+    rows = [(s, value(s)) for s in summaries if s.get("scenario") == scenario]
     rows = [(s, v) for s, v in rows if v and v[0] is not None]
     if not rows:
         return None
@@ -208,5 +208,25 @@ def bars(summaries: list[dict[str, Any]], scenario_type: str, value: Any, ylabel
     ax.bar(labels, heights, yerr=errors, capsize=4, color=[colours.get(s["runner"], "#999999") for s, _ in rows])
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
+    """Empirical CDF of the latency per image: every percentile of every runner at once, tails included."""
+    groups = [g for g in _groups(cells) if any(c.measured_ms() for c in cells if _key(c) == g)]
+    if not groups:
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        for cell in (c for c in cells if _key(c) == group and c.measured_ms()):
+            values = np.sort(cell.measured_ms())
+            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
+                    color=colours[cell.info["runner"]], label=cell.info["runner"])
+        ax.set_title(_title(group, _), fontsize=10)
+        ax.set_xlabel(_("latency per image (ms)"))
+        ax.set_ylabel(_("fraction of iterations"))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return _png(fig)

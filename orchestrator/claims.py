@@ -71,10 +71,10 @@ def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     carry the claim's metric (ns_per_call: call_overhead cells; throughput: the most workers; else timed cells)."""
     kind = NEEDS.get(claim["metric"])
     usable = [(c, s) for c, s in zip(cells, summaries)
-              if (s["scenario_type"] == kind if kind else c.measured_ms() and s["scenario_type"] != "call_overhead")]
+              if (s["scenario"] == kind if kind else c.measured_ms() and s["scenario"] != "call_overhead")]
     if kind == "concurrency":
         usable.sort(key=lambda cs: -cs[1].get("workers", 0))
-    by = {(s["runner"], s["scenario"], s["model"], s["threads"]): (c, s) for c, s in usable}
+    by = {(s["runner"], s["scenario_label"], s["model"], s["threads"]): (c, s) for c, s in usable}
     for (runner, scenario, model, threads), a in by.items():
         other = (claim["b"], scenario, model, threads)
         if runner == claim["a"] and claim.get("model") in (None, model) and other in by:

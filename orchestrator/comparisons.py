@@ -50,8 +50,9 @@ def _parity_pair(a: CellData, b: CellData, tolerances: dict[str, float]) -> dict
 def attach_parity(summaries: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
     """Each cell's parity: pass when every compared pair that includes it passed."""
     for s in summaries:
-        mine = [r for r in results if s["runner"] in (r["a"], r["b"]) and (s["scenario"], s["model"], s["threads"])
-                == (r["scenario"], r["model"], r["threads"])]
+        key = (s["scenario_label"], s["model"], s["threads"])
+        mine = [r for r in results
+                if s["runner"] in (r["a"], r["b"]) and (r["scenario"], r["model"], r["threads"]) == key]
         checked = [r for r in mine if r["status"] != "n/a"]
         against = [r["b"] if r["a"] == s["runner"] else r["a"] for r in checked]
         status = "n/a" if not checked else ("fail" if any(r["status"] == "fail" for r in checked) else "pass")
@@ -124,8 +125,9 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
                    "detail": f"configured {ra} / {rb}, reported by OpenCV {ta} / {tb}, "
                              f"OS threads seen {sa['os_threads_max']} / {sb['os_threads_max']}"})
     checks.append(_accelerator_check(sa, sb))
+    key = (sa["scenario_label"], sa["model"], sa["threads"])
     match = next((p for p in parity_results if {p["a"], p["b"]} == {sa["runner"], sb["runner"]}
-                  and (p["scenario"], p["model"], p["threads"]) == (sa["scenario"], sa["model"], sa["threads"])), None)
+                  and (p["scenario"], p["model"], p["threads"]) == key), None)
     status = match["status"] if match else "n/a"
     checks.append({"check": "same detections", "ok": status == "pass",
                    "detail": f"parity {status}" + (f", {len(match['mismatches'])} mismatch(es)" if match and

@@ -15,8 +15,13 @@ import psutil
 
 from .runners import ROOT
 
+# Variables that change how many threads a runner uses, whatever the config says.
+THREAD_VARIABLES = ("GOMAXPROCS", "OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM", "OPENCV_OPENCL_DEVICE",
+                    "OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES", "TBB_NUM_THREADS", "MKL_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
 
-def collect(models: list[Path], images: list[Path]) -> dict[str, Any]:
+
+def collect(models: list[Path], images: list[Path], config_path: Path | None = None) -> dict[str, Any]:
     memory = psutil.virtual_memory()
     return {
         "os": f"{platform.system()} {platform.release()}",
@@ -34,6 +39,9 @@ def collect(models: list[Path], images: list[Path]) -> dict[str, Any]:
         "cmake": _version(["cmake", "--version"]),
         "gpu": _version(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]),
         "git": _git(),
+        "config_sha256": sha256(config_path) if config_path else None,
+        "thread_variables": {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ},
+        "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "models": {str(p): sha256(p) for p in models},
         "images": {p.name: sha256(p) for p in images},
     }

@@ -9,7 +9,8 @@ from typing import Any
 
 from .protocol import PHASES
 
-CSV_COLUMNS = ["scenario", "runner", "kind", "model", "input_size", "threads", "status", "processes", "iterations",
+CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads", "status", "processes",
+               "iterations",
                "latency_p50_ms", "latency_p50_ci_lo", "latency_p50_ci_hi", "latency_p90_ms", "latency_p99_ms",
                "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
                *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
@@ -25,8 +26,9 @@ def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
 def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     lat = cell["latency_ms"] or {}
     ci = lat.get("ci95_median") or [None, None]
-    row = {k: cell.get(k) for k in ("scenario", "runner", "kind", "model", "input_size", "threads", "status",
-                                    "processes", "iterations", "cold_ms", "load_ms", "process_start_ms", "error")}
+    row = {k: cell.get(k) for k in ("scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads",
+                                    "status", "processes", "iterations", "cold_ms", "load_ms", "process_start_ms",
+                                    "error")}
     row.update({f"latency_{k}_ms": lat.get(k) for k in ("p50", "p90", "p99", "mean", "std", "min", "max")})
     row.update({"latency_p50_ci_lo": ci[0], "latency_p50_ci_hi": ci[1]})
     row.update({f"{p}_p50_ms": (cell["phases_ms"] or {}).get(p, {}).get("p50") for p in PHASES})
@@ -98,5 +100,5 @@ def _median_ci(cell: dict[str, Any]) -> str:
 def _by_group(cells: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for cell in cells:
-        groups.setdefault((cell["scenario"], cell["model"], cell["threads"]), []).append(cell)
+        groups.setdefault((cell["scenario_label"], cell["model"], cell["threads"]), []).append(cell)
     return groups

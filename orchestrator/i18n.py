@@ -205,6 +205,15 @@ ZH: dict[str, str] = {
     "postprocess": "后处理",
     "total": "合计",
     "no significant difference (~)": "无显著差异 (~)",
+    "fraction of iterations": "迭代次数占比",
+    "The medians' 95 % CIs are in the summary table.": "中位数的 95 % 置信区间见汇总表。",
+    "Empirical distribution of the latency per image: for each latency, the fraction of measured iterations at or below it. The tails (p90, p99) are where runners differ most.": "单图延迟的经验分布：每个延迟值对应不超过它的测量迭代所占比例。尾部（p90、p99）是运行器之间差异最大的地方。",
+    "Methodology": "方法",
+    "Every runner runs the same algorithm with the same OpenCV calls (letterbox, blobFromImage, forward, YOLOv5 decode, class-aware NMS); the detections of compared runners are matched image by image before any speed verdict.": "所有运行器用相同的 OpenCV 调用执行相同的算法（letterbox、blobFromImage、forward、YOLOv5 解码、按类别的 NMS）；在给出任何速度结论之前，先逐图比对被比较运行器的检测结果。",
+    "Each cell runs in several fresh processes, interleaved with the other cells in a seeded random order; warm-up iterations, the first (cold) inference and the model load are reported apart.": "每个单元在多个全新进程中运行，并按带种子的随机顺序与其他单元交错；预热迭代、首次（冷启动）推理和模型加载单独报告。",
+    "Medians and percentiles with bootstrap 95 % CIs; comparisons by the ratio of medians with a bootstrap CI and a Mann-Whitney U test, Holm-corrected; outliers are flagged by a MAD-based modified Z-score and never removed.": "中位数和百分位数附 bootstrap 95 % 置信区间；比较使用中位数之比及其 bootstrap 置信区间和 Mann-Whitney U 检验（Holm 校正）；离群值按基于 MAD 的修正 Z 分数标记，从不删除。",
+    "Fairness checks: same OpenCV build (hash of its build information), same thread count (configured and reported), requested accelerator really used (asked first, fallback messages caught), same detections.": "公平性检查：相同的 OpenCV 构建（构建信息的哈希）、相同的线程数（配置值和报告值）、确实使用了所请求的加速器（事先询问，并捕获回退消息）、相同的检测结果。",
+    "The full method, and what each scenario measures and what limits it, is in docs/methodology.md of the project.": "完整的方法、每个场景测量什么以及受什么限制，见项目的 docs/methodology.md。",
     "no verdict: the runners did not produce the same detections": "不下结论：两个运行器的检测结果不一致",
 }
 

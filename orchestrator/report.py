@@ -33,6 +33,7 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
     colours = charts.runner_colours(runners)
     images = {
         "latency": charts.latency_distribution(cells, colours, _),
+        "ecdf": charts.latency_ecdf(cells, colours, _),
         "phases": charts.phase_breakdown(summary["cells"], _),
         "memory": charts.memory_over_time(cells, colours, _),
         "throughput": charts.throughput_vs_workers(summary["cells"], colours, _),
@@ -53,6 +54,8 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         groups=exports._by_group(_article_cells(summary["cells"])),
         by_type=_by_type(summary["cells"]),
         pairs=_pairs(summary["comparisons"]),
+        counts=", ".join(f"{c['runner']} {c['scenario_label']} {c['model']}: n = {c['iterations']}"
+                         for c in summary["cells"] if c["iterations"]),
         build_warning=_build_warning(summary),
         reproduce=_reproduce(run_dir, environment),
         colours=colours,
@@ -91,21 +94,22 @@ def _runtimes(cells: list[summary_mod.CellData]) -> list[dict[str, Any]]:
                                          "language_version": hello["language_version"],
                                          "opencv_version": hello["opencv_version"],
                                          "build_hash": hello["opencv_build_hash"],
-                                         "build_info": hello["opencv_build_info"]}
+                                         "build_info": hello["opencv_build_info"],
+                                         "numpy_version": hello.get("numpy_version")}
     return list(seen.values())
 
 
 def _article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The cells of the article-shaped summary: single images when the run has them, else every timed cell
     (the other scenarios have sections of their own)."""
-    single = [c for c in cells if c["scenario_type"] == "single"]
-    return single or [c for c in cells if c["scenario_type"] != "call_overhead"]
+    single = [c for c in cells if c["scenario"] == "single"]
+    return single or [c for c in cells if c["scenario"] != "call_overhead"]
 
 
 def _by_type(cells: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for c in cells:
-        out.setdefault(c["scenario_type"], []).append(c)
+        out.setdefault(c["scenario"], []).append(c)
     return out
 
 

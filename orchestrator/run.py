@@ -40,7 +40,7 @@ def run(config_path: Path, out: Path | None, progress: Progress | None = None, l
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config_mod.resolved(config), sort_keys=False,
                                                         allow_unicode=True), encoding="utf-8")
     progress(f"run folder: {run_dir}")
-    env = environment.collect([m.path for m in config.models], config.images)
+    env = environment.collect([m.path for m in config.models], config.images, config_path)
     (run_dir / "environment.json").write_text(json.dumps(env, indent=2), encoding="utf-8")
     build_errors = _build(config, progress)
     _write_cells(raw, cells, build_errors)

@@ -53,8 +53,8 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
     latencies = cell.measured_ms()
     out: dict[str, Any] = {
         "id": info["id"], "runner": info["runner"], "kind": info["kind"], "model": info["model"],
-        "input_size": info["input_size"], "threads": info["threads"], "scenario": info.get("label", "single"),
-        "scenario_type": info.get("scenario", "single"), "scenario_name": info.get("scenario_name", "single"),
+        "input_size": info["input_size"], "threads": info["threads"], "scenario": info.get("scenario", "single"),
+        "scenario_label": info.get("label", "single"), "scenario_name": info.get("scenario_name", "single"),
         "variant": info.get("variant", {}),
         "status": status, "error": errors[0] if errors else None,
         "processes": sum(1 for p in cell.processes if p.get("status") == "ok"),

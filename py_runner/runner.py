@@ -12,6 +12,7 @@ import platform
 import sys
 
 import cv2
+import numpy as np
 import scenario_batch
 import scenario_calls
 import scenario_concurrency
@@ -54,7 +55,7 @@ def run(spec: Spec, out: RecordWriter) -> None:
         language_version=platform.python_version(), opencv_version=cv2.__version__,
         opencv_build_hash=hashlib.sha256(build_info.encode()).hexdigest(), opencv_build_info=build_info,
         threads=cv2.getNumThreads(), pid=os.getpid(), backend=spec.backend, target=spec.target,
-        available_targets=targets,
+        available_targets=targets, numpy_version=np.__version__,
     )
     if spec.target not in targets:
         raise RunnerError("backend_unavailable", f"backend {spec.backend!r} has no target {spec.target!r} in this "

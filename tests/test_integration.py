@@ -110,7 +110,7 @@ def test_comparisons_have_ratios_and_fairness(run_dir: Path) -> None:
 
 def test_report_renders_the_numbers_and_the_build_warning(run_dir: Path) -> None:
     html = (run_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/png;base64,") == 4  # latency, ECDF, phases, memory
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     cells = {c["runner"]: c for c in summary_of(run_dir)["cells"]}
     assert f"{cells['go']['latency_ms']['p50']:.1f}" in html

@@ -251,3 +251,22 @@ def test_diff_and_list(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "orchestrator", "diff", str(tmp_path), str(tmp_path)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "not a run folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_processes_run_in_the_recorded_interleaved_order(tmp_path: Path) -> None:
+    from orchestrator import config as config_mod
+    from orchestrator import matrix
+
+    path = fake_config(tmp_path, {"a": {}, "b": {}, "c": {}}, [], iterations=2)
+    path.write_text(path.read_text().replace("repeats: 2", "repeats: 3") + "seed: 11\n")
+    summary = run(tmp_path, path)
+    order = summary["order"]
+    assert [o["order"] for o in order] == list(range(9))
+    rounds = [[o["cell"] for o in order if o["repeat"] == k] for k in range(3)]
+    assert all(sorted(r) == sorted(rounds[0]) for r in rounds)  # every cell once per round: A B C, never A A A
+    assert [o["repeat"] for o in order] == [0] * 3 + [1] * 3 + [2] * 3
+    config = config_mod.load(path)
+    planned = matrix.schedule(matrix.expand(config), {"single": 3}, config.order, config.seed)
+    assert [c.id for c, _ in planned] == [o["cell"] for o in order]  # the seeded order, as run
+    starts = [json.loads(line)["order"] for line in (tmp_path / "run" / "raw" / "processes.jsonl").open()]
+    assert starts == list(range(9))

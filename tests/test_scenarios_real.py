@@ -62,7 +62,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory, real_assets: None) -> dict
 
 
 def cells(summary: dict, scenario: str) -> dict[str, dict]:
-    found = {c["runner"]: c for c in summary["cells"] if c["scenario"] == scenario}
+    found = {c["runner"]: c for c in summary["cells"] if c["scenario_label"] == scenario}
     assert set(found) == set(RUNNERS), f"{scenario}: {sorted(found)}"
     for c in found.values():
         assert c["status"] == "ok", (scenario, c["runner"], c["error"])
