@@ -38,10 +38,9 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     if claim["metric"] != "ns_per_call" and "fail" in (sa["parity"]["status"], sb["parity"]["status"]):
         out["detail"] = "the runners did not produce the same detections in this run"
         return out
-    if claim["metric"] in ("peak_rss", "throughput"):
-        key, unit = ("peak_rss", "MiB") if claim["metric"] == "peak_rss" else ("throughput_ips", "images/s")
-        ma = sa["memory_mb"]["peak_rss"] if key == "peak_rss" else sa.get(key)
-        mb = sb["memory_mb"]["peak_rss"] if key == "peak_rss" else sb.get(key)
+    if claim["metric"] in PLAIN:
+        value, unit = PLAIN[claim["metric"]]
+        ma, mb = value(sa), value(sb)
         if not (ma and mb):
             out["detail"] = f"this run measured no {claim['metric']} for both runners"
             return out
@@ -63,7 +62,13 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     return out
 
 
-NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency"}
+NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency", "startup": "concurrency"}
+# Metrics with one value per cell (a peak, a rate): checked as a plain ratio, without a CI.
+PLAIN = {
+    "peak_rss": (lambda s: (s["memory_mb"] or {}).get("peak_rss"), "MiB"),
+    "throughput": (lambda s: s.get("throughput_ips"), "images/s"),
+    "startup": (lambda s: s.get("startup_ms"), "ms"),
+}
 
 
 def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[Any]) -> tuple | None:

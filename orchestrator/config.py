@@ -151,7 +151,7 @@ def parse(text: str, path: Path) -> Config:
 TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "backend", "target",
             "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
             "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report"}
-CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput")
+CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup")
 
 
 def _build(doc: Doc) -> Config:

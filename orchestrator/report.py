@@ -100,10 +100,10 @@ def _runtimes(cells: list[summary_mod.CellData]) -> list[dict[str, Any]]:
 
 
 def _article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The cells of the article-shaped summary: single images when the run has them, else every timed cell
-    (the other scenarios have sections of their own)."""
+    """The cells of the article-shaped summary: single images when the run has them, else video and batch cells
+    (concurrency, server and call cost have tables of their own)."""
     single = [c for c in cells if c["scenario"] == "single"]
-    return single or [c for c in cells if c["scenario"] != "call_overhead"]
+    return single or [c for c in cells if c["scenario"] in ("video", "batch")]
 
 
 def _by_type(cells: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
