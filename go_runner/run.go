@@ -69,20 +69,31 @@ func newSpecPipeline(s *spec, net *gocv.Net) *pipeline {
 	return newPipeline(net, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold), s.MaxDetections)
 }
 
+// beginWithNet writes hello, loads the one Net of a single-worker scenario and writes its load record.
+// The caller closes the Net.
+func beginWithNet(s *spec, out *recordWriter) (gocv.Net, error) {
+	if err := begin(s, out); err != nil {
+		return gocv.Net{}, err
+	}
+	net, loadNS, err := loadNet(s)
+	if err != nil {
+		return gocv.Net{}, err
+	}
+	if err := out.write(loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}); err != nil {
+		net.Close()
+		return gocv.Net{}, err
+	}
+	return net, nil
+}
+
 // runSingle runs the "single" scenario: hello, load, warmup + iterations over the images cyclically, one
 // detections record per image, end. Records go to out between timed regions, never inside one.
 func runSingle(s *spec, out *recordWriter) error {
-	if err := begin(s, out); err != nil {
-		return err
-	}
-	net, loadNS, err := loadNet(s)
+	net, err := beginWithNet(s, out)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	if err := out.write(loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}); err != nil {
-		return err
-	}
 
 	p := newSpecPipeline(s, &net)
 	defer p.Close()

@@ -6,17 +6,11 @@ import "path/filepath"
 // with one forward of a Bx3xSxS blob. A detections record is written the first time each image is
 // processed.
 func runBatch(s *spec, out *recordWriter) error {
-	if err := begin(s, out); err != nil {
-		return err
-	}
-	net, loadNS, err := loadNet(s)
+	net, err := beginWithNet(s, out)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	if err := out.write(loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}); err != nil {
-		return err
-	}
 	b := newBatchPipeline(&net, s.Batch, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold),
 		s.MaxDetections)
 	defer b.Close()

@@ -11,17 +11,11 @@ import (
 // processed frame one iteration and one detections record; in realtime mode frames arrive at the video's
 // own rate and the ones the runner cannot keep up with are dropped. A result record comes before end.
 func runVideo(s *spec, out *recordWriter) error {
-	if err := begin(s, out); err != nil {
-		return err
-	}
-	net, loadNS, err := loadNet(s)
+	net, err := beginWithNet(s, out)
 	if err != nil {
 		return err
 	}
 	defer net.Close()
-	if err := out.write(loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}); err != nil {
-		return err
-	}
 	vc, err := gocv.VideoCaptureFile(s.Video.Path)
 	if err != nil {
 		vc.Close() // VideoCaptureFile returns the capture object even when opening fails

@@ -19,8 +19,7 @@ from . import statistics
 QUANTILE = {"latency_mean": None, "latency_p50": 50, "latency_p99": 99}
 
 
-def check(claims: list[dict[str, Any]], summaries: list[dict[str, Any]], comparisons: list[dict[str, Any]],
-          cells: list[Any]) -> list[dict[str, Any]]:
+def check(claims: list[dict[str, Any]], summaries: list[dict[str, Any]], cells: list[Any]) -> list[dict[str, Any]]:
     return [_check_one(c, summaries, cells) for c in claims]
 
 

@@ -206,6 +206,8 @@ ZH: dict[str, str] = {
     "total": "合计",
     "no significant difference (~)": "无显著差异 (~)",
     "fraction of iterations": "迭代次数占比",
+    "CPU, mean (%)": "CPU 平均占用 (%)",
+    "Samples": "样本数",
     "The medians' 95 % CIs are in the summary table.": "中位数的 95 % 置信区间见汇总表。",
     "Empirical distribution of the latency per image: for each latency, the fraction of measured iterations at or below it. The tails (p90, p99) are where runners differ most.": "单图延迟的经验分布：每个延迟值对应不超过它的测量迭代所占比例。尾部（p90、p99）是运行器之间差异最大的地方。",
     "Methodology": "方法",

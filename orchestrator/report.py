@@ -54,6 +54,7 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         groups=exports._by_group(_article_cells(summary["cells"])),
         by_type=_by_type(summary["cells"]),
         pairs=_pairs(summary["comparisons"]),
+        samples=sum((c["memory_mb"] or {}).get("samples", 0) for c in summary["cells"]),
         counts=", ".join(f"{c['runner']} {c['scenario_label']} {c['model']}: n = {c['iterations']}"
                          for c in summary["cells"] if c["iterations"]),
         build_warning=_build_warning(summary),

@@ -37,7 +37,7 @@ def build(run_dir: Path) -> dict[str, Any]:
         "comparisons": entries,
         "parity": parity_results,
         "native_overhead": overhead.native_overhead(cells, summaries, config.get("reference")),
-        "claims": claims.check(config.get("claims", []), summaries, entries, cells),
+        "claims": claims.check(config.get("claims", []), summaries, cells),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
@@ -83,6 +83,7 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
     out["load_ms"] = _median(loads)
     out["process_start_ms"] = _median(starts)
     out["memory_mb"] = _memory(cell)
+    out["cpu_percent"] = _cpu(cell)
     out.update(figures.for_cell(cell, scenario))
     return out
 
@@ -94,6 +95,14 @@ def _p50_mean(values: list[float]) -> dict[str, float]:
 
 def _median(values: list[float]) -> float | None:
     return statistics.describe(values)["p50"] if values else None
+
+
+def _cpu(cell: CellData) -> dict[str, float] | None:
+    """CPU use of the runner's process tree as sampled (100 = one core busy): mean and peak over the samples."""
+    values = [s.cpu_percent for samples in cell.samples for s in samples[1:]]  # the first has no interval
+    if not values:
+        return None
+    return {"mean": round(sum(values) / len(values), 1), "max": round(max(values), 1)}
 
 
 def _memory(cell: CellData) -> dict[str, Any] | None:
