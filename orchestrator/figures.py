@@ -57,6 +57,23 @@ def _server(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
             "queue_ms": {"p50": _median(queue), "p99": statistics.describe(queue)["p99"] if queue else None}}
 
 
+def server_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per runner, model, thread and worker count of a server scenario with a p99 bound: the highest offered
+    rate of the scan whose p99 met the bound (None when no rate did)."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for s in summaries:
+        if s["scenario"] == "server" and s.get("p99_bound_ms") is not None:
+            key = (s["runner"], s["scenario_name"], s["model"], s["threads"], s["workers"])
+            groups.setdefault(key, []).append(s)
+    out = []
+    for (runner, scenario, model, threads, workers), cells in groups.items():
+        met = [c["offered_rate"] for c in cells if c["p99_within_bound"]]
+        out.append({"runner": runner, "scenario": scenario, "model": model, "threads": threads, "workers": workers,
+                    "p99_bound_ms": cells[0]["p99_bound_ms"], "rates": sorted(c["offered_rate"] for c in cells),
+                    "highest_rate_within_bound": max(met) if met else None})
+    return out
+
+
 def _batch(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
     batch = scenario.get("batch", 1)
     per_image = [v / batch for v in cell.measured_ms()]

@@ -208,6 +208,10 @@ ZH: dict[str, str] = {
     "fraction of iterations": "迭代次数占比",
     "CPU, mean (%)": "CPU 平均占用 (%)",
     "Samples": "样本数",
+    "no detections in this scenario": "此场景不产生检测结果",
+    "highest offered rate with p99 within": "p99 不超过界限的最高施加速率，界限",
+    "req/s": "请求/秒",
+    "none of": "以下速率均未达到：",
     "The medians' 95 % CIs are in the summary table.": "中位数的 95 % 置信区间见汇总表。",
     "Empirical distribution of the latency per image: for each latency, the fraction of measured iterations at or below it. The tails (p90, p99) are where runners differ most.": "单图延迟的经验分布：每个延迟值对应不超过它的测量迭代所占比例。尾部（p90、p99）是运行器之间差异最大的地方。",
     "Methodology": "方法",
@@ -239,8 +243,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
      "warmup: auto 在某些进程中未找到稳定状态；其全部迭代均已保留"),
     (r"^(.+) and (.+) use different OpenCV builds: a time difference between them measures the library as much as "
      r"the language\.$", "{0} 与 {1} 使用不同的 OpenCV 构建：二者的时间差异既反映语言，也同样反映库本身。"),
-    (r"^claimed ratio ([\d.]+), measured (?:95 % CI of the ratio|ratio) (.+?)(: no significant difference on this "
-     r"machine)?$", "论断比值 {0}，本机测得 {1}{2}"),
+    (r"^claimed ratio ([\d.]+), measured 95 % CI of the ratio (.+?)(: no significant difference on this "
+     r"machine)?$", "论断比值 {0}，本机测得比值的 95 % 置信区间 {1}{2}"),
+    (r"^claimed ratio ([\d.]+), measured \+-5 % band around the ratio (.+?)(: no significant difference on this "
+     r"machine)?$", "论断比值 {0}，本机测得比值 ±5 % 范围 {1}{2}"),
 ]]
 _SUFFIX_ZH = {": no significant difference on this machine": "：在本机无显著差异"}
 

@@ -37,6 +37,7 @@ def build(run_dir: Path) -> dict[str, Any]:
         "comparisons": entries,
         "parity": parity_results,
         "native_overhead": overhead.native_overhead(cells, summaries, config.get("reference")),
+        "server_capacity": figures.server_capacity(summaries),
         "claims": claims.check(config.get("claims", []), summaries, cells),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
