@@ -1,5 +1,7 @@
 """Errors that are the user's to fix: the CLI prints them as one clear message, never as a traceback."""
 
+from __future__ import annotations
+
 
 class UserError(Exception):
     """Something the user can fix (a config, a missing file or tool); the message says what and how."""

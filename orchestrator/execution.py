@@ -87,11 +87,9 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
             proc.wait(timeout=options.timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-            proc.kill()
-            proc.wait()
+            _kill_tree(proc)
         except BaseException:  # Ctrl-C: never leave a runner behind
-            proc.kill()
-            proc.wait()
+            _kill_tree(proc)
             sampler.stop()
             raise
         reader.join()
@@ -103,6 +101,21 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
                          samples, load_before, _load())
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Stop the runner and any worker processes it started (Python's `processes` mode), children first."""
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    for child in children:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    proc.kill()
+    proc.wait()
 
 
 def _pin(cpus: list[int] | None) -> Any:
