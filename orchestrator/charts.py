@@ -116,13 +116,17 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translat
                     ax.plot([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples],
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
                             label=cell.info["runner"] if k == 0 else None)
-        ax.set_title(_title(group, _), fontsize=10)
-        ax.set_xlabel(_("time since process start (s)"))
-        ax.set_ylabel(_("resident memory (MiB)"))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        _label_panel(ax, _title(group, _), _("time since process start (s)"), _("resident memory (MiB)"))
     fig.tight_layout()
     return _png(fig)
+
+
+def _label_panel(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
 
 
 def _key(cell: CellData) -> tuple:
@@ -223,10 +227,6 @@ def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = 
             values = np.sort(cell.measured_ms())
             ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
                     color=colours[cell.info["runner"]], label=cell.info["runner"])
-        ax.set_title(_title(group, _), fontsize=10)
-        ax.set_xlabel(_("latency per image (ms)"))
-        ax.set_ylabel(_("fraction of iterations"))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        _label_panel(ax, _title(group, _), _("latency per image (ms)"), _("fraction of iterations"))
     fig.tight_layout()
     return _png(fig)
