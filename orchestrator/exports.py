@@ -54,7 +54,7 @@ def _ms(value: float | None) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     """The article's table shape, one table per model: a column per runner, a row per measure."""
     lines = [f"# {summary['name']}: YOLO inference, Go vs Python", ""]
-    for (scenario, model, threads), cells in _by_group(summary["cells"]).items():
+    for (scenario, model, threads), cells in by_group(article_cells(summary["cells"])).items():
         lines += [f"## {scenario}, {model}, {threads} OpenCV thread(s)", "",
                   "| measure | " + " | ".join(c["runner"] for c in cells) + " |",
                   "|---|" + "---|" * len(cells)]
@@ -70,6 +70,12 @@ def markdown(summary: dict[str, Any]) -> str:
         }
         lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in rows.items()]
         lines.append("")
+    calls = [c for c in summary["cells"] if c["scenario"] == "call_overhead" and c.get("ns_per_call")]
+    if calls:
+        lines += ["## Cost of one binding call (ns)", "", "| runner | cv::countNonZero [95 % CI] | empty call |",
+                  "|---|---|---|"]
+        lines += [f"| {c['runner']} | {_ns(c['ns_per_call'])} | {_ns(c['ns_per_call_empty'])} |" for c in calls]
+        lines.append("")
     if summary.get("claims"):
         lines += ["## Claims checked", "", "| claim | claimed a / b | measured a / b [95 % CI] | verdict |",
                   "|---|---|---|---|"]
@@ -80,10 +86,11 @@ def markdown(summary: dict[str, Any]) -> str:
             claimed = f"{c['claimed']['ratio']:.3f}" if c["claimed"]["ratio"] else "n/a"
             lines.append(f"| {c['claim']} | {claimed} | {measured} | {c['verdict']} |")
         lines.append("")
-    verdicts = [c for c in summary["comparisons"] if c["metric"] == "latency_p50"]
+    verdicts = [c for c in summary["comparisons"] if c["metric"] in ("latency_p50", "ns_per_call")]
     if verdicts:
-        lines += ["## Verdicts (median latency)", ""]
-        lines += [f"- {c['a']} vs {c['b']}, {c['model']}: {c['verdict']}"
+        lines += ["## Verdicts (median latency; ns per call for the call cost)", ""]
+        lines += [f"- {c['a']} vs {c['b']}, {c['scenario']}" + ("" if c["model"] == "-" else f", {c['model']}")
+                  + f", {c['threads']} thread(s): {c['verdict']}"
                   + ("" if c["fair"] else " (comparison not fair: see the report)") for c in verdicts]
         lines.append("")
     return "\n".join(lines)
@@ -97,7 +104,22 @@ def _median_ci(cell: dict[str, Any]) -> str:
     return f"{lat['p50']:.1f} [{lo:.1f}, {hi:.1f}]"
 
 
-def _by_group(cells: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+def _ns(figure: dict[str, Any]) -> str:
+    if figure.get("p50") is None:
+        return "n/a"
+    ci = figure.get("ci95")
+    return f"{figure['p50']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
+
+
+def article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cells of the article-shaped tables: single images when the run has them, else video and batch cells
+    (concurrency, server and call cost have tables of their own)."""
+    single = [c for c in cells if c["scenario"] == "single"]
+    return single or [c for c in cells if c["scenario"] in ("video", "batch")]
+
+
+def by_group(cells: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+    """Cells by scenario variant, model and thread count: one article-shaped table each."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for cell in cells:
         groups.setdefault((cell["scenario_label"], cell["model"], cell["threads"]), []).append(cell)

@@ -51,7 +51,7 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         env=environment,
         runtimes=_runtimes(cells),
         charts={k: _data_uri(v) for k, v in images.items() if v},
-        groups=exports._by_group(_article_cells(summary["cells"])),
+        groups=exports.by_group(exports.article_cells(summary["cells"])),
         by_type=_by_type(summary["cells"]),
         pairs=_pairs(summary["comparisons"]),
         samples=sum((c["memory_mb"] or {}).get("samples", 0) for c in summary["cells"]),
@@ -98,13 +98,6 @@ def _runtimes(cells: list[summary_mod.CellData]) -> list[dict[str, Any]]:
                                          "build_info": hello["opencv_build_info"],
                                          "numpy_version": hello.get("numpy_version")}
     return list(seen.values())
-
-
-def _article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The cells of the article-shaped summary: single images when the run has them, else video and batch cells
-    (concurrency, server and call cost have tables of their own)."""
-    single = [c for c in cells if c["scenario"] == "single"]
-    return single or [c for c in cells if c["scenario"] in ("video", "batch")]
 
 
 def _by_type(cells: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
