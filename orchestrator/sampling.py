@@ -7,6 +7,7 @@ before its `end` record.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import psutil
 
 INTERVAL_S = 0.025  # 40 Hz: well above the 20 Hz needed to see a forward() call of ~10 ms and up
+CHILDREN_EVERY = 40  # samples between two listings of the worker processes (once a second at 40 Hz)
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,14 @@ class Sampler:
         try:
             process = psutil.Process(self.pid)
             start = time.perf_counter()
-            last_t, last_cpu = start, _tree(process)[1]
-            while not self._stop.is_set():
-                rss, cpu, threads = _tree(process)
+            tree = _members(process)
+            last_t, last_cpu = start, _tree(tree)[1]
+            for n in itertools.count(1):
+                if self._stop.is_set():
+                    return
+                if n % CHILDREN_EVERY == 0:  # listing children scans every process: do it once a second
+                    tree = _members(process)
+                rss, cpu, threads = _tree(tree)
                 now = time.perf_counter()
                 busy = max(0.0, 100.0 * (cpu - last_cpu) / (now - last_t)) if now > last_t else 0.0
                 self.samples.append(Sample(round(now - start, 4), rss, round(busy, 1), threads))
@@ -59,17 +66,22 @@ class Sampler:
             return  # the process ended: the samples so far are the curve
 
 
-def _tree(process: psutil.Process) -> tuple[int, float, int]:
-    """RSS, CPU seconds and threads of the process and its children (Python's worker processes count too)."""
+def _members(process: psutil.Process) -> list[psutil.Process]:
+    """The runner and its worker processes (Python's `processes` mode)."""
+    return [process] + process.children(recursive=True)
+
+
+def _tree(members: list[psutil.Process]) -> tuple[int, float, int]:
+    """RSS, CPU seconds and threads summed over the runner and its worker processes."""
     rss, cpu, threads = 0, 0.0, 0
-    for p in [process] + process.children(recursive=True):
+    for i, p in enumerate(members):
         try:
             with p.oneshot():
                 rss += p.memory_info().rss
                 cpu += _cpu_seconds(p)
                 threads += p.num_threads()
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
-            if p is process:
+            if i == 0:  # the runner itself ended
                 raise
     return rss, cpu, threads
 
