@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import parity, statistics
+from . import parity, quiet, statistics, verdicts
 from .rundata import CellData
 
 
@@ -61,9 +61,11 @@ def attach_parity(summaries: list[dict[str, Any]], results: list[dict[str, Any]]
 
 
 def compare_cells(cells: list[CellData], summaries: list[dict[str, Any]], pairs: list[tuple],
-                  parity_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Ratios a/b for each compared pair: latency median and p99 (or ns per call) with bootstrap CIs and a
-    Mann-Whitney test, Holm-corrected over the run; throughput and peak RSS as plain ratios."""
+                  parity_results: list[dict[str, Any]], min_effect: float = verdicts.DEFAULT_MIN_EFFECT
+                  ) -> list[dict[str, Any]]:
+    """For each compared pair and matching cell: median latency (or ns per call), throughput and memory as
+    paired log-ratios over rounds (orchestrator/statistics.py), p99 from order statistics; p-values
+    Holm-corrected over the run; each tested entry gets one of the outcomes of orchestrator/verdicts.py."""
     by_key = {(c.info["runner"],) + c.key: (c, s) for c, s in zip(cells, summaries)}
     entries = []
     for a_name, b_name in pairs:
@@ -71,44 +73,119 @@ def compare_cells(cells: list[CellData], summaries: list[dict[str, Any]], pairs:
             if cell.info["runner"] != a_name:
                 continue
             match = by_key.get((b_name,) + cell.key)
-            if match is None:
-                continue
-            entries += _compare_pair(cell, summ, *match, parity_results)
-    tested = [e for e in entries if e["p_value"] is not None]
+            if match is not None:
+                entries += _compare_pair(cell, summ, *match, parity_results)
+    tested = [e for e in entries if e.get("p_value") is not None]
     for e, adjusted in zip(tested, statistics.holm([e["p_value"] for e in tested])):
         e["p_value_holm"] = adjusted
-        e["significant"] = adjusted < 0.05 and not (e["ci95"][0] <= 1 <= e["ci95"][1])
-        e["verdict"] = _verdict(e)
+    for e in entries:
+        if "paired" in e:
+            _decide(e, e.pop("paired"), min_effect)
     return entries
 
 
-def _tested(base: dict, metric: str, a: list[float], b: list[float], q: float) -> dict[str, Any]:
-    ratio = statistics.describe(a)[f"p{q:g}"] / statistics.describe(b)[f"p{q:g}"]
-    return {**base, "metric": metric, "ratio": ratio, "ci95": statistics.ratio_ci(a, b, q),
-            "p_value": statistics.mann_whitney_p(a, b), "significant": False, "verdict": ""}
+WORD = {"latency_p50": "faster", "ns_per_call": "faster", "ns_per_call_empty": "faster",
+        "ns_per_call_mat": "faster", "throughput": "slower", "peak_rss": "smaller", "peak_pss": "smaller"}
+
+
+def _decide(e: dict[str, Any], paired: statistics.Paired, min_effect: float) -> None:
+    blocker = _blocker(e)
+    if blocker:
+        e.update(outcome="no_verdict", verdict=blocker, significant=False)
+        return
+    v = verdicts.decide(paired, e.get("p_value_holm"), min_effect, e["a"], e["b"], WORD[e["metric"]])
+    if e["metric"] == "throughput" and v.outcome == "faster":  # higher is better: the larger side wins
+        v = verdicts.Verdict(v.outcome, e["b"] if v.winner == e["a"] else e["a"],
+                             v.text.replace(" slower by ", " lower throughput by "), None)
+    e.update(outcome=v.outcome, winner=v.winner, verdict=v.text, rounds_needed=v.rounds_needed,
+             significant=v.outcome == "faster", min_effect=min_effect)
+
+
+def _blocker(e: dict[str, Any]) -> str | None:
+    """Why a comparison gets no verdict at all, whatever its numbers: different work, or a busy machine."""
+    checks = {f["check"]: f for f in e["fairness"]}
+    if not checks["same detections"]["ok"]:
+        return "no verdict: the runners did not produce the same detections"
+    if not checks["machine quiet"]["ok"]:
+        return f"no verdict: the machine was busy ({checks['machine quiet']['detail']})"
+    return None
+
+
+def _paired_entry(base: dict, metric: str, a: dict[int, float], b: dict[int, float], unit: str) -> dict[str, Any]:
+    rounds = sorted(set(a) & set(b))
+    p = statistics.paired_log_ratio([a[k] for k in rounds], [b[k] for k in rounds])
+    la, lb = statistics.process_level(list(a.values())), statistics.process_level(list(b.values()))
+    out = {**base, "metric": metric, "ratio": None, "ci95": None, "ci90": None, "p_value": None,
+           "rounds": len(rounds), "unit": unit, "spread_a": la.spread if la else None,
+           "spread_b": lb.spread if lb else None, "significant": False, "outcome": "no_verdict", "verdict": ""}
+    if p is None:
+        out["verdict"] = "no verdict: no round has a value for both runners"
+        return out
+    return {**out, "ratio": p.ratio, "ci95": p.ci95, "ci90": p.ci90, "p_value": p.p_value, "paired": p}
+
+
+def _unit(a: CellData, b: CellData, rounds: int) -> str:
+    per = [len(r) for c in (a, b) for r in c.measured() if r]
+    each = f"{min(per)}" if per and min(per) == max(per) else (f"{min(per)}-{max(per)}" if per else "0")
+    return f"n = {rounds} rounds x {each} iterations"
 
 
 def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: list[dict]) -> list[dict]:
     fairness = _fairness(sa, sb, a, b, parity_results)
     base = {**_base(a, b), "fair": all(f["ok"] for f in fairness), "fairness": fairness}
     if a.info.get("scenario") == "call_overhead":
-        return [_tested(base, metric, a.call_ns(call), b.call_ns(call), 50)
-                for metric, call in (("ns_per_call", "opencv"), ("ns_per_call_empty", "empty"))
-                if a.call_ns(call) and b.call_ns(call)]
-    out = []
-    la, lb = a.measured_ms(), b.measured_ms()
+        out = []
+        for metric, call in (("ns_per_call", "opencv"), ("ns_per_call_empty", "empty"), ("ns_per_call_mat", "mat")):
+            ma, mb = a.process_call_medians(call), b.process_call_medians(call)
+            if ma and mb:
+                out.append(_paired_entry(base, metric, ma, mb, f"n = {len(set(ma) & set(mb))} rounds"))
+        return out
+    la, lb = a.process_medians(), b.process_medians()
     if not (la and lb):
         missing = next(s for s, values in ((sa, la), (sb, lb)) if not values)
         return [{**base, "metric": "latency_p50", "ratio": None, "ci95": None, "p_value": None, "significant": False,
+                 "outcome": "no_verdict",
                  "verdict": f"no verdict: {missing['runner']} has no measurement ({missing['error']})"}]
-    out = [_tested(base, "latency_p50", la, lb, 50), _tested(base, "latency_p99", la, lb, 99)]
-    ta, tb = sa.get("throughput_ips"), sb.get("throughput_ips")
+    rounds = len(set(la) & set(lb))
+    out = [_paired_entry(base, "latency_p50", la, lb, _unit(a, b, rounds)), _p99(base, a, b)]
+    ta, tb = _throughput(a), _throughput(b)
     if ta and tb:
-        out.append({**base, "metric": "throughput", "ratio": ta / tb, "ci95": None, "p_value": None,
-                    "significant": None, "verdict": f"{ta:.2f} vs {tb:.2f} images/s"})
-    if sa["memory_mb"] and sb["memory_mb"]:
-        out.append({**base, "metric": "peak_rss", "ratio": sa["memory_mb"]["peak_rss"] / sb["memory_mb"]["peak_rss"],
-                    "ci95": None, "p_value": None, "significant": None, "verdict": _memory_verdict(sa, sb)})
+        out.append(_paired_entry(base, "throughput", ta, tb, f"n = {len(set(ta) & set(tb))} rounds"))
+    ma, mb = a.process_memory(), b.process_memory()
+    for metric in ("peak_rss", "peak_pss"):
+        va = {k: m[metric] for k, m in ma.items() if m[metric]}
+        vb = {k: m[metric] for k, m in mb.items() if m[metric]}
+        if va and vb:
+            out.append(_paired_entry(base, metric, va, vb, f"n = {len(set(va) & set(vb))} rounds"))
+    return out
+
+
+def _throughput(cell: CellData) -> dict[int, float]:
+    """concurrency: round -> completed images per second of the measured phase."""
+    if cell.info.get("scenario") != "concurrency":
+        return {}
+    return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in cell.process_results().items()
+            if r.get("measured_wall_ns", 0) > 0 and r.get("completed", 0) > 0}
+
+
+P99_LEVEL = 0.975  # each side's interval at 97.5 %: together (Bonferroni) the ratio's interval holds at 95 %
+
+
+def _p99(base: dict, a: CellData, b: CellData) -> dict[str, Any]:
+    """p99 over the pooled iterations of each cell, with a conservative ratio interval built from each side's
+    order-statistic interval, or withheld when the cells have too few iterations for one. Descriptive: p99 gets
+    no test of its own, and the test of the medians says nothing about it."""
+    xa, xb = a.measured_ms(), b.measured_ms()
+    ra, rb = statistics.describe(xa)["p99"], statistics.describe(xb)["p99"]
+    ca, cb = statistics.quantile_ci(xa, 0.99, P99_LEVEL), statistics.quantile_ci(xb, 0.99, P99_LEVEL)
+    out = {**base, "metric": "latency_p99", "ratio": ra / rb, "ci95": None, "p_value": None, "significant": None,
+           "outcome": "descriptive", "n": [len(xa), len(xb)]}
+    if ca is None or cb is None:
+        need = statistics.quantile_ci_min_n(0.99, P99_LEVEL)
+        out["verdict"] = f"n too small for a p99 interval ({min(len(xa), len(xb))} iterations, need {need})"
+        return out
+    out["ci95"] = [ca[0] / cb[1], ca[1] / cb[0]]
+    out["verdict"] = f"p99 ratio {ra / rb:.3f} [{out['ci95'][0]:.3f}, {out['ci95'][1]:.3f}]"
     return out
 
 
@@ -125,6 +202,7 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
                    "detail": f"configured {ra} / {rb}, reported by OpenCV {ta} / {tb}, "
                              f"OS threads seen {sa['os_threads_max']} / {sb['os_threads_max']}"})
     checks.append(_accelerator_check(sa, sb))
+    checks.append(_quiet_check(a, b))
     key = (sa["scenario_label"], sa["model"], sa["threads"])
     match = next((p for p in parity_results if {p["a"], p["b"]} == {sa["runner"], sb["runner"]}
                   and (p["scenario"], p["model"], p["threads"]) == key), None)
@@ -140,6 +218,22 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
     return checks
 
 
+def _quiet_check(a: CellData, b: CellData) -> dict[str, Any]:
+    """Nothing else used the CPU while the two cells' processes ran (orchestrator/quiet.py)."""
+    busy = set(a.busy_rounds()) | set(b.busy_rounds())
+    loads = [m["machine"] for c in (a, b) for m in c.processes if m.get("machine")]
+    if not loads:
+        return {"check": "machine quiet", "ok": True, "detail": "not measured in this run"}
+    worst = max(m["other_cores"] for m in loads)
+    threshold = loads[0].get("threshold", quiet.BUSY_CORES)
+    if busy:
+        return {"check": "machine quiet", "ok": False,
+                "detail": f"other work used up to {worst:.2f} cores in {len(busy)} round(s) "
+                          f"(threshold {threshold:g})"}
+    return {"check": "machine quiet", "ok": True,
+            "detail": f"other work used at most {worst:.2f} cores (threshold {threshold:g})"}
+
+
 def _accelerator_check(sa: dict, sb: dict) -> dict[str, Any]:
     """The requested target was really there on both sides (OpenCV falls back to the CPU without failing)."""
     problems = []
@@ -152,22 +246,3 @@ def _accelerator_check(sa: dict, sb: dict) -> dict[str, Any]:
     requested = (sa["target"] or sb["target"] or {}).get("requested", "n/a")
     return {"check": "requested target used", "ok": not problems,
             "detail": "; ".join(problems) if problems else f"target {requested} available on both sides, no fallback"}
-
-
-def _verdict(e: dict[str, Any]) -> str:
-    parity_check = next(f for f in e["fairness"] if f["check"] == "same detections")
-    if not parity_check["ok"] and e["metric"] not in ("ns_per_call", "ns_per_call_empty"):
-        return "no verdict: the runners did not produce the same detections"
-    if not e["significant"]:
-        return "no significant difference (~)"
-    lo, hi = e["ci95"]
-    if e["ratio"] < 1:
-        return f"{e['a']} faster by {(1 - e['ratio']) * 100:.1f} % [{(1 - hi) * 100:.1f}, {(1 - lo) * 100:.1f}]"
-    return f"{e['b']} faster by {(1 - 1 / e['ratio']) * 100:.1f} % [{(1 - 1 / lo) * 100:.1f}, {(1 - 1 / hi) * 100:.1f}]"
-
-
-def _memory_verdict(sa: dict, sb: dict) -> str:
-    ma, mb = sa["memory_mb"]["peak_rss"], sb["memory_mb"]["peak_rss"]
-    smaller, larger = (sa, sb) if ma < mb else (sb, sa)
-    return (f"{smaller['runner']} peaks {abs(ma - mb):.0f} MiB lower "
-            f"({smaller['memory_mb']['peak_rss']:.0f} vs {larger['memory_mb']['peak_rss']:.0f} MiB)")

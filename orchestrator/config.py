@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import yaml
 
-from . import i18n, scenarios
+from . import i18n, quiet, scenarios, verdicts
 from .errors import ConfigError
 from .scenarios import Scenario
 from .yamldoc import (
@@ -68,6 +68,7 @@ class Claim:
     a_value: float
     b_value: float
     model: str | None
+    workers: int | None = None  # the worker count the claim is about (throughput, startup): only cells with it
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,9 @@ class Config:
     lang: str  # report.lang: the language of report.html
 
     order: str  # random | round-robin: how the processes of all cells are interleaved
-    seed: int  # of order: random
+    seed: int | None  # of order: random; None draws a fresh one per run (recorded in the run folder)
+    min_effect: float = 0.03  # the practical threshold of a verdict (orchestrator/verdicts.py)
+    busy_cores: float = 0.25  # other CPU use above which a process is flagged busy (orchestrator/quiet.py)
 
     @property
     def scenario(self) -> Scenario:
@@ -150,7 +153,8 @@ def parse(text: str, path: Path) -> Config:
 
 TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "backend", "target",
             "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
-            "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report"}
+            "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report", "min_effect",
+            "busy_cores"}
 CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup")
 
 
@@ -189,7 +193,9 @@ def _build(doc: Doc) -> Config:
         claims=_claims(doc, runners, models),
         order=choice(doc, ("order",), ("random", "round-robin"), "random"),
         lang=choice(doc, ("report", "lang"), i18n.LANGS, "en") if mapping(doc, ("report",), {"lang"}) else "en",
-        seed=integer(doc, ("seed",), d.get("seed", 1), 0),
+        seed=None if d.get("seed") is None else integer(doc, ("seed",), d["seed"], 0),
+        min_effect=number(doc, ("min_effect",), d.get("min_effect", verdicts.DEFAULT_MIN_EFFECT), 0, 0.5),
+        busy_cores=number(doc, ("busy_cores",), d.get("busy_cores", quiet.BUSY_CORES), 0, None),
     )
     return config
 
@@ -280,7 +286,7 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
         kp = ("claims", i)
         if not isinstance(item, dict):
             raise doc.fail(kp, "expected a mapping with claim, metric, a, b, a_value, b_value")
-        no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model"})
+        no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model", "workers"})
         for side in ("a", "b"):
             if item.get(side) not in names:
                 raise doc.fail(kp + (side,), f"{item.get(side)!r} is not a configured runner")
@@ -294,6 +300,7 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
             a_value=number(doc, kp + ("a_value",), item.get("a_value"), 0, None),
             b_value=number(doc, kp + ("b_value",), item.get("b_value"), 0, None),
             model=model,
+            workers=None if item.get("workers") is None else integer(doc, kp + ("workers",), item["workers"], 1),
         ))
     return out
 
@@ -372,6 +379,8 @@ def resolved(config: Config) -> dict[str, Any]:
         "report": {"lang": config.lang},
         "order": config.order,
         "seed": config.seed,
+        "min_effect": config.min_effect,
+        "busy_cores": config.busy_cores,
         "threads": list(config.threads),
         "backend": config.backend,
         "target": config.target,

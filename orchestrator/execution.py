@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from . import protocol, sampling
+from . import protocol, quiet, sampling
 from .protocol import Stream
 
 STDERR_TAIL_LINES = 8
@@ -40,14 +40,18 @@ class ProcessResult:
     error: str | None
     stream: Stream
     samples: list[sampling.Sample]
-    load_before: list[float] | None = None
-    load_after: list[float] | None = None
+    machine: quiet.MachineLoad | None = None  # what else ran on the machine meanwhile
+    base: sampling.Memory | None = None  # the tree's memory when the runner said hello (before the model)
+    sampler_cpu_s: float = 0.0  # the sampler's own CPU time
 
     def meta(self) -> dict[str, Any]:
         return {"cell": self.cell_id, "repeat": self.repeat, "order": self.order, "argv": self.argv,
                 "exit_code": self.exit_code, "wall_s": round(self.wall_s, 4), "startup_ms": self.startup_ms,
-                "status": self.status, "error": self.error, "load_before": self.load_before,
-                "load_after": self.load_after}
+                "status": self.status, "error": self.error,
+                "machine": self.machine.as_dict() if self.machine else None,
+                "memory_base": {"rss_bytes": self.base.rss_bytes, "pss_bytes": self.base.pss_bytes}
+                if self.base else None,
+                "sampler_cpu_s": round(self.sampler_cpu_s, 4)}
 
 
 def process_paths(cell_dir: Path, repeat: int) -> dict[str, Path]:
@@ -60,15 +64,17 @@ class Options:
     timeout_s: float
     on_unavailable: str = "fail"  # fail | skip: what a missing backend or a CPU fallback does to the cell
     cpu_affinity: list[int] | None = None
+    busy_cores: float = quiet.BUSY_CORES  # other CPU use above which a process is flagged busy
 
 
 def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], cell_dir: Path,
                 env: dict[str, str], options: Options) -> ProcessResult:
     paths = process_paths(cell_dir, repeat)
-    load_before = _load()
     cell_dir.mkdir(parents=True, exist_ok=True)
     paths["spec.json"].write_text(json.dumps(spec, indent=2), encoding="utf-8")
     first_result: list[float] = []
+    base: list[sampling.Memory | None] = []
+    load_before, before = quiet.load_average(), quiet.read()
     start = time.perf_counter()
     with open(paths["stderr.log"], "wb") as stderr, open(paths["jsonl"], "w", encoding="utf-8") as raw:
         try:
@@ -80,7 +86,8 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         if options.cpu_affinity and sys.platform == "win32":
             psutil.Process(proc.pid).cpu_affinity(options.cpu_affinity)  # process-wide on Windows
         sampler = sampling.Sampler(proc.pid).start()
-        reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result), daemon=True)
+        reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result, sampler, base),
+                                  daemon=True)
         reader.start()
         timed_out = False
         try:
@@ -95,12 +102,13 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         reader.join()
         wall_s = time.perf_counter() - start
         samples = sampler.stop()
+        machine = quiet.between(before, quiet.read(), load_before, sampler.tree_cpu_s, options.busy_cores)
     _write_samples(paths["samples.csv"], samples)
     stream = protocol.read_file(str(paths["jsonl"]))
     status, error = _verdict(stream, proc.returncode, timed_out, options, paths["stderr.log"])
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
-                         samples, load_before, _load())
+                         samples, machine, base[0] if base else None, sampler.cpu_s)
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
@@ -125,13 +133,12 @@ def _pin(cpus: list[int] | None) -> Any:
     return lambda: os.sched_setaffinity(0, cpus)
 
 
-def _load() -> list[float] | None:
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-
-
-def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: list[float]) -> None:
+def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: list[float],
+                sampler: sampling.Sampler, base: list[sampling.Memory | None]) -> None:
     assert proc.stdout is not None
     for line in iter(proc.stdout.readline, b""):
+        if not base and b'"hello"' in line:  # the runtime is up, the model not yet loaded
+            base.append(sampler.snapshot())
         if not first_result and b'"iteration"' in line:
             first_result.append(time.perf_counter() - start)
         raw.write(line.decode("utf-8", errors="replace"))
@@ -139,19 +146,21 @@ def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: li
 
 
 def _write_samples(path: Path, samples: list[sampling.Sample]) -> None:
-    rows = ["t_s,rss_bytes,cpu_percent,threads"] + [f"{s.t_s},{s.rss_bytes},{s.cpu_percent},{s.threads}"
-                                                    for s in samples]
+    rows = ["t_s,rss_bytes,cpu_percent,threads,pss_bytes"] + [
+        f"{s.t_s},{s.rss_bytes},{s.cpu_percent},{s.threads},{'' if s.pss_bytes is None else s.pss_bytes}"
+        for s in samples]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def read_samples(path: Path) -> list[sampling.Sample]:
+    """The samples of one process; runs written before PSS was sampled have four columns."""
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()[1:]
     out = []
-    for line in lines:
-        t, rss, cpu, threads = line.split(",")
-        out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads)))
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        t, rss, cpu, threads, *rest = line.split(",")
+        pss = int(rest[0]) if rest and rest[0] else None
+        out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads), pss))
     return out
 
 

@@ -11,9 +11,12 @@ from .protocol import PHASES
 
 CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads", "status", "processes",
                "iterations",
-               "latency_p50_ms", "latency_p50_ci_lo", "latency_p50_ci_hi", "latency_p90_ms", "latency_p99_ms",
+               "latency_process_median_ms", "latency_process_median_ci_lo", "latency_process_median_ci_hi",
+               "between_process_spread",
+               "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
                "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
                *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
+               "peak_pss_mib", "base_rss_mib", "model_rss_mib", "other_cores_max",
                "opencv_version", "opencv_build_hash", "parity", "error"]
 
 
@@ -25,14 +28,18 @@ def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
 
 def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     lat = cell["latency_ms"] or {}
-    ci = lat.get("ci95_median") or [None, None]
+    level = lat.get("process_median") or {}
+    ci = level.get("ci95") or [None, None]
     row = {k: cell.get(k) for k in ("scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads",
                                     "status", "processes", "iterations", "cold_ms", "load_ms", "process_start_ms",
                                     "error")}
     row.update({f"latency_{k}_ms": lat.get(k) for k in ("p50", "p90", "p99", "mean", "std", "min", "max")})
-    row.update({"latency_p50_ci_lo": ci[0], "latency_p50_ci_hi": ci[1]})
+    row.update({"latency_process_median_ms": level.get("center"), "latency_process_median_ci_lo": ci[0],
+                "latency_process_median_ci_hi": ci[1], "between_process_spread": level.get("spread")})
     row.update({f"{p}_p50_ms": (cell["phases_ms"] or {}).get(p, {}).get("p50") for p in PHASES})
-    row["peak_rss_mib"] = (cell["memory_mb"] or {}).get("peak_rss")
+    memory = cell["memory_mb"] or {}
+    row.update({f"{k}_mib": memory.get(k) for k in ("peak_rss", "peak_pss", "base_rss", "model_rss")})
+    row["other_cores_max"] = (cell.get("machine") or {}).get("other_cores_max")
     row["opencv_version"] = (cell["opencv"] or {}).get("version")
     row["opencv_build_hash"] = (cell["opencv"] or {}).get("build_hash")
     row["parity"] = cell["parity"]["status"]
@@ -60,10 +67,13 @@ def markdown(summary: dict[str, Any]) -> str:
                   "|---|" + "---|" * len(cells)]
         rows = {
             "mean latency per image (ms)": [_ms((c["latency_ms"] or {}).get("mean")) for c in cells],
-            "median latency (ms) [95 % CI]": [_median_ci(c) for c in cells],
+            "median latency (ms) [95 % CI over processes]": [_median_ci(c) for c in cells],
+            "between-process spread": [_spread(c) for c in cells],
             "p99 latency (ms)": [_ms((c["latency_ms"] or {}).get("p99")) for c in cells],
             "first inference, cold (ms)": [_ms(c["cold_ms"]) for c in cells],
-            "peak memory (MiB)": [_ms((c["memory_mb"] or {}).get("peak_rss")) for c in cells],
+            "peak memory, RSS (MiB)": [_ms((c["memory_mb"] or {}).get("peak_rss")) for c in cells],
+            "peak memory, PSS (MiB)": [_ms((c["memory_mb"] or {}).get("peak_pss")) for c in cells],
+            "runtime base / model and buffers, RSS (MiB)": [_base_model(c) for c in cells],
             "OpenCV": [f"{(c['opencv'] or {}).get('version', 'n/a')}" for c in cells],
             "detections parity": [c["parity"]["status"] for c in cells],
             "status": [c["status"] for c in cells],
@@ -72,19 +82,25 @@ def markdown(summary: dict[str, Any]) -> str:
         lines.append("")
     calls = [c for c in summary["cells"] if c["scenario"] == "call_overhead" and c.get("ns_per_call")]
     if calls:
-        lines += ["## Cost of one binding call (ns)", "", "| runner | cv::countNonZero [95 % CI] | empty call |",
-                  "|---|---|---|"]
-        lines += [f"| {c['runner']} | {_ns(c['ns_per_call'])} | {_ns(c['ns_per_call_empty'])} |" for c in calls]
+        lines += ["## Cost of one binding call (ns)", "",
+                  "| runner | cv::countNonZero [95 % CI] | net of the loop | Mat + call + free | empty call | loop |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {c['runner']} | {_ns(c['ns_per_call'])} | {_net(c['ns_per_call'])} | "
+                  f"{_ns(c.get('ns_per_call_mat'))} | {_ns(c['ns_per_call_empty'])} | {_ns(c.get('ns_per_loop'))} |"
+                  for c in calls]
         lines.append("")
     if summary.get("claims"):
-        lines += ["## Claims checked", "", "| claim | claimed a / b | measured a / b [95 % CI] | verdict |",
-                  "|---|---|---|---|"]
+        lines += ["## Claims checked", "",
+                  "| claim | claimed a / b | measured a / b [95 % CI] | own work a - b, ms [95 % CI] | verdict |",
+                  "|---|---|---|---|---|"]
         for c in summary["claims"]:
-            m = c["measured"]
+            m, own = c["measured"], c.get("own_work")
             measured = "n/a" if not m else f"{m['ratio']:.3f}" + (
                 f" [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]" if m["ci95"] else "")
+            own_text = "n/a" if not own else (f"{own['difference']:+.2f} [{own['ci95'][0]:+.2f}, {own['ci95'][1]:+.2f}]"
+                                              f" (claimed {c['claimed']['difference']:+.1f})")
             claimed = f"{c['claimed']['ratio']:.3f}" if c["claimed"]["ratio"] else "n/a"
-            lines.append(f"| {c['claim']} | {claimed} | {measured} | {c['verdict']} |")
+            lines.append(f"| {c['claim']} | {claimed} | {measured} | {own_text} | {c['verdict']} |")
         lines.append("")
     verdicts = [c for c in summary["comparisons"] if c["metric"] in ("latency_p50", "ns_per_call")]
     if verdicts:
@@ -97,18 +113,32 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def _median_ci(cell: dict[str, Any]) -> str:
-    lat = cell["latency_ms"]
-    if not lat:
+    level = (cell["latency_ms"] or {}).get("process_median")
+    if not level:
         return "n/a"
-    lo, hi = lat["ci95_median"]
-    return f"{lat['p50']:.1f} [{lo:.1f}, {hi:.1f}]"
+    ci = level["ci95"]
+    return f"{level['center']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
 
 
-def _ns(figure: dict[str, Any]) -> str:
-    if figure.get("p50") is None:
+def _spread(cell: dict[str, Any]) -> str:
+    level = (cell["latency_ms"] or {}).get("process_median") or {}
+    return "n/a" if level.get("spread") is None else f"±{level['spread'] * 100:.1f} %"
+
+
+def _base_model(cell: dict[str, Any]) -> str:
+    m = cell["memory_mb"] or {}
+    return f"{_ms(m.get('base_rss'))} / {_ms(m.get('model_rss'))}"
+
+
+def _ns(figure: dict[str, Any] | None) -> str:
+    if not figure or figure.get("p50") is None:
         return "n/a"
     ci = figure.get("ci95")
     return f"{figure['p50']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
+
+
+def _net(figure: dict[str, Any] | None) -> str:
+    return "n/a" if not figure or figure.get("net") is None else f"{figure['net']:.1f}"
 
 
 def article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -81,10 +81,19 @@ def _batch(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
                                              "mean": statistics.describe(per_image)["mean"] if per_image else None}}
 
 
+CALLS = (("opencv", "ns_per_call"), ("empty", "ns_per_call_empty"), ("mat", "ns_per_call_mat"),
+         ("loop", "ns_per_loop"))
+
+
 def _calls(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for call, key in (("opencv", "ns_per_call"), ("empty", "ns_per_call_empty")):
-        values = cell.call_ns(call)
-        out[key] = {"p50": _median(values), "ci95": statistics.bootstrap_ci(values) if values else None,
-                    "samples": len(values)}
+    """ns per call: the geometric mean of the process medians with its t interval over processes; `net` is the
+    call less the language's empty loop (`loop`), the cost of the call itself."""
+    out: dict[str, Any] = {}
+    loop = statistics.process_level(list(cell.process_call_medians("loop").values()))
+    for call, key in CALLS:
+        level = statistics.process_level(list(cell.process_call_medians(call).values()))
+        out[key] = None if level is None else {
+            "p50": level.center, "ci95": level.ci95, "spread": level.spread, "processes": level.n,
+            "samples": len(cell.call_ns(call)),
+            "net": level.center - loop.center if loop and call != "loop" else None}
     return out

@@ -43,14 +43,16 @@ def diff(old_dir: Path, new_dir: Path) -> list[dict[str, Any]]:
         a, b = old.get(key), new.get(key)
         row: dict[str, Any] = {"scenario": key[0], "runner": key[1], "model": key[2], "threads": key[3],
                                "old_ms": None, "new_ms": None, "ratio": None, "ci95": None, "p_value": None}
-        la, lb = (a.measured_ms() if a else []), (b.measured_ms() if b else [])
+        # Two runs share no rounds: Welch's t test on the log process medians (orchestrator/statistics.py).
+        la = list(a.process_medians().values()) if a else []
+        lb = list(b.process_medians().values()) if b else []
         if la:
-            row["old_ms"] = statistics.describe(la)["p50"]
+            row["old_ms"] = statistics.process_level(la).center  # type: ignore[union-attr]
         if lb:
-            row["new_ms"] = statistics.describe(lb)["p50"]
-        if la and lb:
-            row.update(ratio=row["new_ms"] / row["old_ms"], ci95=statistics.ratio_ci(lb, la),
-                       p_value=statistics.mann_whitney_p(la, lb))
+            row["new_ms"] = statistics.process_level(lb).center  # type: ignore[union-attr]
+        test = statistics.welch_log_ratio(lb, la) if la and lb else None
+        if test is not None and test.p_value is not None:
+            row.update(ratio=test.ratio, ci95=test.ci95, p_value=test.p_value)
         rows.append(row)
     tested = [r for r in rows if r["p_value"] is not None]
     for r, p in zip(tested, statistics.holm([r["p_value"] for r in tested])):
@@ -58,7 +60,8 @@ def diff(old_dir: Path, new_dir: Path) -> list[dict[str, Any]]:
         r["change"] = _change(r, p)
     for r in rows:
         r.setdefault("change", "only in the old run" if r["new_ms"] is None and r["old_ms"] is not None else
-                     "only in the new run" if r["old_ms"] is None and r["new_ms"] is not None else "no data")
+                     "only in the new run" if r["old_ms"] is None and r["new_ms"] is not None else
+                     "too few processes to test (need 2 per run)" if r["old_ms"] and r["new_ms"] else "no data")
     return rows
 
 
@@ -77,7 +80,8 @@ def _cells(run_dir: Path) -> dict[tuple, rundata.CellData]:
 
 
 def format_text(old_dir: Path, new_dir: Path, rows: list[dict[str, Any]]) -> str:
-    header = ["scenario", "runner", "model", "threads", "old p50 ms", "new p50 ms", "change [95 % CI]", "p (Holm)"]
+    header = ["scenario", "runner", "model", "threads", "old median ms", "new median ms", "change [95 % CI]",
+              "p (Holm)"]
     table = [header] + [[r["scenario"], r["runner"], r["model"], str(r["threads"]), _ms(r["old_ms"]),
                          _ms(r["new_ms"]), r["change"],
                          f"{r['p_value_holm']:.3g}" if r.get("p_value_holm") is not None else ""] for r in rows]

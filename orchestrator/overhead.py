@@ -22,19 +22,18 @@ def native_overhead(cells: list[Any], summaries: list[dict[str, Any]], reference
         if cell.info["runner"] == reference or key not in refs or not cell.measured_ms():
             continue
         ref, ref_summ = refs[key]
-        phases = {ph: _ratio(cell.phase_ms(ph), ref.phase_ms(ph)) for ph in PHASES}
-        phases["total"] = _ratio(cell.measured_ms(), ref.measured_ms())
+        phases = {ph: _ratio(cell.process_medians(ph), ref.process_medians(ph)) for ph in PHASES}
+        phases["total"] = _ratio(cell.process_medians(), ref.process_medians())
         mem, ref_mem = summ["memory_mb"], ref_summ["memory_mb"]
         out.append({"runner": cell.info["runner"], "reference": reference, "scenario": key[0], "model": key[1],
-                    "threads": key[2],
-                    "phases": phases,
+                    "threads": key[2], "phases": phases,
                     "peak_rss_ratio": mem["peak_rss"] / ref_mem["peak_rss"] if mem and ref_mem else None})
     return out
 
 
-def _ratio(values: list[float], reference: list[float]) -> dict[str, Any]:
-    ref_median = statistics.describe(reference)["p50"]
-    if ref_median <= 0:
-        return {"ratio": None, "ci95": None}
-    return {"ratio": statistics.describe(values)["p50"] / ref_median,
-            "ci95": statistics.ratio_ci(values, reference, 50)}
+def _ratio(values: dict[int, float], reference: dict[int, float]) -> dict[str, Any]:
+    rounds = sorted(set(values) & set(reference))
+    p = statistics.paired_log_ratio([values[k] for k in rounds], [reference[k] for k in rounds])
+    if p is None:
+        return {"ratio": None, "ci95": None, "rounds": len(rounds)}
+    return {"ratio": p.ratio, "ci95": p.ci95, "rounds": p.n}

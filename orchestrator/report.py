@@ -41,7 +41,8 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         "video": charts.bars(summary["cells"], "video", lambda s: (s.get("fps"), None), _("frames per second"),
                              colours),
         "calls": charts.bars(summary["cells"], "call_overhead",
-                             lambda s: (s["ns_per_call"]["p50"], s["ns_per_call"]["ci95"]),
+                             lambda s: (s["ns_per_call"]["p50"], s["ns_per_call"]["ci95"]) if s["ns_per_call"]
+                             else (None, None),
                              _("ns per cv::countNonZero call"), colours),
     }
     page = _environment(_).get_template("report.html.j2").render(
@@ -55,8 +56,9 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         by_type=_by_type(summary["cells"]),
         pairs=_pairs(summary["comparisons"]),
         samples=sum((c["memory_mb"] or {}).get("samples", 0) for c in summary["cells"]),
-        counts=", ".join(f"{c['runner']} {c['scenario_label']} {c['model']}: n = {c['iterations']}"
-                         for c in summary["cells"] if c["iterations"]),
+        counts=", ".join(f"{c['runner']} {c['scenario_label']} {c['model']}: n = {c['processes']} processes x "
+                         f"{_per_process(c)} iterations" for c in summary["cells"] if c["iterations"]),
+        sampler_cost=_sampler_cost(summary["cells"]),
         build_warning=_build_warning(summary),
         reproduce=_reproduce(run_dir, environment),
         colours=colours,
@@ -71,6 +73,7 @@ def _environment(_: Any) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["ms"] = _fixed
     env.globals["_"] = _
+    env.globals["verdict_class"] = _verdict_class
     return env
 
 
@@ -79,6 +82,24 @@ def _fixed(value: Any, digits: int = 1) -> str:
     if value is None or isinstance(value, jinja2.Undefined):
         return "n/a"
     return f"{value:.{digits}f}"
+
+
+def _verdict_class(entry: dict[str, Any]) -> str:
+    """The colour of a verdict: a difference shown (ok), no verdict at all (bad), the rest plain."""
+    return {"faster": "ok", "no_verdict": "bad", "too_few_rounds": "bad"}.get(entry.get("outcome", ""), "na")
+
+
+def _per_process(cell: dict[str, Any]) -> str:
+    """Iterations per process: one number when every process measured the same count."""
+    n, k = cell["iterations"], cell["processes"]
+    return f"{n // k}" if k and n % k == 0 else f"~{n / max(k, 1):.0f}"
+
+
+def _sampler_cost(cells: list[dict[str, Any]]) -> str:
+    values = [c["sampler_cpu_percent"] for c in cells if c.get("sampler_cpu_percent") is not None]
+    if not values:
+        return "not measured in this run"
+    return f"{max(values):.2f} % of one core at most (median {sorted(values)[len(values) // 2]:.2f} % over the cells)"
 
 
 def _data_uri(png: bytes) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +31,8 @@ def new_run_dir(reports: Path, name: str) -> Path:
 def run(config_path: Path, out: Path | None, progress: Progress | None = None, lang: str | None = None) -> Path:
     progress = progress or Progress()
     config = config_mod.load(config_path)
+    if config.seed is None:  # a fresh order per run, recorded in the run folder's config.yaml
+        config = dataclasses.replace(config, seed=random.SystemRandom().randrange(2**31))
     cells = matrix.expand(config)
     if not cells:
         raise UserError(f"{config_path}: matrix.exclude removes every cell; nothing to run")
@@ -82,7 +86,7 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
     repeats = {s.name: s.repeats for s in config.scenarios}
     plan = [(c, r) for c, r in matrix.schedule(cells, repeats, config.order, config.seed)
             if c.runner.kind not in build_errors]
-    options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity)
+    options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity, config.busy_cores)
     progress.start(len(plan))
     try:
         for order, (cell, repeat) in enumerate(plan):

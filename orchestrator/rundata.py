@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
-from . import execution, warmup
+from . import execution, sampling, statistics, warmup
 from .protocol import Stream, read_file
 
 
@@ -29,8 +29,9 @@ class CellData:
         return (self.info.get("label", "single"), self.info["model"], self.info["threads"])
 
     def warmup_detected(self) -> list[int | None]:
-        """With `warmup: auto`, per process: how many iterations after the cold one were still warming up."""
-        return [warmup.steady_start([r["total_ns"] for r in s.measured()]) for s in self.streams]
+        """Per process: how many measured iterations were still warming up (with `warmup: auto` they are
+        dropped; with a fixed warm-up they are kept, and the report warns that the stream was still settling)."""
+        return [warmup.steady_start([latency_ns(r) for r in s.measured()]) for s in self.streams]
 
     def measured(self) -> list[list[dict[str, Any]]]:
         """Measured iteration records per process (with `warmup: auto`, from the detected steady state on)."""
@@ -41,7 +42,7 @@ class CellData:
     def measured_ms(self) -> list[float]:
         """Latency per measured iteration: arrival to result where the scenario has arrivals (server), else the
         four phases."""
-        return [r.get("latency_ns", r["total_ns"]) / 1e6 for records in self.measured() for r in records]
+        return [latency_ns(r) / 1e6 for records in self.measured() for r in records]
 
     def phase_ms(self, phase: str) -> list[float]:
         return [r["phases_ns"][phase] / 1e6 for records in self.measured() for r in records]
@@ -51,6 +52,54 @@ class CellData:
         return [r["total_ns"] / r["calls"] for s in self.streams for r in s.call_samples
                 if r["call"] == call and not r["warmup"] and r["calls"] > 0]
 
+    def per_process(self, value: Callable[[list[dict[str, Any]]], float | None]) -> dict[int, float]:
+        """round (repeat) -> value(measured records of that process), for the processes that completed and
+        measured something: the unit that every comparison works on."""
+        out = {}
+        for meta, records in zip(self.processes, self.measured()):
+            v = value(records) if meta.get("status") == "ok" and records else None
+            if v is not None:
+                out[meta["repeat"]] = v
+        return out
+
+    def process_medians(self, phase: str | None = None) -> dict[int, float]:
+        """round -> median latency (ms) of that process, or of one phase."""
+        pick = (lambda r: latency_ns(r)) if phase is None else (lambda r: r["phases_ns"][phase])
+        return self.per_process(lambda records: statistics.median([pick(r) for r in records]) / 1e6)
+
+    def process_call_medians(self, call: str) -> dict[int, float]:
+        """call_overhead: round -> median ns per call of that process."""
+        out = {}
+        for meta, stream in zip(self.processes, self.streams):
+            values = [r["total_ns"] / r["calls"] for r in stream.call_samples
+                      if r["call"] == call and not r["warmup"] and r["calls"] > 0]
+            if meta.get("status") == "ok" and values:
+                out[meta["repeat"]] = statistics.median(values)
+        return out
+
+    def process_memory(self) -> dict[int, dict[str, float | None]]:
+        """round -> that process's memory in MiB: peak RSS (the larger of the runner's own peak and the sampled
+        one, since sampling can miss a short spike), peak PSS, and both at hello (the runtime's base)."""
+        out: dict[int, dict[str, float | None]] = {}
+        for meta, stream, samples in zip(self.processes, self.streams, self.samples):
+            peak = max(sampling.peak_rss(samples), stream.end["peak_rss_bytes"] if stream.end else 0)
+            if meta.get("status") != "ok" or not peak:
+                continue
+            base = meta.get("memory_base") or {}
+            pss = sampling.peak_pss(samples)
+            out[meta["repeat"]] = {"peak_rss": peak / MIB, "peak_pss": pss / MIB if pss else None,
+                                   "base_rss": _mib(base.get("rss_bytes")), "base_pss": _mib(base.get("pss_bytes"))}
+        return out
+
+    def process_results(self) -> dict[int, dict[str, Any]]:
+        """round -> the scenario's result record of that process (video, concurrency, server)."""
+        return {m["repeat"]: s.result for m, s in zip(self.processes, self.streams)
+                if m.get("status") == "ok" and s.result}
+
+    def busy_rounds(self) -> dict[int, dict[str, Any]]:
+        """round -> the machine-load figure of each process that ran beside other work (orchestrator/quiet.py)."""
+        return {m["repeat"]: m["machine"] for m in self.processes if (m.get("machine") or {}).get("busy")}
+
     def results(self) -> list[dict[str, Any]]:
         return [s.result for s in self.streams if s.result]
 
@@ -59,6 +108,18 @@ class CellData:
 
     def detections(self) -> dict[str, dict[str, Any]]:
         return next((s.detections for s in self.streams if s.detections), {})
+
+
+MIB = 1024 * 1024
+
+
+def _mib(value: int | None) -> float | None:
+    return value / MIB if value else None
+
+
+def latency_ns(record: dict[str, Any]) -> int:
+    """An iteration's latency: arrival to result where the scenario has arrivals (server), else its phases."""
+    return record.get("latency_ns", record["total_ns"])
 
 
 @dataclass

@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import claims, comparisons, figures, overhead, rundata, statistics
+from . import claims, comparisons, figures, overhead, quiet, rundata, statistics, verdicts
 from .protocol import PHASES
 from .rundata import CellData
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIB = 1024 * 1024
 MIN_ITERATIONS = 10  # hyperfine's floor: fewer measured runs say little about a distribution
 CV_WARNING = 0.10  # pyperf warns when the standard deviation reaches 10 % of the mean
+SPREAD_WARNING = 0.05  # process medians 5 % apart: more than this machine's usual 2-3 %
 
 
 def build(run_dir: Path) -> dict[str, Any]:
@@ -26,9 +27,14 @@ def build(run_dir: Path) -> dict[str, Any]:
     pairs = [tuple(p) for p in config.get("compare", [])]
     parity_results = comparisons.check_parity(cells, pairs, config.get("parity", {}))
     comparisons.attach_parity(summaries, parity_results)
-    entries = comparisons.compare_cells(cells, summaries, pairs, parity_results)
+    min_effect = config.get("min_effect", verdicts.DEFAULT_MIN_EFFECT)
+    entries = comparisons.compare_cells(cells, summaries, pairs, parity_results, min_effect)
     return {
         "schema_version": SCHEMA_VERSION,
+        "design": {"unit": "process", "pairing": "rounds", "test": "paired t test on log process medians",
+                   "alpha": verdicts.ALPHA, "correction": "holm", "min_effect": min_effect,
+                   "min_rounds": verdicts.MIN_ROUNDS, "busy_cores": config.get("busy_cores", quiet.BUSY_CORES),
+                   "order": config.get("order", "random"), "seed": config.get("seed")},
         "run_id": run_dir.name,
         "name": config.get("name"),
         "description": config.get("description", ""),
@@ -69,14 +75,18 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
         "os_threads_max": max((s.threads for samples in cell.samples for s in samples), default=None),
         "target": {"requested": hello["target"], "available": hello["available_targets"]} if hello else None,
         "warnings": [],
-        "warmup": {"mode": "auto", "detected": cell.warmup_detected()} if cell.auto_warmup else None,
+        "warmup": {"mode": "auto" if cell.auto_warmup else "fixed", "detected": cell.warmup_detected()},
+        "machine": _machine(cell),
     }
     if latencies:
+        medians = cell.process_medians()
+        level = statistics.process_level(list(medians.values()))
         out["latency_ms"] = statistics.describe(latencies)
-        out["latency_ms"]["ci95_median"] = statistics.bootstrap_ci(latencies, 50)
-        out["latency_ms"]["ci95_p99"] = statistics.bootstrap_ci(latencies, 99)
+        out["latency_ms"]["process_median"] = level.as_dict() if level else None
+        out["latency_ms"]["ci95_p99"] = statistics.quantile_ci(latencies, 0.99)
         out["phases_ms"] = {ph: _p50_mean(cell.phase_ms(ph)) for ph in PHASES}
-        out["warnings"] = _warnings(cell, latencies) + _min_time(latencies, scenario.get("min_time_s", 3))
+        out["warnings"] = (_warnings(cell, latencies, level) + _min_time(latencies, scenario.get("min_time_s", 3))
+                           + _warmup_warnings(cell, scenario))
     colds = [s.iterations[0]["total_ns"] / 1e6 for s in cell.streams if s.iterations and s.iterations[0]["index"] == 0]
     loads = [s.load["load_ns"] / 1e6 for s in cell.streams if s.load]
     starts = [p["startup_ms"] for p in cell.processes if p.get("startup_ms") is not None]
@@ -85,6 +95,7 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
     out["process_start_ms"] = _median(starts)
     out["memory_mb"] = _memory(cell)
     out["cpu_percent"] = _cpu(cell)
+    out["sampler_cpu_percent"] = _sampler_cost(cell)
     out.update(figures.for_cell(cell, scenario))
     return out
 
@@ -107,17 +118,51 @@ def _cpu(cell: CellData) -> dict[str, float] | None:
 
 
 def _memory(cell: CellData) -> dict[str, Any] | None:
-    sampled = [max((s.rss_bytes for s in samples), default=0) for samples in cell.samples]
-    own = [s.end["peak_rss_bytes"] for s in cell.streams if s.end]
-    if not any(sampled) and not own:
+    """Memory per process in MiB, summarised over processes (median, and the t interval of the peak RSS):
+    peak RSS, peak PSS, the runtime's base (at hello, before the model) and the rest (model and buffers)."""
+    per = cell.process_memory()
+    if not per:
         return None
+    values = list(per.values())
+
+    def med(key: str) -> float | None:
+        got = [v[key] for v in values if v[key] is not None]
+        return round(statistics.median(got), 1) if got else None
+
+    model = [v["peak_rss"] - v["base_rss"] for v in values if v["base_rss"] is not None]
+    model_pss = [v["peak_pss"] - v["base_pss"] for v in values if v["base_pss"] is not None and v["peak_pss"]]
+    level = statistics.process_level([v["peak_rss"] for v in values])
     return {
-        # The larger of the runner's own peak and the sampled one: sampling can miss a short spike.
-        "peak_rss": round(max(sampled + own) / MIB, 1),
-        "peak_rss_self": round(max(own) / MIB, 1) if own else None,
-        "peak_rss_sampled": round(max(sampled) / MIB, 1) if any(sampled) else None,
+        "peak_rss": med("peak_rss"),
+        "peak_rss_ci95": level.ci95 if level else None,
+        "peak_rss_max": round(max(v["peak_rss"] for v in values), 1),
+        "peak_pss": med("peak_pss"),
+        "base_rss": med("base_rss"),
+        "base_pss": med("base_pss"),
+        "model_rss": round(statistics.median(model), 1) if model else None,
+        "model_pss": round(statistics.median(model_pss), 1) if model_pss else None,
+        "processes": len(values),
         "samples": sum(len(s) for s in cell.samples),
     }
+
+
+def _machine(cell: CellData) -> dict[str, Any] | None:
+    """What else ran on the machine during this cell's processes (orchestrator/quiet.py)."""
+    loads = [m["machine"] for m in cell.processes if m.get("machine")]
+    if not loads:
+        return None
+    return {"other_cores_max": max(m["other_cores"] for m in loads),
+            "other_cores_median": statistics.median([m["other_cores"] for m in loads]),
+            "steal_cores_max": max(m["steal_cores"] for m in loads),
+            "busy_processes": sum(1 for m in loads if m["busy"]), "processes": len(loads),
+            "threshold": loads[0].get("threshold", quiet.BUSY_CORES)}
+
+
+def _sampler_cost(cell: CellData) -> float | None:
+    """The memory sampler's own CPU time as a share of one core over the cell's processes."""
+    wall = sum(m.get("wall_s") or 0 for m in cell.processes if "sampler_cpu_s" in m)
+    used = sum(m["sampler_cpu_s"] for m in cell.processes if "sampler_cpu_s" in m)
+    return round(100 * used / wall, 3) if wall > 0 else None
 
 
 def _min_time(latencies: list[float], min_time_s: float) -> list[str]:
@@ -129,7 +174,7 @@ def _min_time(latencies: list[float], min_time_s: float) -> list[str]:
             "scenario.repeats"]
 
 
-def _warnings(cell: CellData, latencies: list[float]) -> list[str]:
+def _warnings(cell: CellData, latencies: list[float], level: statistics.Level | None) -> list[str]:
     warnings = []
     if cell.auto_warmup and None in cell.warmup_detected():
         warnings.append("warmup: auto found no steady state in some process; all its iterations were kept")
@@ -139,16 +184,28 @@ def _warnings(cell: CellData, latencies: list[float]) -> list[str]:
     cv = statistics.coefficient_of_variation(latencies)
     if cv >= CV_WARNING:
         warnings.append(f"latency varies a lot (std = {cv:.0%} of the mean): the machine may be busy")
+    if level and level.spread is not None and level.spread >= SPREAD_WARNING:
+        warnings.append(f"process medians differ by {level.spread:.1%} (between-process spread): verdicts need "
+                        "more rounds")
+    busy = cell.busy_rounds()
+    if busy:
+        worst = max(m["other_cores"] for m in busy.values())
+        warnings.append(f"{len(busy)} process(es) ran beside other work (up to {worst:.2f} cores): "
+                        "their comparisons get no verdict")
     flagged = statistics.outliers(latencies)
     if flagged:
         warnings.append(f"{len(flagged)} outlier(s) by modified Z-score > {statistics.OUTLIER_Z} "
                         "(kept in every statistic)")
-    per_process = [[r.get("latency_ns", r["total_ns"]) / 1e6 for r in records] for records in cell.measured()]
-    per_process = [v for v in per_process if v]
-    if len(per_process) >= 2:
-        first = statistics.describe(per_process[0])["p50"]
-        rest = statistics.describe([x for v in per_process[1:] for x in v])["p50"]
-        if first > 1.1 * rest:
-            warnings.append(f"the first process was {first / rest - 1:.0%} slower than the others "
-                            "(caches or CPU frequency still warming up)")
     return warnings
+
+
+def _warmup_warnings(cell: CellData, scenario: dict[str, Any]) -> list[str]:
+    """auto: say how much was dropped; fixed: say when the stream was still settling after the warm-up."""
+    detected = [k for k in cell.warmup_detected() if k]
+    if not detected:
+        return []
+    if cell.auto_warmup:
+        return [f"warmup: auto dropped {sum(detected)} slow iteration(s) at the start of {len(detected)} "
+                "process(es)"]
+    return [f"still settling after warmup {scenario.get('warmup')}: {len(detected)} process(es) were slower for "
+            f"their first {max(detected)} measured iteration(s) (kept); raise scenario.warmup or use warmup: auto"]

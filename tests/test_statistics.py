@@ -1,9 +1,12 @@
-"""Statistics against hand-computed cases and known distributions."""
+"""Statistics against hand-computed cases, scipy's own routines and known distributions."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from scipy import stats
 
 from orchestrator import statistics as st
 
@@ -15,34 +18,63 @@ def test_describe_hand_computed() -> None:
     assert d["std"] == pytest.approx(np.sqrt(5 / 3))  # sample std (ddof=1)
 
 
-def test_bootstrap_ci_covers_the_true_median() -> None:
-    rng = np.random.default_rng(1)
-    sample = rng.normal(100, 10, 400)
-    lo, hi = st.bootstrap_ci(sample)
-    assert lo < 100 < hi and hi - lo < 5
-    assert st.bootstrap_ci(sample) == [lo, hi]  # seeded: re-rendering gives the same numbers
+def test_paired_log_ratio_is_the_t_test_on_log_ratios() -> None:
+    a, b = [10.0, 11.0, 10.5, 10.2], [9.0, 10.1, 9.9, 9.3]
+    p = st.paired_log_ratio(a, b)
+    d = np.log(a) - np.log(b)
+    assert p is not None and p.n == 4
+    assert p.ratio == pytest.approx(math.exp(d.mean()))
+    assert p.p_value == pytest.approx(stats.ttest_rel(np.log(a), np.log(b)).pvalue)
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
+    assert p.ci95 == pytest.approx([math.exp(d.mean() - half), math.exp(d.mean() + half)])
+    mirrored = st.paired_log_ratio(b, a)
+    assert mirrored.ratio == pytest.approx(1 / p.ratio) and mirrored.ci95[0] == pytest.approx(1 / p.ci95[1])
 
 
-def test_mann_whitney_hand_computed() -> None:
-    # x = [1, 2, 3], y = [4, 5, 6]: U = 0, mu = 4.5, sigma = sqrt(9 * 7 / 12); z = (4.5 - 0.5) / sigma
-    z = 4.0 / np.sqrt(9 * 7 / 12)
-    from math import erfc, sqrt
-    assert st.mann_whitney_p([1, 2, 3], [4, 5, 6]) == pytest.approx(erfc(z / sqrt(2)))
-    assert st.mann_whitney_p([1, 2, 3], [1, 2, 3]) == 1.0
+def test_paired_log_ratio_edge_cases() -> None:
+    assert st.paired_log_ratio([], []) is None
+    assert st.paired_log_ratio([1.0, -1.0], [1.0, 1.0]) is None  # a log needs positive values
+    one = st.paired_log_ratio([2.0], [1.0])
+    assert one.ratio == 2.0 and one.ci95 is None and one.p_value is None
+    same = st.paired_log_ratio([2.0, 4.0], [1.0, 2.0])  # exactly 2x in every round: no spread
+    assert same.ratio == pytest.approx(2.0) and same.sd_log == 0
 
 
-def test_mann_whitney_detects_a_shift_and_not_noise() -> None:
-    rng = np.random.default_rng(2)
-    a = rng.lognormal(3, 0.1, 60)
-    assert st.mann_whitney_p(a, rng.lognormal(3, 0.1, 60)) > 0.01
-    assert st.mann_whitney_p(a, a * 1.2) < 1e-6
+def test_process_level_is_a_t_interval_of_the_log_values() -> None:
+    level = st.process_level([100.0, 103.0, 97.0, 101.0, 99.0])
+    logs = np.log([100.0, 103.0, 97.0, 101.0, 99.0])
+    assert level.center == pytest.approx(math.exp(logs.mean()))
+    assert level.spread == pytest.approx(logs.std(ddof=1))
+    assert level.ci95[0] < level.center < level.ci95[1]
+    assert st.process_level([5.0]).ci95 is None and st.process_level([]) is None
 
 
-def test_ratio_ci_excludes_one_for_a_20_percent_slowdown() -> None:
-    rng = np.random.default_rng(3)
-    a = rng.normal(50, 2, 90)
-    lo, hi = st.ratio_ci(a * 1.2, a)
-    assert 1.15 < lo < 1.2 < hi < 1.25
+def test_quantile_ci_is_withheld_where_n_cannot_support_it() -> None:
+    assert st.quantile_ci(range(100), 0.99) is None  # 100 values: no order statistic can bound p99 at 95 %
+    assert st.quantile_ci_min_n(0.99) == 368  # 1 - 0.99^n >= 0.975
+    lo, hi = st.quantile_ci(range(1000), 0.5)
+    assert lo < 499.5 < hi
+
+
+def test_quantile_ci_covers_p99_at_its_nominal_rate() -> None:
+    rng = np.random.default_rng(5)
+    true = stats.lognorm.ppf(0.99, 0.2)
+    hits = [lo <= true <= hi for lo, hi in (st.quantile_ci(rng.lognormal(0, 0.2, 400), 0.99) for _ in range(400))]
+    assert 0.93 <= np.mean(hits) <= 1.0
+
+
+def test_welch_log_ratio_matches_scipy() -> None:
+    a, b = [10.0, 10.4, 9.8], [11.0, 11.3, 10.7, 11.1]
+    w = st.welch_log_ratio(a, b)
+    assert w.p_value == pytest.approx(stats.ttest_ind(np.log(a), np.log(b), equal_var=False).pvalue)
+    assert w.ratio == pytest.approx(math.exp(np.log(a).mean() - np.log(b).mean()))
+
+
+def test_paired_difference_hand_computed() -> None:
+    d = st.paired_difference([5.0, 6.0, 7.0], [4.0, 4.0, 4.0])
+    assert d["mean"] == pytest.approx(2.0)
+    half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
+    assert d["ci95"] == pytest.approx([2 - half, 2 + half])
 
 
 def test_holm_hand_computed() -> None:

@@ -4,7 +4,10 @@ FAKE_MODE: ok | crash | hang | garbage | error; FAKE_MS: median latency; FAKE_SE
 FAKE_BUILD: the OpenCV build hash it claims; FAKE_SHIFT: moves one detection box by this many pixels;
 FAKE_RSS_MB: the peak RSS it reports; FAKE_WARM: the first N measured iterations are twice as slow;
 FAKE_MODE=unavailable or fallback imitate a missing backend (error record) and OpenCV's silent CPU
-fallback (a stderr line).
+fallback (a stderr line). FAKE_PROCESS_SPREAD (default 0.03): each process has its own level, lognormal with this
+standard deviation, drawn from FAKE_SEED, the cell and the process number (every process differs, reproducibly),
+as real processes differ; FAKE_SLEEP_MS: each iteration also sleeps this long, so that a process lasts long enough
+for the machine-load figure (orchestrator/quiet.py) to mean something.
 """
 
 import json
@@ -14,15 +17,24 @@ import sys
 import time
 
 
+SLEEP_S = 0.0
+
+
 def emit(**record):
     print(json.dumps(record), flush=True)
 
 
 def main():
     spec = json.load(open(sys.argv[sys.argv.index("--spec") + 1]))
+    if os.environ.get("FAKE_SLEEP_MS"):  # iterations take real time, so a machine-load figure has a window
+        global SLEEP_S
+        SLEEP_S = float(os.environ["FAKE_SLEEP_MS"]) / 1000
     mode = os.environ.get("FAKE_MODE", "ok")
     ms = float(os.environ.get("FAKE_MS", "20"))
+    process = os.path.join(*os.path.normpath(sys.argv[sys.argv.index("--spec") + 1]).split(os.sep)[-2:])
     rng = random.Random(int(os.environ.get("FAKE_SEED", "1")))
+    level = random.Random(f"{os.environ.get('FAKE_SEED', '1')}:{process}").lognormvariate(
+        0, float(os.environ.get("FAKE_PROCESS_SPREAD", "0.03")))
     build = os.environ.get("FAKE_BUILD", "b" * 64)
     emit(type="hello", protocol=1, runner="fake", language="python", language_version="3", opencv_version="4.6.0",
          opencv_build_hash=build, opencv_build_info="fake", threads=spec["threads"] or 4, pid=os.getpid(),
@@ -49,8 +61,9 @@ def main():
             return 3
         if mode == "garbage" and i == 2:
             print("this is not json", flush=True)
+        time.sleep(SLEEP_S)
         slow = 3 if i == 0 else (2 if 0 <= i - spec["warmup"] < int(os.environ.get("FAKE_WARM", "0")) else 1)
-        ns = int(ms * 1e6 * rng.lognormvariate(0, 0.03)) * slow
+        ns = int(ms * 1e6 * level * rng.lognormvariate(0, 0.03)) * slow
         phases = {"decode": ns // 10, "preprocess": ns // 10, "inference": ns - 3 * (ns // 10), "postprocess": ns // 10}
         emit(type="iteration", index=i, warmup=i < spec["warmup"], image=os.path.basename(images[i % len(images)]),
              phases_ns=phases, total_ns=sum(phases.values()), detections=1)

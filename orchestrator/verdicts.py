@@ -1,0 +1,82 @@
+"""From a paired comparison to one of three outcomes, with a practical threshold.
+
+A verdict says one of:
+- "A faster by X % [CI]": the Holm-corrected p of the paired t test is below 0.05 *and* the estimated ratio is
+  beyond the practical threshold delta (`min_effect`): a 0.3 % difference that happens to be significant is no
+  headline.
+- "equivalent within +-delta": two one-sided tests (TOST) at 5 %, i.e. the 90 % CI of the ratio lies inside
+  [1 / (1 + delta), 1 + delta].
+- "inconclusive: need about N more rounds": neither, with the rounds that the observed spread of the per-round
+  log-ratios says would settle it (the CI half-width that would exclude 1 beyond delta, or fit inside the band).
+Fewer than MIN_ROUNDS paired rounds give no verdict at all (benchstat refuses under 6 samples too).
+
+The default delta (DEFAULT_MIN_EFFECT, 3 %) is the drift between two runs of the same comparison measured on the
+project's 2-core machines (docs/methodology.md, "What this does not claim"): a difference smaller than what the
+same machine shows from one run to the next is a property of the machine, not of the language.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats
+
+from .statistics import Paired
+
+MIN_ROUNDS = 6
+DEFAULT_MIN_EFFECT = 0.03
+ALPHA = 0.05
+MAX_ROUNDS_HINT = 1000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str  # faster | equivalent | inconclusive | too_few_rounds
+    winner: str | None  # the faster (smaller) side when outcome is faster
+    text: str
+    rounds_needed: int | None  # more rounds suggested when inconclusive or too few
+
+
+def decide(p: Paired, p_holm: float | None, min_effect: float, a: str, b: str, word: str = "faster") -> Verdict:
+    """The outcome for ratio a / b (below 1: a is faster, or smaller with word="smaller")."""
+    band = math.log1p(min_effect)
+    if p.n < MIN_ROUNDS or p.ci95 is None or p_holm is None or p.ci90 is None:
+        more = MIN_ROUNDS - p.n
+        return Verdict("too_few_rounds", None, f"no verdict: {p.n} paired round(s), need at least {MIN_ROUNDS} "
+                                               "(raise scenario.repeats)", max(more, 1))
+    effect = math.log(p.ratio)
+    if -band <= math.log(p.ci90[0]) and math.log(p.ci90[1]) <= band:
+        return Verdict("equivalent", None, f"equivalent within ±{min_effect * 100:g} % "
+                                           f"(ratio {p.ratio:.3f} [{p.ci95[0]:.3f}, {p.ci95[1]:.3f}])", None)
+    if p_holm < ALPHA and abs(effect) >= band:
+        return Verdict("faster", a if effect < 0 else b, _faster_text(p, a, b, word), None)
+    more = _rounds_needed(p, band) - p.n
+    hint = f"about {more} more round(s)" if more <= MAX_ROUNDS_HINT else f"over {MAX_ROUNDS_HINT} more rounds"
+    return Verdict("inconclusive", None, f"inconclusive: ratio {p.ratio:.3f} [{p.ci95[0]:.3f}, {p.ci95[1]:.3f}], "
+                                         f"need {hint} to settle it at ±{min_effect * 100:g} %", max(more, 1))
+
+
+def _faster_text(p: Paired, a: str, b: str, word: str) -> str:
+    lo, hi = p.ci95  # type: ignore[misc]
+    if p.ratio < 1:
+        return f"{a} {word} by {(1 - p.ratio) * 100:.1f} % [{(1 - hi) * 100:.1f}, {(1 - lo) * 100:.1f}]"
+    return f"{b} {word} by {(1 - 1 / p.ratio) * 100:.1f} % [{(1 - 1 / lo) * 100:.1f}, {(1 - 1 / hi) * 100:.1f}]"
+
+
+def _rounds_needed(p: Paired, band: float) -> int:
+    """Rounds n at which, with the observed spread, the CI would settle the question: exclude 1 with the
+    estimate beyond the band, or (estimate inside the band) fit the 90 % CI inside it."""
+    effect = abs(math.log(p.ratio))
+    sd = p.sd_log or 0.0
+    if sd == 0:
+        return p.n + 1
+    margin, level = (effect, 0.975) if effect >= band else (band - effect, 0.95)
+    if margin <= 0:
+        return MAX_ROUNDS_HINT * 10
+    n = max(p.n, 2)
+    while n <= MAX_ROUNDS_HINT * 10:
+        if stats.t.ppf(level, n - 1) * sd / math.sqrt(n) < margin:
+            return n
+        n = n + 1 if n < 200 else int(n * 1.1)
+    return n
