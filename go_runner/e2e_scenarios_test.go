@@ -423,13 +423,13 @@ func TestEndToEndCallOverhead(t *testing.T) {
 		"calls_per_sample": 100, "warmup": 1, "iterations": 3,
 		// No model is loaded: a missing file is no error.
 		"model": map[string]any{"name": "none", "path": "/nonexistent.onnx", "format": "onnx", "input_size": 320}})
-	want := "hello" + repeat(",call_sample,call_sample", 4) + ",end"
+	want := "hello" + repeat(",call_sample,call_sample,call_sample,call_sample", 4) + ",end"
 	if status != 0 || types(recs) != want {
 		t.Fatalf("status %d records %s, want %s", status, types(recs), want)
 	}
 	for i, r := range ofType(recs, "call_sample") {
-		call := []string{"empty", "opencv"}[i%2]
-		if r["call"] != call || r["index"] != float64(i/2) || r["warmup"] != (i/2 < 1) || r["calls"] != 100.0 ||
+		call := []string{"empty", "opencv", "mat", "loop"}[i%4]
+		if r["call"] != call || r["index"] != float64(i/4) || r["warmup"] != (i/4 < 1) || r["calls"] != 100.0 ||
 			r["total_ns"].(float64) <= 0 {
 			t.Errorf("sample %d: %v", i, r)
 		}

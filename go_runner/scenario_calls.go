@@ -7,8 +7,9 @@ import (
 )
 
 // runCallOverhead runs the "call_overhead" scenario: no model, no image; samples of K calls of "empty" (an
-// empty C function through cgo) and "opencv" (cv::countNonZero on a 1x1 8-bit Mat), interleaved sample by
-// sample so that drift in the machine's state hits both alike. A call_sample record follows each sample.
+// empty C function through cgo), "opencv" (cv::countNonZero on a 1x1 8-bit Mat), "mat" (a new 1x1 Mat,
+// counted and closed, each call) and "loop" (the loop alone, the baseline), interleaved sample by sample so
+// that drift in the machine's state hits all alike. A call_sample record follows each sample.
 func runCallOverhead(s *spec, out *recordWriter) error {
 	if err := begin(s, out); err != nil {
 		return err
@@ -22,6 +23,12 @@ func runCallOverhead(s *spec, out *recordWriter) error {
 			return err
 		}
 		if err := out.write(callSample("opencv", i, warm, k, timeCountNonZero(m, k))); err != nil {
+			return err
+		}
+		if err := out.write(callSample("mat", i, warm, k, timeMatCountClose(k))); err != nil {
+			return err
+		}
+		if err := out.write(callSample("loop", i, warm, k, timeLoop(k))); err != nil {
 			return err
 		}
 	}
@@ -50,4 +57,30 @@ func timeCountNonZero(m gocv.Mat, k int) int64 {
 		gocv.CountNonZero(m)
 	}
 	return time.Since(t0).Nanoseconds()
+}
+
+// timeMatCountClose times k rounds of: allocate a 1x1 Mat, count it, close it (three cgo calls).
+func timeMatCountClose(k int) int64 {
+	t0 := time.Now()
+	for j := 0; j < k; j++ {
+		m := gocv.NewMatWithSize(1, 1, gocv.MatTypeCV8UC1)
+		gocv.CountNonZero(m)
+		m.Close()
+	}
+	return time.Since(t0).Nanoseconds()
+}
+
+// loopSink keeps the baseline loop from being optimised away.
+var loopSink int
+
+// timeLoop times the loop alone: k iterations that only count.
+func timeLoop(k int) int64 {
+	n := 0
+	t0 := time.Now()
+	for j := 0; j < k; j++ {
+		n += j & 1
+	}
+	elapsed := time.Since(t0).Nanoseconds()
+	loopSink = n
+	return elapsed
 }

@@ -5,11 +5,13 @@ use and the thread count, of the runner and of any worker processes it starts, a
 crashes before its `end` record.
 
 Cost: the sampler runs in the orchestrator, on the same cores as the runner. psutil cost about 0.5 ms per sample
-at 40 Hz, which slowed the runner's inference by about 3 %. On Linux it now reads /proc directly (statm, stat,
-the children lists), reads PSS (smaps_rollup, the costliest read) at most every PSS_EVERY_S, and samples fast
-(FAST_S) only while memory moves: after SETTLE samples without an RSS change of CHANGE_BYTES the interval
-doubles up to SLOW_S, and returns to FAST_S at the next change. The sampler measures its own CPU time
-(`cpu_s`), which the report shows per cell.
+at 40 Hz, which slowed the runner's inference by about 3 %. On Linux it now reads /proc directly (statm and stat:
+about 0.08 ms a sample; the children lists once a second) and samples fast (FAST_S) only while memory moves:
+after SETTLE samples without an RSS change of CHANGE_BYTES the interval doubles up to SLOW_S, and returns to
+FAST_S at the next change. PSS (smaps_rollup) is the costly read: the kernel walks every page table, about 11 ms
+for a Python process holding YOLOv5s at 640. It is read when memory has just settled, at most once every
+PSS_GAP_S (and at hello, for the runtime's base), so it costs about 0.2 % of one core. The sampler measures its
+own CPU time (`cpu_s`), which the report shows per cell.
 
 PSS (proportional set size) splits shared pages between the processes that map them, so a process tree's PSS
 sum counts a shared library once; RSS counts it in every process. On Windows the private working set stands in
@@ -30,7 +32,7 @@ FAST_S = 0.025  # 40 Hz while memory moves: a forward() of ~10 ms and up is seen
 SLOW_S = 0.2
 SETTLE = 8
 CHANGE_BYTES = 1 << 20
-PSS_EVERY_S = 0.25
+PSS_GAP_S = 5.0
 CHILDREN_EVERY_S = 1.0  # listing worker processes: once a second
 PROC = "/proc"
 LINUX = sys.platform.startswith("linux") and os.path.isdir(PROC)
@@ -95,7 +97,7 @@ class Sampler:
         start = time.perf_counter()
         last_t, last_cpu = start, _tree(self._members)[1]
         last_rss, still, interval = -1, 0, FAST_S
-        next_children, next_pss = start + CHILDREN_EVERY_S, start
+        next_children, next_pss, settled = start + CHILDREN_EVERY_S, start, False
         while not self._stop.is_set():
             now = time.perf_counter()
             if now >= next_children:
@@ -103,8 +105,8 @@ class Sampler:
                 next_children = now + CHILDREN_EVERY_S
             rss, cpu, threads = _tree(self._members)
             pss = None
-            if now >= next_pss:
-                pss, next_pss = _pss(self._members), now + PSS_EVERY_S
+            if settled and now >= next_pss:  # memory just stopped moving: the level worth a costly read
+                pss, next_pss, settled = _pss(self._members), now + PSS_GAP_S, False
             busy = max(0.0, 100.0 * (cpu - last_cpu) / (now - last_t)) if now > last_t else 0.0
             self.samples.append(Sample(round(now - start, 4), rss, round(busy, 1), threads, pss))
             self.tree_cpu_s = cpu
@@ -114,6 +116,7 @@ class Sampler:
             else:
                 still += 1
                 if still >= SETTLE:
+                    settled = settled or interval == FAST_S
                     interval, still = min(SLOW_S, interval * 2), 0
             last_rss = rss
             self._stop.wait(interval)

@@ -43,8 +43,9 @@ def run(tmp_path: Path, extra: str, go_extra: str = "", py_extra: str = "", iter
 
 
 def badges(summary: dict) -> dict[str, bool]:
+    """The checks these tests break on purpose; "machine quiet" has tests of its own (test_verdicts_real.py)."""
     entry = next(e for e in summary["comparisons"] if e["metric"] == "latency_p50")
-    return {f["check"]: f["ok"] for f in entry["fairness"]}
+    return {f["check"]: f["ok"] for f in entry["fairness"] if f["check"] != "machine quiet"}
 
 
 def test_different_thread_counts(tmp_path: Path, real_assets: None) -> None:

@@ -25,6 +25,28 @@ def test_expand_applies_exclude_and_schedule_interleaves(folder: Path) -> None: 
     assert [[c.id for c, _ in r] for r in rounds] != [[c.id for c in cells]] * 3
 
 
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8])
+def test_williams_square_balances_positions_and_neighbours(n: int) -> None:
+    from collections import Counter
+
+    rows = matrix.williams(n)
+    assert len(rows) == (n if n % 2 == 0 else 2 * n) and all(sorted(r) == list(range(n)) for r in rows)
+    positions = Counter((x, i) for r in rows for i, x in enumerate(r))
+    followers = Counter((r[i], r[i + 1]) for r in rows for i in range(n - 1))
+    assert len(set(positions.values())) == 1 and len(positions) == n * n  # each cell in each position equally
+    assert len(set(followers.values())) == 1 and len(followers) == n * (n - 1)  # each after each other equally
+
+
+def test_random_order_puts_every_cell_first_equally_often(folder: Path) -> None:  # noqa: F811
+    """The position effect (the first process of a round runs slower here) must average out, not stick to one
+    runner: over a full square each cell is first once."""
+    cells = matrix.expand(config.load(write(folder, GOOD)))
+    for seed in range(5):
+        plan = matrix.schedule(cells, {"single": 6}, "random", seed=seed)
+        firsts = [plan[i][0].id for i in range(0, len(plan), 3)]
+        assert sorted(firsts) == sorted([c.id for c in cells] * 2)
+
+
 def test_spec_carries_the_cell(folder: Path) -> None:  # noqa: F811
     c = config.load(write(folder, GOOD))
     cell = matrix.expand(c)[1]

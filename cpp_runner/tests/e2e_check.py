@@ -298,11 +298,12 @@ def check_call_overhead(ref):
     rc, recs, _ = run(s)
     check(rc == 0, f"call_overhead: rc {rc}")
     types = [r.get("type") for r in recs]
-    check(types == ["hello"] + ["call_sample"] * 14 + ["end"], f"call_overhead: records {types}")
+    check(types == ["hello"] + ["call_sample"] * 28 + ["end"], f"call_overhead: records {types}")
     samples = [r for r in recs if r.get("type") == "call_sample"]
-    check([(r["call"], r["index"]) for r in samples] == [(c, i) for i in range(7) for c in ("empty", "opencv")],
-          "call_overhead: samples interleaved empty/opencv")
-    check([r["warmup"] for r in samples] == [i < 2 for i in range(7) for _ in range(2)], "call_overhead: warmup flags")
+    check([(r["call"], r["index"]) for r in samples] == [(c, i) for i in range(7)
+                                                         for c in ("empty", "opencv", "mat", "loop")],
+          "call_overhead: samples interleaved empty/opencv/mat/loop")
+    check([r["warmup"] for r in samples] == [i < 2 for i in range(7) for _ in range(4)], "call_overhead: warmup flags")
     for r in samples:
         check(set(r) == {"type", "call", "index", "warmup", "calls", "total_ns"}, f"call_overhead: keys {sorted(r)}")
         check(r["calls"] == 1000 and type(r["total_ns"]) is int and r["total_ns"] > 0, f"call_overhead: {r}")

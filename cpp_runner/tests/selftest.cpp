@@ -756,13 +756,15 @@ std::vector<std::string> run_lines(const std::string& spec_text) {
 void test_run_scenarios() {
     // call_overhead loads no model: this spec's model path does not exist.
     std::vector<std::string> lines = run_lines(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 50)"));
-    CHECK_EQ(lines.size(), 1u + 2u * 4u + 1u);  // hello, (1 warm-up + 3) samples of each call, end
-    if (lines.size() == 10u) {
+    CHECK_EQ(lines.size(), 1u + 4u * 4u + 1u);  // hello, (1 warm-up + 3) samples of each of 4 calls, end
+    if (lines.size() == 18u) {
         CHECK(lines[0].find("\"type\": \"hello\"") != std::string::npos);
         CHECK(lines[1].find("\"call\": \"empty\", \"index\": 0, \"warmup\": true, \"calls\": 50,") != std::string::npos);
         CHECK(lines[2].find("\"call\": \"opencv\", \"index\": 0, \"warmup\": true") != std::string::npos);
-        CHECK(lines[8].find("\"call\": \"opencv\", \"index\": 3, \"warmup\": false") != std::string::npos);
-        CHECK(lines[9].find("\"type\": \"end\", \"iterations\": 3, \"warmup\": 1") != std::string::npos);
+        CHECK(lines[3].find("\"call\": \"mat\", \"index\": 0, \"warmup\": true") != std::string::npos);
+        CHECK(lines[4].find("\"call\": \"loop\", \"index\": 0, \"warmup\": true") != std::string::npos);
+        CHECK(lines[14].find("\"call\": \"opencv\", \"index\": 3, \"warmup\": false") != std::string::npos);
+        CHECK(lines[17].find("\"type\": \"end\", \"iterations\": 3, \"warmup\": 1") != std::string::npos);
     }
     for (const char* mode : {"processes", "goroutines"}) {
         lines = run_lines(with_scenario(std::string(R"("scenario": "concurrency", "workers": 2, "mode": ")") + mode + "\""));

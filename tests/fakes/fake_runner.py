@@ -16,7 +16,6 @@ import random
 import sys
 import time
 
-
 SLEEP_S = 0.0
 
 
