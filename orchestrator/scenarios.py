@@ -93,8 +93,8 @@ def parse_one(doc: Doc, kp: tuple) -> Scenario:
         name=valid_name(doc, kp + ("name",), s.get("name", kind)),
         type=kind,
         warmup=None if warmup == "auto" else integer(doc, kp + ("warmup",), warmup, 0),
-        iterations=integer(doc, kp + ("iterations",), s.get("iterations", 30), 1),
-        repeats=integer(doc, kp + ("repeats",), s.get("repeats", 3), 1),
+        iterations=integer(doc, kp + ("iterations",), s.get("iterations", 10), 1),
+        repeats=integer(doc, kp + ("repeats",), s.get("repeats", 10), 1),
         min_time_s=number(doc, kp + ("min_time_s",), s.get("min_time_s", 3), 0, None),
     )
     return Scenario(**common, **_type_keys(doc, kp, kind, s))
