@@ -103,8 +103,8 @@ ZH: dict[str, str] = {
     "forward, postprocess = YOLOv5 decode + NMS.":
         "各单元每个阶段的中位时间：解码 = imread，预处理 = letterbox + blob，推理 = setInput + forward，"
         "后处理 = YOLOv5 解码 + NMS。",
-    "Resident memory of each runner process sampled from outside at 40 Hz, one line per process.":
-        "从外部以 40 Hz 采样的各运行器进程常驻内存，每个进程一条线。",
+    "Resident memory of each runner process sampled from outside (40 Hz while it moves, down to 5 Hz once it "
+    "settles), one line per process.": "从外部采样的各运行器进程常驻内存（内存变化时 40 Hz，稳定后降至 5 Hz），每个进程一条线。",
     # parity
     "Parity: did both sides do the same work?": "一致性：两边做的是同样的工作吗？",
     "same build": "相同构建",
@@ -221,11 +221,87 @@ ZH: dict[str, str] = {
     "Fairness checks: same OpenCV build (hash of its build information), same thread count (configured and reported), requested accelerator really used (asked first, fallback messages caught), same detections.": "公平性检查：相同的 OpenCV 构建（构建信息的哈希）、相同的线程数（配置值和报告值）、确实使用了所请求的加速器（事先询问，并捕获回退消息）、相同的检测结果。",
     "The full method, and what each scenario measures and what limits it, is in docs/methodology.md of the project.": "完整的方法、每个场景测量什么以及受什么限制，见项目的 docs/methodology.md。",
     "no verdict: the runners did not produce the same detections": "不下结论：两个运行器的检测结果不一致",
+    "no verdict: no round has a value for both runners": "不下结论：没有任何一轮同时有两个运行器的数据",
+    # verdict design (process-level statistics)
+    "Verdicts": "结论方法",
+    "the process is the unit; the two runners of a pair are paired by round and compared by a paired t test on the log-ratio of their process medians, Holm-corrected;":
+        "以进程为统计单位；一对运行器按轮次配对，对其进程中位数的对数比做配对 t 检验（Holm 校正）；",
+    "at least": "至少",
+    "rounds; a process beside other work using more than": "轮；若进程运行期间其他工作占用超过",
+    "cores gives its comparisons no verdict.": "个核心，则相关比较不下结论。",
+    "Order": "顺序",
+    "A claim's two numbers come from another machine. Its ratio a / b is held against the ratio measured here (paired per process, 95 % CI); a latency claim is judged by the difference a - b of the language's own work (decode, preprocess, postprocess: everything but inference), which travels between a GPU box and this machine where the inference time does not. A CI that contains 1 (or 0) is \"not confirmed\" before anything else.":
+        "论断中的两个数字来自另一台机器。其比值 a / b 与本机测得的比值（按进程配对，95 % 置信区间）对照；延迟类论断以语言自身工作（解码、预处理、后处理，即推理以外的一切）之差 a - b 判定：这部分可以在 GPU 机器与本机之间迁移，推理时间则不能。置信区间包含 1（或 0）时，首先判为“未得到证实”。",
+    "own work a - b (ms)": "自身工作 a - b (ms)",
+    "rounds": "轮",
+    "claimed": "论断",
+    "median latency (ms) [95 % CI over processes]": "延迟中位数 (ms) [跨进程 95 % 置信区间]",
+    "between-process spread": "进程间离散度",
+    "p99 CI: n too small": "p99 置信区间：样本量不足",
+    "peak memory, PSS (MiB)": "峰值内存 PSS (MiB)",
+    "runtime base / model and buffers, RSS (MiB)": "运行时基础 / 模型与缓冲区，RSS (MiB)",
+    "machine: other CPU, max (cores)": "机器：其他 CPU 占用最大值（核心）",
+    "busy": "繁忙",
+    "spread": "离散度",
+    "Ratio = a / b of the geometric means of the process medians, paired by round, with the paired t test's 95 % CI and p-value (Holm-corrected over the run). A verdict needs p < 0.05 and a ratio beyond ±δ; a 90 % CI inside ±δ means equivalent; else inconclusive, with the rounds that would settle it. p99: over the pooled iterations, with an order-statistic interval where n allows one, descriptive only.":
+        "比值 = 按轮次配对的进程中位数几何均值之比 a / b，附配对 t 检验的 95 % 置信区间和 p 值（对本次运行做 Holm 校正）。下结论需要 p < 0.05 且比值超出 ±δ；90 % 置信区间落在 ±δ 内即为等效；否则为尚无定论，并给出所需的轮数。p99：基于合并的迭代，样本量允许时给出顺序统计量区间，仅作描述。",
+    "Each runner's process medians per phase divided by the native runner's (": "各运行器每个阶段的进程中位数除以原生运行器（",
+    "), paired by round, with the paired t test's 95 % CI: 1.00 means no cost over calling OpenCV from C++.":
+        "）的进程中位数，按轮次配对，附配对 t 检验的 95 % 置信区间：1.00 表示与从 C++ 直接调用 OpenCV 相比没有额外开销。",
+    "Each cell runs in many fresh processes, in rounds ordered by a balanced Latin square with a fresh seed per run; warm-up iterations, the first (cold) inference and the model load are reported apart.":
+        "每个单元在许多全新进程中运行，按轮次进行，轮内顺序为平衡拉丁方，每次运行使用新的种子；预热迭代、首次（冷启动）推理和模型加载单独报告。",
+    "The process is the unit of replication: each process is summarised by its median, cells are compared by the paired log-ratio of their process medians over rounds (t test and interval, Holm-corrected), with a practical threshold δ; p99 gets an order-statistic interval only where n supports one; outliers are flagged by a MAD-based modified Z-score and never removed.":
+        "进程是重复的单位：每个进程以其中位数概括，单元之间按轮次比较进程中位数的配对对数比（t 检验与区间，Holm 校正），并设实际阈值 δ；仅当样本量足够时才给出 p99 的顺序统计量区间；离群值按基于 MAD 的修正 Z 分数标记，从不删除。",
+    "Machine quiet: the CPU used by everything but the runner and the orchestrator is measured during every process; the memory sampler's own CPU use is":
+        "机器是否空闲：每个进程运行期间都测量运行器和编排器以外一切的 CPU 占用；内存采样器自身的 CPU 占用为",
+    "machine quiet": "机器空闲",
+    "Nanoseconds per call: each process's median over samples of many calls, then the geometric mean over processes with a t interval.":
+        "每次调用的纳秒数：每个进程取多次调用样本的中位数，再取跨进程的几何均值并附 t 区间。",
+    ": the same less the language's empty loop;": "：同上，减去该语言的空循环；",
+    ": a new 1x1 Mat each call, counted and freed (what a benchmark of a binding most likely timed);":
+        "：每次调用新建一个 1x1 Mat，计数后释放（绑定基准测试最可能测的就是这个）；",
+    ": the loop alone, no call (the baseline).": "：只有循环、没有调用（基线）。",
+    "net of the loop (ns)": "扣除循环 (ns)",
+    "Mat + call + free (ns)": "新建 Mat + 调用 + 释放 (ns)",
+    "loop (ns)": "循环 (ns)",
 }
 
 # Texts made from data: (English pattern, Chinese template with {0}, {1}, ... for the groups).
 PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"^(.+) faster by ([\d.]+) % \[(.+), (.+)\]$", "{0} 快 {1} % [{2}, {3}]"),
+    (r"^(.+) smaller by ([\d.]+) % \[(.+), (.+)\]$", "{0} 小 {1} % [{2}, {3}]"),
+    (r"^(.+) lower throughput by ([\d.]+) % \[(.+), (.+)\]$", "{0} 吞吐量低 {1} % [{2}, {3}]"),
+    (r"^equivalent within ±([\d.]+) % \(ratio (.+)\)$", "在 ±{0} % 内等效（比值 {1}）"),
+    (r"^inconclusive: ratio (.+), need about (\d+) more round\(s\) to settle it at ±([\d.]+) %$",
+     "尚无定论：比值 {0}，约需再运行 {1} 轮才能在 ±{2} % 下判定"),
+    (r"^inconclusive: ratio (.+), need over (\d+) more rounds to settle it at ±([\d.]+) %$",
+     "尚无定论：比值 {0}，需再运行超过 {1} 轮才能在 ±{2} % 下判定"),
+    (r"^no verdict: (\d+) paired round\(s\), need at least (\d+) \(raise scenario.repeats\)$",
+     "不下结论：只有 {0} 轮配对，至少需要 {1} 轮（请增大 scenario.repeats）"),
+    (r"^no verdict: the machine was busy \(other work used up to ([\d.]+) cores in (\d+) round\(s\) \(threshold "
+     r"([\d.]+)\)\)$", "不下结论：机器繁忙（其他工作在 {1} 轮中最多占用 {0} 个核心，阈值 {2}）"),
+    (r"^n too small for a p99 interval \((\d+) iterations, need (\d+)\)$", "样本量不足以给出 p99 区间（{0} 次迭代，需要 {1} 次）"),
+    (r"^p99 ratio (.+)$", "p99 比值 {0}"),
+    (r"^process medians differ by ([\d.]+%) \(between-process spread\): verdicts need more rounds$",
+     "各进程中位数相差 {0}（进程间离散度）：需要更多轮才能下结论"),
+    (r"^(\d+) process\(es\) ran beside other work \(up to ([\d.]+) cores\): their comparisons get no verdict$",
+     "{0} 个进程运行时机器上有其他工作（最多 {1} 个核心）：相关比较不下结论"),
+    (r"^warmup: auto dropped (\d+) slow iteration\(s\) at the start of (\d+) process\(es\)$",
+     "warmup: auto 在 {1} 个进程开头丢弃了 {0} 次较慢的迭代"),
+    (r"^still settling after warmup (\d+): (\d+) process\(es\) were slower for their first (\d+) measured "
+     r"iteration\(s\) \(kept\); raise scenario.warmup or use warmup: auto$",
+     "预热 {0} 次后仍未稳定：{1} 个进程的前 {2} 次测量迭代较慢（已保留）；请增大 scenario.warmup 或使用 warmup: auto"),
+    (r"^claimed ratio ([-\d.]+), the ratio's 95 % CI \[(.+)\](: no difference shown on this machine)?$",
+     "论断比值 {0}，比值的 95 % 置信区间 [{1}]{2}"),
+    (r"^claimed difference ([-\d.]+), the 95 % CI of the difference in the language's own work \(ms per image\) "
+     r"\[(.+)\](: no difference shown on this machine)?; the language's own work \(decode \+ preprocess \+ "
+     r"postprocess\) is what travels from the claim's machine to this one, the inference time does not\. Ratio "
+     r"view: (.+)$", "论断差值 {0}，语言自身工作之差（每图毫秒）的 95 % 置信区间 [{1}]{2}；语言自身工作（解码 + 预处理 + "
+     "后处理）可以从论断的机器迁移到本机，推理时间则不能。比值视角：{3}"),
+    (r"^not comparable: the claim is about (\d+) workers, this run measured N = (.+)$",
+     "不可比较：论断针对 {0} 个工作者，本次运行测量的 N = {1}"),
+    (r"^this run measures no start-up of bare workers: the concurrency scenario's start-up loads one network per "
+     r"worker, a different quantity$", "本次运行没有测量空工作者的启动：并发场景的启动包含为每个工作者加载一个网络，是不同的量"),
     (r"^no verdict: (.+) has no measurement \((.*)\)$", "不下结论：{0} 没有测量数据（{1}）"),
     (r"^(.+) peaks (\d+) MiB lower \((\d+) vs (\d+) MiB\)$", "{0} 的峰值内存低 {1} MiB（{2} 对 {3} MiB）"),
     (r"^([\d.]+) vs ([\d.]+) images/s$", "{0} 对 {1} 张/秒"),
@@ -243,12 +319,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
      "warmup: auto 在某些进程中未找到稳定状态；其全部迭代均已保留"),
     (r"^(.+) and (.+) use different OpenCV builds: a time difference between them measures the library as much as "
      r"the language\.$", "{0} 与 {1} 使用不同的 OpenCV 构建：二者的时间差异既反映语言，也同样反映库本身。"),
-    (r"^claimed ratio ([\d.]+), measured 95 % CI of the ratio (.+?)(: no significant difference on this "
-     r"machine)?$", "论断比值 {0}，本机测得比值的 95 % 置信区间 {1}{2}"),
-    (r"^claimed ratio ([\d.]+), measured \+-5 % band around the ratio (.+?)(: no significant difference on this "
-     r"machine)?$", "论断比值 {0}，本机测得比值 ±5 % 范围 {1}{2}"),
 ]]
-_SUFFIX_ZH = {": no significant difference on this machine": "：在本机无显著差异"}
+_SUFFIX_ZH = {": no difference shown on this machine": "：在本机未显示出差异",
+              "consistent": "一致", "same direction, different size": "方向相同，幅度不同", "not confirmed": "未得到证实",
+              "contradicted": "被推翻", "not comparable": "不可比较"}
 
 
 def translator(lang: str) -> Callable[[str], str]:

@@ -35,7 +35,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, real_assets: None) -> Path
         runners:
           - {{name: go, kind: go}}
           - {{name: python-system, kind: python, interpreter: {SYSTEM_PYTHON}}}
-        scenario: {{warmup: 1, iterations: 4, repeats: 1}}
+        scenario: {{warmup: 1, iterations: 4, repeats: 2}}
         threads: 1
         compare: [[go, python-system]]
         """))
@@ -97,7 +97,8 @@ def test_key_numbers_match_summary_json(browser, run_dir: Path) -> None:  # noqa
     summary = json.loads((run_dir / "summary.json").read_text())
     for cell in summary["cells"]:
         lat = cell["latency_ms"]
-        assert f"{lat['mean']:.1f}" in text and f"{lat['p50']:.1f} [{lat['ci95_median'][0]:.1f}" in text
+        level = lat["process_median"]
+        assert f"{lat['mean']:.1f}" in text and f"{level['center']:.1f} [{level['ci95'][0]:.1f}" in text
         assert f"{cell['memory_mb']['peak_rss']:.0f}" in text
     verdict = next(c["verdict"] for c in summary["comparisons"] if c["metric"] == "latency_p50")
     assert verdict in text

@@ -60,7 +60,7 @@ def test_good_config_resolves_paths_and_defaults(folder: Path) -> None:
     assert c.models[0].path == folder / "model.onnx"
     assert c.images == [folder / "imgs" / "a.jpg"]  # only image suffixes
     assert c.threads == [1, 2]
-    assert c.scenario.repeats == 3 and c.scenario.warmup == 3
+    assert c.scenario.repeats == 10 and c.scenario.warmup == 3 and c.seed is None and c.min_effect == 0.03
     assert c.compare == [("go", "py")]
     assert c.conf_threshold == 0.25 and c.nms_threshold == 0.45
 
