@@ -72,6 +72,7 @@ type endRecord struct {
 	Iterations   int    `json:"iterations"`
 	Warmup       int    `json:"warmup"`
 	PeakRSSBytes int64  `json:"peak_rss_bytes"`
+	PSSBytes     int64  `json:"pss_bytes"`
 }
 
 type errorRecord struct {

@@ -138,13 +138,14 @@ func reportUnseen(images []string, seen *seenSet, p *pipeline, out *recordWriter
 	return nil
 }
 
-// writeEnd writes the end record with the process's peak RSS.
+// writeEnd writes the end record with the process's peak RSS and its PSS now.
 func writeEnd(out *recordWriter, iterations, warmup int) error {
 	rss, err := peakRSSBytes()
 	if err != nil {
 		return newError(codeInternal, "cannot read peak RSS: %v", err)
 	}
-	return out.write(endRecord{Type: "end", Iterations: iterations, Warmup: warmup, PeakRSSBytes: rss})
+	return out.write(endRecord{Type: "end", Iterations: iterations, Warmup: warmup, PeakRSSBytes: rss,
+		PSSBytes: pssBytes()})
 }
 
 func newDetectionsRecord(path string, res result) detectionsRecord {

@@ -86,7 +86,8 @@ class CellData:
             if meta.get("status") != "ok" or not peak:
                 continue
             base = meta.get("memory_base") or {}
-            pss = max((v for v in (sampling.peak_pss(samples), base.get("pss_bytes")) if v), default=None)
+            own_pss = stream.end.get("pss_bytes") if stream.end else None  # the runner's own, after timing
+            pss = max((v for v in (sampling.peak_pss(samples), base.get("pss_bytes"), own_pss) if v), default=None)
             out[meta["repeat"]] = {"peak_rss": peak / MIB, "peak_pss": pss / MIB if pss else None,
                                    "base_rss": _mib(base.get("rss_bytes")), "base_pss": _mib(base.get("pss_bytes"))}
         return out

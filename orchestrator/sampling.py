@@ -9,9 +9,10 @@ at 40 Hz, which slowed the runner's inference by about 3 %. On Linux it now read
 about 0.08 ms a sample; the children lists once a second) and samples fast (FAST_S) only while memory moves:
 after SETTLE samples without an RSS change of CHANGE_BYTES the interval doubles up to SLOW_S, and returns to
 FAST_S at the next change. PSS (smaps_rollup) is the costly read: the kernel walks every page table, about 11 ms
-for a Python process holding YOLOv5s at 640. It is read when memory has just settled, at most once every
-PSS_GAP_S (and at hello, for the runtime's base), so it costs about 0.2 % of one core. The sampler measures its
-own CPU time (`cpu_s`), which the report shows per cell.
+for a Python process holding YOLOv5s at 640. So the runner reports its own PSS in its end record, after its last
+timed region; the orchestrator reads it once at hello (the runtime's base, before the model and before any timed
+region), and the sampler only for a tree of worker processes, when memory has just settled, at most once every
+PSS_GAP_S. The sampler measures its own CPU time (`cpu_s`), which the report shows per cell.
 
 PSS (proportional set size) splits shared pages between the processes that map them, so a process tree's PSS
 sum counts a shared library once; RSS counts it in every process. On Windows the private working set stands in
@@ -105,7 +106,9 @@ class Sampler:
                 next_children = now + CHILDREN_EVERY_S
             rss, cpu, threads = _tree(self._members)
             pss = None
-            if settled and now >= next_pss:  # memory just stopped moving: the level worth a costly read
+            # The runner reports its own PSS after its last timed region; only a tree of worker processes
+            # (Python's processes mode) needs the sampler's: when memory has just stopped moving.
+            if settled and len(self._members) > 1 and now >= next_pss:
                 pss, next_pss, settled = _pss(self._members), now + PSS_GAP_S, False
             busy = max(0.0, 100.0 * (cpu - last_cpu) / (now - last_t)) if now > last_t else 0.0
             self.samples.append(Sample(round(now - start, 4), rss, round(busy, 1), threads, pss))

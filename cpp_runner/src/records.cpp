@@ -105,12 +105,13 @@ std::string detections_record(const std::string& image, int width, int height, c
         .done();
 }
 
-std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes) {
+std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes, std::int64_t pss_bytes) {
     return JsonObject()
         .str("type", "end")
         .integer("iterations", iterations)
         .integer("warmup", warmup)
         .integer("peak_rss_bytes", peak_rss_bytes)
+        .integer("pss_bytes", pss_bytes)
         .done();
 }
 

@@ -60,7 +60,7 @@ std::string video_result_record(const VideoResult& r);
 std::string pool_result_record(const PoolResult& r);
 std::string call_sample_record(const std::string& call, int index, bool warmup, int calls, std::int64_t total_ns);
 std::string detections_record(const std::string& image, int width, int height, const std::vector<Detection>& dets);
-std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes);
+std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes, std::int64_t pss_bytes);
 std::string error_record(const std::string& code, const std::string& message);
 
 // Safe for concurrent writers: one mutex keeps each line whole. Workers format their records first

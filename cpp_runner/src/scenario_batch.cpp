@@ -78,6 +78,6 @@ int run_batch(const RunContext& ctx) {
     }
     report_unseen_batches(ctx, pipe, seen);
 
-    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes()));
+    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes(), pss_bytes()));
     return 0;
 }

@@ -71,6 +71,6 @@ int run_call_overhead(const RunContext& ctx) {
         const std::int64_t loop_ns = time_loop(K);
         ctx.out.write(call_sample_record("loop", s, warmup, K, loop_ns));
     }
-    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes()));
+    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes(), pss_bytes()));
     return 0;
 }

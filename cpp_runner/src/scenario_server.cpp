@@ -56,6 +56,6 @@ int run_server(const RunContext& ctx) {
     r.measured_wall_ns = ns(start + std::chrono::nanoseconds(first_arrival), pool.last_completion());
     r.completed = pool.completed();
     ctx.out.write(pool_result_record(r));
-    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes()));
+    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes(), pss_bytes()));
     return 0;
 }

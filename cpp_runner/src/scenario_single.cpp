@@ -21,6 +21,6 @@ int run_single(const RunContext& ctx) {
     }
     report_unseen(ctx, pipe, seen);
 
-    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes()));
+    ctx.out.write(end_record(spec.iterations, spec.warmup, peak_rss_bytes(), pss_bytes()));
     return 0;
 }

@@ -66,6 +66,6 @@ int run_video(const RunContext& ctx) {
     ctx.out.write(video_result_record(r));
     // The video may end first: end reports what was processed, as the protocol says for video.
     const int warm = std::min(r.processed, spec.warmup);
-    ctx.out.write(end_record(r.processed - warm, warm, peak_rss_bytes()));
+    ctx.out.write(end_record(r.processed - warm, warm, peak_rss_bytes(), pss_bytes()));
     return 0;
 }

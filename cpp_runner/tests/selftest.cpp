@@ -148,8 +148,9 @@ void test_records() {
              "\"score\": 0.85, \"box\": [48.0, 398.0, 245.5, 902.0]}]}");
     CHECK_EQ(detections_record("e.jpg", 1, 2, {}),
              "{\"type\": \"detections\", \"image\": \"e.jpg\", \"width\": 1, \"height\": 2, \"detections\": []}");
-    CHECK_EQ(end_record(3, 1, 312475648),
-             "{\"type\": \"end\", \"iterations\": 3, \"warmup\": 1, \"peak_rss_bytes\": 312475648}");
+    CHECK_EQ(end_record(3, 1, 312475648, 201326592),
+             "{\"type\": \"end\", \"iterations\": 3, \"warmup\": 1, \"peak_rss_bytes\": 312475648, "
+             "\"pss_bytes\": 201326592}");
     CHECK_EQ(error_record("model_load", "cannot read model models/missing.onnx: file not found"),
              "{\"type\": \"error\", \"code\": \"model_load\", \"message\": \"cannot read model models/missing.onnx: "
              "file not found\", \"fatal\": true}");
