@@ -141,6 +141,7 @@ def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: li
             base.append(sampler.snapshot())
         if not first_result and b'"iteration"' in line:
             first_result.append(time.perf_counter() - start)
+            sampler.measuring()
         raw.write(line.decode("utf-8", errors="replace"))
         raw.flush()
 

@@ -4,11 +4,13 @@ The runner reports its own peak RSS at the end; this sampler adds the curve over
 use and the thread count, of the runner and of any worker processes it starts, and still has data when a runner
 crashes before its `end` record.
 
-Cost: the sampler runs in the orchestrator, on the same cores as the runner. psutil cost about 0.5 ms per sample
-at 40 Hz, which slowed the runner's inference by about 3 %. On Linux it now reads /proc directly (statm and stat:
-about 0.08 ms a sample; the children lists once a second) and samples fast (FAST_S) only while memory moves:
-after SETTLE samples without an RSS change of CHANGE_BYTES the interval doubles up to SLOW_S, and returns to
-FAST_S at the next change. PSS (smaps_rollup) is the costly read: the kernel walks every page table, about 11 ms
+Cost: the sampler runs in the orchestrator, on the same cores as the runner. psutil at 40 Hz slowed the runner's
+inference by about 3 %. On Linux it now reads /proc directly (statm and stat; the children lists once a second).
+Even so one sample costs about 0.5 ms of CPU while the runner computes (the kernel takes the runner's memory map
+lock, which its page faults contend for, against 0.08 ms at rest), so the sampler is fast (FAST_S) only while
+memory grows to a new high before the first iteration (start-up, model load): after SETTLE samples without a new
+high of CHANGE_BYTES the interval doubles up to SLOW_S, and once the runner reports its first iteration it stays
+at SLOW_S. Peaks between two samples are the runner's own (the kernel's peak counter, in its end record). PSS (smaps_rollup) is the costly read: the kernel walks every page table, about 11 ms
 for a Python process holding YOLOv5s at 640. So the runner reports its own PSS in its end record, after its last
 timed region; the orchestrator reads it once at hello (the runtime's base, before the model and before any timed
 region), and the sampler only for a tree of worker processes, when memory has just settled, at most once every
@@ -29,8 +31,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
-FAST_S = 0.025  # 40 Hz while memory moves: a forward() of ~10 ms and up is seen
-SLOW_S = 0.2
+FAST_S = 0.025  # 40 Hz while memory grows before the first iteration: the start-up curve
+SLOW_S = 0.25  # 4 Hz otherwise: about 0.2 % of one core at 0.5 ms a sample
 SETTLE = 8
 CHANGE_BYTES = 1 << 20
 PSS_GAP_S = 5.0
@@ -67,6 +69,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sampler-{self.pid}", daemon=True)
         self._members: list[int] = [self.pid]
+        self._measuring = False
 
     def start(self) -> Sampler:
         self._thread.start()
@@ -76,6 +79,10 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         return self.samples
+
+    def measuring(self) -> None:
+        """The runner has started iterating: from now on sample at SLOW_S, not to tax its timed regions."""
+        self._measuring = True
 
     def snapshot(self) -> Memory | None:
         """RSS and PSS of the tree now (the reader calls it when the runner says hello: the runtime's base)."""
@@ -97,7 +104,7 @@ class Sampler:
     def _run(self) -> None:
         start = time.perf_counter()
         last_t, last_cpu = start, _tree(self._members)[1]
-        last_rss, still, interval = -1, 0, FAST_S
+        high, still, interval = -1, 0, FAST_S
         next_children, next_pss, settled = start + CHILDREN_EVERY_S, start, False
         while not self._stop.is_set():
             now = time.perf_counter()
@@ -114,15 +121,15 @@ class Sampler:
             self.samples.append(Sample(round(now - start, 4), rss, round(busy, 1), threads, pss))
             self.tree_cpu_s = cpu
             last_t, last_cpu = now, cpu
-            if abs(rss - last_rss) >= CHANGE_BYTES:
+            if rss >= high + CHANGE_BYTES and not self._measuring:
                 still, interval = 0, FAST_S
             else:
                 still += 1
-                if still >= SETTLE:
+                if still >= SETTLE or self._measuring:
                     settled = settled or interval == FAST_S
                     interval, still = min(SLOW_S, interval * 2), 0
-            last_rss = rss
-            self._stop.wait(interval)
+            high = max(high, rss)
+            self._stop.wait(SLOW_S if self._measuring else interval)
 
 
 def _members(pid: int) -> list[int]:

@@ -71,8 +71,10 @@ def _emit_iteration(emit: Emit, index: int, warm: bool, w: int, path: str, phase
     emit(record)
 
 
-def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> Timing:
-    """Threads share this process: one Net each, one queue.Queue of jobs; `feed(jobs, release_ns)` fills it."""
+def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None],
+                memory: Callable[[], None] = lambda: None) -> Timing:
+    """Threads share this process: one Net each, one queue.Queue of jobs; `feed(jobs, release_ns)` fills it.
+    `memory()` runs once every worker has finished, while their networks are still loaded."""
     jobs: queue.Queue = queue.Queue()
     lock = threading.Lock()
     seen_paths: set[str] = set()
@@ -80,6 +82,7 @@ def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> Tim
     release = threading.Event()
     lasts = [0] * spec.workers
     errors: list[BaseException] = []
+    workers: list[Worker] = []  # kept until memory() has run: a freed network would leave the memory figure
 
     def first_time(path: str) -> bool:
         with lock:
@@ -90,6 +93,7 @@ def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> Tim
     def body(w: int) -> None:
         try:
             worker = Worker(spec)
+            workers.append(worker)
             emit({"type": "load", "model": spec.model_name, "load_ns": worker.load_ns, "worker": w})
             warm_up(worker, spec, w, emit, first_time)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
@@ -118,6 +122,7 @@ def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> Tim
     for t in threads:
         t.join()
     _raise_first(errors)
+    memory()
     timing.last_done_ns = max(lasts)
     return timing
 
@@ -210,5 +215,10 @@ def _children_peak_rss() -> int:
     return peak if os.uname().sysname == "Darwin" else peak * 1024
 
 
-def run(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> Timing:
-    return (run_processes if spec.mode == "processes" else run_threads)(spec, emit, feed)
+def run(spec: Spec, emit: Emit, feed: Callable[[Any, int], None], memory: Callable[[], None] = lambda: None
+        ) -> Timing:
+    """`memory()` runs once the measured work is done, with the networks still loaded (threads mode; worker
+    processes hold their own, which the orchestrator samples)."""
+    if spec.mode == "processes":
+        return run_processes(spec, emit, feed)
+    return run_threads(spec, emit, feed, memory)

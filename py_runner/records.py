@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+import memory
+
 PROTOCOL_VERSION = 1
 
 
@@ -26,6 +28,12 @@ class RecordWriter:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self.pss_bytes = 0  # set by note_memory(), reported in the end record
+
+    def note_memory(self) -> None:
+        """Read this process's PSS now: a scenario calls it after its last timed region, while its networks are
+        still loaded (reading it at the end record would come after Python freed them)."""
+        self.pss_bytes = memory.pss_bytes()
 
     def write(self, record_type: str, **fields: Any) -> None:
         self.write_record({"type": record_type, **fields})

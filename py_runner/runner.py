@@ -20,7 +20,7 @@ import scenario_server
 import scenario_single
 import scenario_video
 from backends import available_targets
-from memory import peak_rss_bytes, pss_bytes
+from memory import peak_rss_bytes
 from records import PROTOCOL_VERSION, RecordWriter, RunnerError, claim_stdout
 from spec import Spec, load_spec
 
@@ -64,7 +64,7 @@ def run(spec: Spec, out: RecordWriter) -> None:
     children = getattr(outcome, "child_peak_rss", 0)  # concurrency and server with worker processes
     iterations, warm = outcome if isinstance(outcome, tuple) else (spec.iterations, spec.warmup)  # video
     out.write("end", iterations=iterations, warmup=warm, peak_rss_bytes=peak_rss_bytes() + children,
-              pss_bytes=pss_bytes())
+              pss_bytes=out.pss_bytes)
 
 
 if __name__ == "__main__":

@@ -44,4 +44,4 @@ def run(spec: Spec, out: RecordWriter) -> None:
             if path not in seen:
                 seen.add(path)
                 out.write_record(detections_record(os.path.basename(path), img, d))
-
+    out.note_memory()

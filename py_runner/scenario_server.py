@@ -30,7 +30,7 @@ def run(spec: Spec, out: RecordWriter) -> pool.Timing:
         for _ in range(spec.workers):
             jobs.put(None)
 
-    timing = pool.run(spec, out.write_record, feed)
+    timing = pool.run(spec, out.write_record, feed, out.note_memory)
     out.write("result", scenario="server", workers=spec.workers, mode=spec.mode, rate=spec.rate,
               startup_ns=timing.startup_ns, measured_wall_ns=timing.last_done_ns - first_arrival[0],
               completed=spec.iterations)

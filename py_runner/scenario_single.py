@@ -22,6 +22,7 @@ def run(spec: Spec, out: RecordWriter) -> None:
             seen.add(path)
             out.write_record(detections_record(os.path.basename(path), image, dets))
     write_missing_detections(spec, worker, seen, out)
+    out.note_memory()
 
 
 def write_missing_detections(spec: Spec, worker: Worker, seen: set[str], out: RecordWriter) -> None:

@@ -56,6 +56,7 @@ def run(spec: Spec, out: RecordWriter) -> tuple[int, int]:
         raise RunnerError("image_read", f"cannot read any frame of {spec.video_path}")
     out.write("result", scenario="video", frames_read=frames_read, processed=processed, dropped=dropped,
               source_fps=fps, measured_wall_ns=max(0, last_end - first_measured) if processed > spec.warmup else 0)
+    out.note_memory()
     warm = min(processed, spec.warmup)
     return processed - warm, warm
 
