@@ -10,11 +10,14 @@ Even so one sample costs about 0.5 ms of CPU while the runner computes (the kern
 lock, which its page faults contend for, against 0.08 ms at rest), so the sampler is fast (FAST_S) only while
 memory grows to a new high before the first iteration (start-up, model load): after SETTLE samples without a new
 high of CHANGE_BYTES the interval doubles up to SLOW_S, and once the runner reports its first iteration it stays
-at SLOW_S. Peaks between two samples are the runner's own (the kernel's peak counter, in its end record). PSS (smaps_rollup) is the costly read: the kernel walks every page table, about 11 ms
-for a Python process holding YOLOv5s at 640. So the runner reports its own PSS in its end record, after its last
-timed region; the orchestrator reads it once at hello (the runtime's base, before the model and before any timed
-region), and the sampler only for a tree of worker processes, when memory has just settled, at most once every
-PSS_GAP_S. The sampler measures its own CPU time (`cpu_s`), which the report shows per cell.
+at SLOW_S (about 0.25 % of one core). Peaks between two samples are the runner's own (the kernel's peak
+counter, in its end record).
+
+PSS (smaps_rollup) is the costliest read: the kernel walks every page table, about 11 ms for a Python process
+holding YOLOv5s at 640. So the runner reports its own PSS in its end record, read after its last timed region;
+the orchestrator reads it once at hello (the runtime's base, before the model and before any timed region), and
+the sampler only for a tree of worker processes, when memory has just settled, at most once every PSS_GAP_S. The
+sampler measures its own CPU time (`cpu_s`), which the report shows per cell.
 
 PSS (proportional set size) splits shared pages between the processes that map them, so a process tree's PSS
 sum counts a shared library once; RSS counts it in every process. On Windows the private working set stands in
