@@ -264,6 +264,7 @@ ZH: dict[str, str] = {
     "net of the loop (ns)": "扣除循环 (ns)",
     "Mat + call + free (ns)": "新建 Mat + 调用 + 释放 (ns)",
     "loop (ns)": "循环 (ns)",
+    "one round: no interval": "只有一轮：无区间",
 }
 
 # Texts made from data: (English pattern, Chinese template with {0}, {1}, ... for the groups).

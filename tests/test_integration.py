@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 CELL_KEYS = {"runner", "model", "threads", "status", "error", "iterations", "latency_ms", "phases_ms", "memory_mb",
              "opencv", "parity", "cold_ms", "load_ms", "warnings", "processes"}
-LATENCY_KEYS = {"p50", "p90", "p99", "mean", "std", "min", "max", "ci95_median"}
+LATENCY_KEYS = {"p50", "p90", "p99", "mean", "std", "min", "max", "process_median"}
 
 
 @pytest.fixture(scope="module")

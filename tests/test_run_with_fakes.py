@@ -136,6 +136,18 @@ def test_summary_matches_the_raw_records_and_report_rerenders(tmp_path: Path) ->
     assert json.loads((tmp_path / "run" / "summary.json").read_text()) == summary
 
 
+def test_one_process_per_cell_renders_without_intervals(tmp_path: Path) -> None:
+    """One round: no interval anywhere, and the report says so instead of failing to render."""
+    envs = {"native": {"FAKE_MS": "20"}, "lang": {"FAKE_MS": "25"}}
+    config = with_keys(fake_config(tmp_path, envs, [["lang", "native"]], iterations=3, repeats=1),
+                       "reference: native\n")
+    summary = run(tmp_path, config)
+    latency = next(c for c in summary["comparisons"] if c["metric"] == "latency_p50")
+    assert latency["outcome"] == "too_few_rounds" and latency["ci95"] is None
+    assert summary["native_overhead"][0]["phases"]["total"]["ci95"] is None
+    assert "one round: no interval" in (tmp_path / "run" / "report.html").read_text()
+
+
 def test_html_in_a_runner_name_is_escaped(tmp_path: Path) -> None:
     envs = {"<script>alert(1)</script>": {}}
     run(tmp_path, fake_config(tmp_path, envs, [], iterations=3))
