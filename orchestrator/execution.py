@@ -43,6 +43,7 @@ class ProcessResult:
     machine: quiet.MachineLoad | None = None  # what else ran on the machine meanwhile
     base: sampling.Memory | None = None  # the tree's memory when the runner said hello (before the model)
     sampler_cpu_s: float = 0.0  # the sampler's own CPU time
+    sampler_measuring: tuple[float, float] = (0.0, 0.0)  # its CPU time and the wall time while the runner iterated
 
     def meta(self) -> dict[str, Any]:
         return {"cell": self.cell_id, "repeat": self.repeat, "order": self.order, "argv": self.argv,
@@ -51,7 +52,9 @@ class ProcessResult:
                 "machine": self.machine.as_dict() if self.machine else None,
                 "memory_base": {"rss_bytes": self.base.rss_bytes, "pss_bytes": self.base.pss_bytes}
                 if self.base else None,
-                "sampler_cpu_s": round(self.sampler_cpu_s, 4)}
+                "sampler_cpu_s": round(self.sampler_cpu_s, 4),
+                "sampler_measuring": {"cpu_s": round(self.sampler_measuring[0], 4),
+                                      "wall_s": round(self.sampler_measuring[1], 4)}}
 
 
 def process_paths(cell_dir: Path, repeat: int) -> dict[str, Path]:
@@ -108,7 +111,8 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
     status, error = _verdict(stream, proc.returncode, timed_out, options, paths["stderr.log"])
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
-                         samples, machine, base[0] if base else None, sampler.cpu_s)
+                         samples, machine, base[0] if base else None, sampler.cpu_s,
+                         (sampler.measuring_cpu_s, sampler.measuring_wall_s))
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:

@@ -96,10 +96,13 @@ def _per_process(cell: dict[str, Any]) -> str:
 
 
 def _sampler_cost(cells: list[dict[str, Any]]) -> str:
-    values = [c["sampler_cpu_percent"] for c in cells if c.get("sampler_cpu_percent") is not None]
-    if not values:
+    costs = [c["sampler_cpu_percent"] for c in cells if c.get("sampler_cpu_percent")]
+    during = [x["measuring"] for x in costs if x.get("measuring") is not None]
+    whole = [x["whole"] for x in costs if x.get("whole") is not None]
+    if not during:
         return "not measured in this run"
-    return f"{max(values):.2f} % of one core at most (median {sorted(values)[len(values) // 2]:.2f} % over the cells)"
+    return (f"at most {max(during):.2f} % of one core while the runners iterated ({max(whole):.2f} % over whole "
+            "processes, start-up included, where it samples faster)")
 
 
 def _data_uri(png: bytes) -> str:

@@ -66,6 +66,8 @@ class Sampler:
     pid: int
     samples: list[Sample] = field(default_factory=list)
     cpu_s: float = 0.0  # the sampler thread's own CPU time
+    measuring_cpu_s: float = 0.0  # of which while the runner iterated
+    measuring_wall_s: float = 0.0  # how long the runner iterated while sampled
     tree_cpu_s: float = 0.0  # the last CPU time of the runner's tree that it read
 
     def __post_init__(self) -> None:
@@ -97,12 +99,16 @@ class Sampler:
 
     def _loop(self) -> None:
         cpu0 = time.thread_time()
+        self._since: tuple[float, float] | None = None  # (thread CPU, wall) when the runner began iterating
         try:
             self._run()
         except ProcessLookupError:
             pass  # the process ended: the samples so far are the curve
         finally:
             self.cpu_s = time.thread_time() - cpu0
+            if self._since:
+                self.measuring_cpu_s = time.thread_time() - self._since[0]
+                self.measuring_wall_s = time.perf_counter() - self._since[1]
 
     def _run(self) -> None:
         start = time.perf_counter()
@@ -111,6 +117,8 @@ class Sampler:
         next_children, next_pss, settled = start + CHILDREN_EVERY_S, start, False
         while not self._stop.is_set():
             now = time.perf_counter()
+            if self._measuring and self._since is None:
+                self._since = (time.thread_time(), now)
             if now >= next_children:
                 self._members = _members(self.pid)
                 next_children = now + CHILDREN_EVERY_S

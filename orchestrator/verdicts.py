@@ -10,9 +10,9 @@ A verdict says one of:
   log-ratios says would settle it (the CI half-width that would exclude 1 beyond delta, or fit inside the band).
 Fewer than MIN_ROUNDS paired rounds give no verdict at all (benchstat refuses under 6 samples too).
 
-The default delta (DEFAULT_MIN_EFFECT, 3 %) is the drift between two runs of the same comparison measured on the
-project's 2-core machines (docs/methodology.md, "What this does not claim"): a difference smaller than what the
-same machine shows from one run to the next is a property of the machine, not of the language.
+The default delta (DEFAULT_MIN_EFFECT, 3 %) is the spread between two processes of the same program measured on
+the project's 2-core machines (docs/methodology.md): a difference smaller than what one process shows against
+the next is a property of the machine, not of the language.
 """
 
 from __future__ import annotations
