@@ -189,7 +189,7 @@ def _warnings(cell: CellData, latencies: list[float], level: statistics.Level | 
                         "raise scenario.iterations")
     cv = statistics.coefficient_of_variation(latencies)
     if cv >= CV_WARNING:
-        warnings.append(f"latency varies a lot (std = {cv:.0%} of the mean): the machine may be busy")
+        warnings.append(f"latency varies a lot (std = {cv:.0%} of the mean, pooled over processes)")
     if level and level.spread is not None and level.spread >= SPREAD_WARNING:
         warnings.append(f"process medians differ by {level.spread:.1%} (between-process spread): verdicts need "
                         "more rounds")

@@ -25,12 +25,12 @@ SIMULATIONS = 1000
 
 
 def simulate(rng: np.random.Generator, effect: float, rounds: int = ROUNDS, iterations: int = ITERATIONS,
-             heavy: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+             heavy: bool = False, spread: float = PROCESS_SPREAD) -> tuple[np.ndarray, ...]:
     """Per-process medians of a and b (paired by round) and their pooled iterations."""
     def level(size: int) -> np.ndarray:
         if heavy:  # t with 4 degrees of freedom, scaled to the same standard deviation
-            return rng.standard_t(4, size) * PROCESS_SPREAD / np.sqrt(2)
-        return rng.normal(0, PROCESS_SPREAD, size)
+            return rng.standard_t(4, size) * spread / np.sqrt(2)
+        return rng.normal(0, spread, size)
     drift = rng.normal(0, DRIFT, rounds)
     la = drift + level(rounds) + np.log1p(effect)
     lb = drift + level(rounds)
@@ -61,6 +61,11 @@ def test_identical_programs_are_called_different_at_most_5_percent_of_the_time(h
     # Equivalence within +-3 % needs about 14 rounds at this spread: at 10 a third of the runs show it, the rest
     # are honestly inconclusive.
     assert np.mean([o == "equivalent" for o in results]) > 0.2
+
+
+def test_identical_programs_on_a_noisy_machine() -> None:
+    """10 % process spread, as a shared 2-core machine shows on a bad day: still at most 5 % false verdicts."""
+    assert np.mean([o == "faster" for o in outcomes(0.0, seed=13, spread=0.10)]) <= 0.05
 
 
 def test_identical_programs_with_few_iterations_and_many_rounds() -> None:
