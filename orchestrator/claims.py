@@ -18,20 +18,22 @@ objects, or the run measured something else than the claim is about), `not confi
 
 A claim about N workers (`workers: 1000`) is checked only against cells with that many workers; a start-up claim
 about spawning workers is not checked against the concurrency scenario's start-up, which loads one network per
-worker: a different quantity.
+worker: a different quantity. As with comparisons, a claim is judged only from at least verdicts.MIN_ROUNDS
+rounds, never from rounds run beside other work, and a p99 claim only where n supports an order-statistic
+interval. A call-cost claim uses the `mat` call (a new Mat, the call, its release: what a benchmark of "one
+binding call" most likely timed) when the runners measured it, and says so in its detail.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import statistics
+from . import statistics, verdicts
 from .protocol import PHASES
 from .rundata import CellData
 
-NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency", "startup": "concurrency"}
+NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency"}
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
-SPAWN_SCENARIOS = ("spawn",)  # scenarios whose start-up is the start of bare workers (none yet in this version)
 
 
 def check(claims: list[dict[str, Any]], summaries: list[dict[str, Any]], cells: list[CellData]
@@ -47,7 +49,7 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
            "measured": None, "own_work": None, "view": None, "model": None, "verdict": "not comparable",
            "detail": ""}
     metric = claim["metric"]
-    if metric == "startup" and not any(s["scenario"] in SPAWN_SCENARIOS for s in summaries):
+    if metric == "startup":  # no scenario of this version starts bare workers
         out["detail"] = ("this run measures no start-up of bare workers: the concurrency scenario's start-up "
                          "loads one network per worker, a different quantity")
         return out
@@ -60,11 +62,18 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     if metric != "ns_per_call" and "fail" in (sa["parity"]["status"], sb["parity"]["status"]):
         out["detail"] = "the runners did not produce the same detections in this run"
         return out
+    busy = set(ca.busy_rounds()) | set(cb.busy_rounds())
+    if busy:
+        out["detail"] = f"the machine was busy in {len(busy)} round(s) of these cells: no claim is judged from them"
+        return out
+    if metric == "latency_p99":
+        return _p99(out, ca, cb, claimed)
     per_a, per_b, unit, what = _per_process(metric, ca, cb)
     rounds = sorted(set(per_a) & set(per_b))
     paired = statistics.paired_log_ratio([per_a[k] for k in rounds], [per_b[k] for k in rounds])
-    if paired is None or paired.ci95 is None:
-        out["detail"] = f"fewer than 2 rounds with {what} for both runners"
+    if paired is None or paired.ci95 is None or paired.n < verdicts.MIN_ROUNDS:
+        out["detail"] = (f"{paired.n if paired else 0} round(s) with {what} for both runners, need at least "
+                         f"{verdicts.MIN_ROUNDS} (raise scenario.repeats)")
         return out
     la = statistics.process_level(list(per_a.values()))
     lb = statistics.process_level(list(per_b.values()))
@@ -72,8 +81,26 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
                        "ci95": paired.ci95, "unit": unit, "rounds": paired.n, "what": what}
     out["view"] = "ratio"
     out["verdict"], out["detail"] = _verdict(claimed, *paired.ci95, 1.0, "ratio", "the ratio's 95 % CI")
+    if metric == "ns_per_call":
+        out["detail"] += f" ({what})"
     if metric in ("latency_mean", "latency_p50"):
         _own_work(out, ca, cb)
+    return out
+
+
+def _p99(out: dict[str, Any], ca: CellData, cb: CellData, claimed: float | None) -> dict[str, Any]:
+    """p99 has no per-process value: the pooled p99s with their order-statistic interval, or no verdict."""
+    xa, xb = ca.completed_ms(), cb.completed_ms()
+    ci = statistics.quantile_ratio_ci(xa, xb, 0.99) if xa and xb else None
+    if ci is None:
+        out["detail"] = (f"n too small for a p99 interval ({min(len(xa), len(xb))} iterations, need "
+                         f"{statistics.quantile_ci_min_n(0.99, 0.975)})")
+        return out
+    pa, pb = statistics.describe(xa)["p99"], statistics.describe(xb)["p99"]
+    out["measured"] = {"a": pa, "b": pb, "ratio": pa / pb, "ci95": ci, "unit": "ms", "rounds": None,
+                       "what": "pooled p99"}
+    out["view"] = "ratio"
+    out["verdict"], out["detail"] = _verdict(claimed, *ci, 1.0, "ratio", "the ratio's order-statistic interval")
     return out
 
 
@@ -115,7 +142,6 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
     stat: Callable[[list[dict[str, Any]]], float] = {
         "latency_mean": lambda rs: sum(r.get("latency_ns", r["total_ns"]) for r in rs) / len(rs) / 1e6,
         "latency_p50": lambda rs: statistics.median([r.get("latency_ns", r["total_ns"]) for r in rs]) / 1e6,
-        "latency_p99": lambda rs: statistics.describe([r.get("latency_ns", r["total_ns"]) for r in rs])["p99"] / 1e6,
     }[metric]
     return ca.per_process(stat), cb.per_process(stat), "ms", metric.replace("_", " ")
 

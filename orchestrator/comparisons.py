@@ -65,7 +65,7 @@ def compare_cells(cells: list[CellData], summaries: list[dict[str, Any]], pairs:
                   ) -> list[dict[str, Any]]:
     """For each compared pair and matching cell: median latency (or ns per call), throughput and memory as
     paired log-ratios over rounds (orchestrator/statistics.py), p99 from order statistics; p-values
-    Holm-corrected over the run; each tested entry gets one of the outcomes of orchestrator/verdicts.py."""
+    Holm-corrected per metric; each tested entry gets one of the outcomes of orchestrator/verdicts.py."""
     by_key = {(c.info["runner"],) + c.key: (c, s) for c, s in zip(cells, summaries)}
     entries = []
     for a_name, b_name in pairs:
@@ -75,9 +75,16 @@ def compare_cells(cells: list[CellData], summaries: list[dict[str, Any]], pairs:
             match = by_key.get((b_name,) + cell.key)
             if match is not None:
                 entries += _compare_pair(cell, summ, *match, parity_results)
-    tested = [e for e in entries if e.get("p_value") is not None]
-    for e, adjusted in zip(tested, statistics.holm([e["p_value"] for e in tested])):
-        e["p_value_holm"] = adjusted
+    # Holm within each metric, over the comparisons that can get a verdict (enough rounds, same work, a quiet
+    # machine): the family-wise error of the run's latency verdicts stays at alpha, without tests that can never
+    # become verdicts diluting them.
+    families: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        if e.get("p_value") is not None and e["rounds"] >= verdicts.MIN_ROUNDS and not _blocker(e):
+            families.setdefault(e["metric"], []).append(e)
+    for family in families.values():
+        for e, adjusted in zip(family, statistics.holm([e["p_value"] for e in family])):
+            e["p_value_holm"] = adjusted
     for e in entries:
         if "paired" in e:
             _decide(e, e.pop("paired"), min_effect)
@@ -168,24 +175,23 @@ def _throughput(cell: CellData) -> dict[int, float]:
             if r.get("measured_wall_ns", 0) > 0 and r.get("completed", 0) > 0}
 
 
-P99_LEVEL = 0.975  # each side's interval at 97.5 %: together (Bonferroni) the ratio's interval holds at 95 %
-
-
 def _p99(base: dict, a: CellData, b: CellData) -> dict[str, Any]:
-    """p99 over the pooled iterations of each cell, with a conservative ratio interval built from each side's
-    order-statistic interval, or withheld when the cells have too few iterations for one. Descriptive: p99 gets
-    no test of its own, and the test of the medians says nothing about it."""
-    xa, xb = a.measured_ms(), b.measured_ms()
+    """p99 over the pooled iterations of each cell's completed processes, with a conservative, approximate ratio
+    interval from order statistics, or withheld when the cells have too few iterations for one. Descriptive: p99
+    gets no test of its own, and the test of the medians says nothing about it."""
+    xa, xb = a.completed_ms(), b.completed_ms()
+    if not (xa and xb):
+        return {**base, "metric": "latency_p99", "ratio": None, "ci95": None, "p_value": None, "significant": None,
+                "outcome": "descriptive", "n": [len(xa), len(xb)], "verdict": "no completed process"}
     ra, rb = statistics.describe(xa)["p99"], statistics.describe(xb)["p99"]
-    ca, cb = statistics.quantile_ci(xa, 0.99, P99_LEVEL), statistics.quantile_ci(xb, 0.99, P99_LEVEL)
-    out = {**base, "metric": "latency_p99", "ratio": ra / rb, "ci95": None, "p_value": None, "significant": None,
+    ci = statistics.quantile_ratio_ci(xa, xb, 0.99)
+    out = {**base, "metric": "latency_p99", "ratio": ra / rb, "ci95": ci, "p_value": None, "significant": None,
            "outcome": "descriptive", "n": [len(xa), len(xb)]}
-    if ca is None or cb is None:
-        need = statistics.quantile_ci_min_n(0.99, P99_LEVEL)
+    if ci is None:
+        need = statistics.quantile_ci_min_n(0.99, 0.975)
         out["verdict"] = f"n too small for a p99 interval ({min(len(xa), len(xb))} iterations, need {need})"
-        return out
-    out["ci95"] = [ca[0] / cb[1], ca[1] / cb[0]]
-    out["verdict"] = f"p99 ratio {ra / rb:.3f} [{out['ci95'][0]:.3f}, {out['ci95'][1]:.3f}]"
+    else:
+        out["verdict"] = f"p99 ratio {ra / rb:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
     return out
 
 

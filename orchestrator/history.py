@@ -1,8 +1,9 @@
 """Runs over time: `list` the runs in reports/, and `diff` two runs cell by cell, as benchstat compares.
 
-Cells are matched by scenario variant, runner, model and thread count. Each matched pair gets the ratio of
-median latencies new / old with a bootstrap 95 % CI and a Mann-Whitney p-value, Holm-corrected over all pairs;
-a change is called only when the corrected p < 0.05 and the CI excludes 1, otherwise `~`.
+Cells are matched by scenario variant, runner, model and thread count. Two runs share no rounds, so each matched
+pair gets Welch's t test on the log process medians (orchestrator/statistics.py): the ratio new / old of their
+geometric means with its 95 % CI and a p-value, Holm-corrected over all pairs; a change is called only when the
+corrected p < 0.05 and the CI excludes 1, otherwise `~`.
 """
 
 from __future__ import annotations

@@ -103,8 +103,8 @@ ZH: dict[str, str] = {
     "forward, postprocess = YOLOv5 decode + NMS.":
         "各单元每个阶段的中位时间：解码 = imread，预处理 = letterbox + blob，推理 = setInput + forward，"
         "后处理 = YOLOv5 解码 + NMS。",
-    "Resident memory of each runner process sampled from outside (40 Hz while it moves, down to 5 Hz once it "
-    "settles), one line per process.": "从外部采样的各运行器进程常驻内存（内存变化时 40 Hz，稳定后降至 5 Hz），每个进程一条线。",
+    "Resident memory of each runner process sampled from outside (40 Hz while it grows during start-up, 4 Hz once "
+    "the runner iterates), one line per process.": "从外部采样的各运行器进程常驻内存（启动期间内存增长时 40 Hz，运行器开始迭代后 4 Hz），每个进程一条线。",
     # parity
     "Parity: did both sides do the same work?": "一致性：两边做的是同样的工作吗？",
     "same build": "相同构建",
@@ -292,8 +292,14 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"^still settling after warmup (\d+): (\d+) process\(es\) were slower for their first (\d+) measured "
      r"iteration\(s\) \(kept\); raise scenario.warmup or use warmup: auto$",
      "预热 {0} 次后仍未稳定：{1} 个进程的前 {2} 次测量迭代较慢（已保留）；请增大 scenario.warmup 或使用 warmup: auto"),
-    (r"^claimed ratio ([-\d.]+), the ratio's 95 % CI \[(.+)\](: no difference shown on this machine)?$",
-     "论断比值 {0}，比值的 95 % 置信区间 [{1}]{2}"),
+    (r"^claimed ratio ([-\d.]+), the ratio's 95 % CI \[(.+?)\](: no difference shown on this machine)?( \(.+\))?$",
+     "论断比值 {0}，比值的 95 % 置信区间 [{1}]{2}{3}"),
+    (r"^claimed ratio ([-\d.]+), the ratio's order-statistic interval \[(.+?)\](: no difference shown on this "
+     r"machine)?$", "论断比值 {0}，比值的顺序统计量区间 [{1}]{2}"),
+    (r"^the machine was busy in (\d+) round\(s\) of these cells: no claim is judged from them$",
+     "这些单元有 {0} 轮运行时机器繁忙：不据此判定论断"),
+    (r"^(\d+) round\(s\) with (.+) for both runners, need at least (\d+) \(raise scenario.repeats\)$",
+     "两个运行器同时有 {1} 数据的只有 {0} 轮，至少需要 {2} 轮（请增大 scenario.repeats）"),
     (r"^claimed difference ([-\d.]+), the 95 % CI of the difference in the language's own work \(ms per image\) "
      r"\[(.+)\](: no difference shown on this machine)?; the language's own work \(decode \+ preprocess \+ "
      r"postprocess\) is what travels from the claim's machine to this one, the inference time does not\. Ratio "

@@ -1,7 +1,10 @@
 """Overhead over native: each runner's phases divided by the C++ runner's, the floor that OpenCV itself sets.
 
 Go and Python both call the same C++ library, so "which language is faster" is best read as "how far is each
-from calling OpenCV directly". Ratios are of medians, with the same bootstrap CI as the comparisons.
+from calling OpenCV directly". Each phase is compared like every comparison of the report: the paired
+log-ratio of the process medians over the rounds the two cells share, with its t interval
+(orchestrator/statistics.py), so that a gap in the inference phase (the same native call) shows with the
+interval it deserves.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ the wall time: the cores that something else kept busy. Hypervisor steal (a virt
 host) is added, since it slows the runner as much as a neighbour does. The 1-minute load average before the
 process is recorded too, but not judged: on a machine that runs our runners back to back it mostly counts them.
 
+The figure errs towards "busy", never towards "quiet": descendants that the runner never reaps (workers killed on
+a timeout) are not among the reaped children, so their CPU counts as other work; on Windows, where psutil has
+no children times, the sampler's last reading of the tree stands in and misses its final fraction of a second.
+
 A process is flagged busy when the others used more than BUSY_CORES on average (a quarter of one core: a burner
 on one core of a 2-core machine shows about 0.9, a quiet run here about 0.02). Comparisons with a flagged
 process fail the "machine quiet" fairness check and get no verdict (orchestrator/comparisons.py).

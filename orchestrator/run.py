@@ -84,8 +84,8 @@ def _write_cells(raw: Path, cells: list[matrix.Cell], build_errors: dict[str, st
 def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], raw: Path,
              progress: Progress) -> None:
     repeats = {s.name: s.repeats for s in config.scenarios}
-    plan = [(c, r) for c, r in matrix.schedule(cells, repeats, config.order, config.seed)
-            if c.runner.kind not in build_errors]
+    runnable = [c for c in cells if c.runner.kind not in build_errors]  # so the Latin square covers what runs
+    plan = matrix.schedule(runnable, repeats, config.order, config.seed)
     options = execution.Options(config.timeout_s, config.on_unavailable, config.cpu_affinity, config.busy_cores)
     progress.start(len(plan))
     try:

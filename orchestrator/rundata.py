@@ -44,6 +44,11 @@ class CellData:
         four phases."""
         return [latency_ns(r) / 1e6 for records in self.measured() for r in records]
 
+    def completed_ms(self) -> list[float]:
+        """Latency per measured iteration of the processes that completed (status ok): what verdicts use."""
+        return [latency_ns(r) / 1e6 for meta, records in zip(self.processes, self.measured())
+                if meta.get("status") == "ok" for r in records]
+
     def phase_ms(self, phase: str) -> list[float]:
         return [r["phases_ns"][phase] / 1e6 for records in self.measured() for r in records]
 
@@ -87,7 +92,7 @@ class CellData:
                 continue
             base = meta.get("memory_base") or {}
             own_pss = stream.end.get("pss_bytes") if stream.end else None  # the runner's own, after timing
-            pss = max((v for v in (sampling.peak_pss(samples), base.get("pss_bytes"), own_pss) if v), default=None)
+            pss = max((v for v in (sampling.peak_pss(samples), own_pss) if v), default=None)
             out[meta["repeat"]] = {"peak_rss": peak / MIB, "peak_pss": pss / MIB if pss else None,
                                    "base_rss": _mib(base.get("rss_bytes")), "base_pss": _mib(base.get("pss_bytes"))}
         return out

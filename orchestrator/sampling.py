@@ -16,7 +16,8 @@ counter, in its end record).
 PSS (smaps_rollup) is the costliest read: the kernel walks every page table, about 11 ms for a Python process
 holding YOLOv5s at 640. So the runner reports its own PSS in its end record, read after its last timed region;
 the orchestrator reads it once at hello (the runtime's base, before the model and before any timed region), and
-the sampler only for a tree of worker processes, when memory has just settled, at most once every PSS_GAP_S. The
+the sampler only for a tree of worker processes, when memory has just settled before the first iteration, at most
+once every PSS_GAP_S (never while the runner iterates: a tree whose memory settles only then has no PSS). The
 sampler measures its own CPU time (`cpu_s`), which the report shows per cell.
 
 PSS (proportional set size) splits shared pages between the processes that map them, so a process tree's PSS
@@ -126,7 +127,7 @@ class Sampler:
             pss = None
             # The runner reports its own PSS after its last timed region; only a tree of worker processes
             # (Python's processes mode) needs the sampler's: when memory has just stopped moving.
-            if settled and len(self._members) > 1 and now >= next_pss:
+            if settled and not self._measuring and len(self._members) > 1 and now >= next_pss:
                 pss, next_pss, settled = _pss(self._members), now + PSS_GAP_S, False
             busy = max(0.0, 100.0 * (cpu - last_cpu) / (now - last_t)) if now > last_t else 0.0
             self.samples.append(Sample(round(now - start, 4), rss, round(busy, 1), threads, pss))

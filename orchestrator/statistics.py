@@ -14,7 +14,9 @@ simulation). So:
   round share (drift of the machine over the run). The test is the one-sample t test of mean(d) = 0 and the CI
   its t interval (scipy.stats.ttest_1samp), back-transformed to a ratio of geometric means. Logs make the ratio
   symmetric (a/b and b/a get mirrored intervals) and process effects multiplicative. The t test keeps its nominal
-  5 % false-verdict rate in the seeded simulation with normal and with heavy-tailed (t with 4 df) process effects.
+  5 % rate in the seeded simulation with normal and with heavy-tailed (t with 4 df) process effects. p-values
+  are Holm-corrected within each metric over the comparisons of a run that can get a verdict; the equivalence
+  test (orchestrator/verdicts.py) is per comparison.
   An exact Wilcoxon signed-rank test was the alternative; it has no interval of the ratio that we could show
   next to the verdict, and its smallest p at 6 rounds is 0.031, so it would need more rounds for the same power.
 - A cell's own figure is the geometric mean of its process medians with a t interval over processes, and the
@@ -157,11 +159,22 @@ def quantile_ci(values: Sequence[float], q: float, level: float = LEVEL) -> list
 def quantile_ci_min_n(q: float, level: float = LEVEL) -> int:
     """The smallest n for which quantile_ci gives an interval (368 for p99 at 95 %)."""
     n = 1
-    while quantile_ci(range(n), q, level) is None:
-        n = n * 2 if n < 64 else n + 1
-        if n > 100000:
-            break
+    while quantile_ci(range(n), q, level) is None and n < 100000:
+        n += 1
     return n
+
+
+def quantile_ratio_ci(a: Sequence[float], b: Sequence[float], q: float, level: float = LEVEL
+                      ) -> list[float] | None:
+    """A conservative interval of quantile_q(a) / quantile_q(b): each side's order-statistic interval at
+    1 - (1 - level) / 2, so that both hold together at `level` (Bonferroni). None when either n is too small.
+    Like quantile_ci it treats the pooled iterations as independent, which the processes they come from make
+    only approximately true: an approximate interval, shown as a description, never tested."""
+    side = 1 - (1 - level) / 2
+    ca, cb = quantile_ci(a, q, side), quantile_ci(b, q, side)
+    if ca is None or cb is None or cb[0] <= 0:
+        return None
+    return [ca[0] / cb[1], ca[1] / cb[0]]
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -51,10 +51,11 @@ def decide(p: Paired, p_holm: float | None, min_effect: float, a: str, b: str, w
                                            f"(ratio {p.ratio:.3f} [{p.ci95[0]:.3f}, {p.ci95[1]:.3f}])", None)
     if p_holm < ALPHA and abs(effect) >= band:
         return Verdict("faster", a if effect < 0 else b, _faster_text(p, a, b, word), None)
-    more = _rounds_needed(p, band) - p.n
+    holm_factor = max(1.0, p_holm / p.p_value) if p.p_value else 1.0
+    more = max(_rounds_needed(p, band, holm_factor) - p.n, 1)
     hint = f"about {more} more round(s)" if more <= MAX_ROUNDS_HINT else f"over {MAX_ROUNDS_HINT} more rounds"
     return Verdict("inconclusive", None, f"inconclusive: ratio {p.ratio:.3f} [{p.ci95[0]:.3f}, {p.ci95[1]:.3f}], "
-                                         f"need {hint} to settle it at ±{min_effect * 100:g} %", max(more, 1))
+                                         f"need {hint} to settle it at ±{min_effect * 100:g} %", more)
 
 
 def _faster_text(p: Paired, a: str, b: str, word: str) -> str:
@@ -64,14 +65,15 @@ def _faster_text(p: Paired, a: str, b: str, word: str) -> str:
     return f"{b} {word} by {(1 - 1 / p.ratio) * 100:.1f} % [{(1 - 1 / lo) * 100:.1f}, {(1 - 1 / hi) * 100:.1f}]"
 
 
-def _rounds_needed(p: Paired, band: float) -> int:
-    """Rounds n at which, with the observed spread, the CI would settle the question: exclude 1 with the
-    estimate beyond the band, or (estimate inside the band) fit the 90 % CI inside it."""
+def _rounds_needed(p: Paired, band: float, holm_factor: float = 1.0) -> int:
+    """Rounds n at which, with the observed spread, the question would be settled: the test significant at the
+    level Holm leaves this comparison (alpha / holm_factor) with the estimate beyond the band, or (estimate
+    inside the band) the 90 % CI inside it."""
     effect = abs(math.log(p.ratio))
     sd = p.sd_log or 0.0
     if sd == 0:
         return p.n + 1
-    margin, level = (effect, 0.975) if effect >= band else (band - effect, 0.95)
+    margin, level = (effect, 1 - ALPHA / 2 / holm_factor) if effect >= band else (band - effect, 0.95)
     if margin <= 0:
         return MAX_ROUNDS_HINT * 10
     n = max(p.n, 2)

@@ -56,3 +56,4 @@ def run(spec: Spec, out: RecordWriter) -> None:
         for call, total in (("empty", time_empty(k)), ("opencv", time_opencv(k, tiny)), ("mat", time_mat(k)),
                             ("loop", time_loop(k))):
             out.write("call_sample", call=call, index=index, warmup=index < spec.warmup, calls=k, total_ns=total)
+    out.note_memory()

@@ -24,7 +24,7 @@ FAKE = Path(__file__).parent / "fakes" / "fake_runner.py"
 def fake_config(tmp_path: Path, runner_envs: dict[str, dict[str, str]], compare: list[list[str]],
                 iterations: int = 12, timeout: int = 60, repeats: int = 6) -> Path:
     """A config of fake runners. `busy_cores: 4`: these tests are about the statistics, not the machine, whose
-    quiet check has real tests of its own (tests/test_fairness_real.py)."""
+    quiet check has real tests of its own (tests/test_verdicts_real.py)."""
     (tmp_path / "m.onnx").write_bytes(b"x")
     imgs = tmp_path / "imgs"
     imgs.mkdir(exist_ok=True)
@@ -176,8 +176,10 @@ def test_claims_are_checked_for_what_they_say(tmp_path: Path) -> None:
           - {claim: "1000 workers", metric: throughput, a: slow, b: fast, a_value: 9800, b_value: 1100,
              workers: 1000}
           - {claim: "start in 12 ms", metric: startup, a: slow, b: fast, a_value: 12, b_value: 85}
+          - {claim: "p99", metric: latency_p99, a: slow, b: fast, a_value: 30, b_value: 25}
         """)
-    ratio_ok, own_ok, contradicted, memory, twins, workers, startup = run(tmp_path, config)["claims"]
+    ratio_ok, own_ok, contradicted, memory, twins, workers, startup, p99 = run(tmp_path, config)["claims"]
+    assert p99["verdict"] == "not comparable" and "n too small" in p99["detail"]  # 120 iterations, need 437
     assert ratio_ok["ratio_view"]["verdict"] == "consistent" and ratio_ok["view"] == "own work"
     assert ratio_ok["verdict"] == "same direction, different size"  # 4 ms claimed, 1.2 ms of own work measured
     assert ratio_ok["own_work"]["ci95"][0] < 1.2 < ratio_ok["own_work"]["ci95"][1]

@@ -63,6 +63,13 @@ def test_identical_programs_are_called_different_at_most_5_percent_of_the_time(h
     assert np.mean([o == "equivalent" for o in results]) > 0.2
 
 
+def test_the_paired_t_test_holds_its_nominal_rate() -> None:
+    """The 5 % is the test's own, not borrowed from the practical threshold: raw p < 0.05 about 5 % of the time."""
+    rng = np.random.default_rng(14)
+    rate = np.mean([st.paired_log_ratio(*simulate(rng, 0.0)[:2]).p_value < 0.05 for _ in range(2000)])
+    assert 0.03 <= rate <= 0.075, rate
+
+
 def test_identical_programs_on_a_noisy_machine() -> None:
     """10 % process spread, as a shared 2-core machine shows on a bad day: still at most 5 % false verdicts."""
     assert np.mean([o == "faster" for o in outcomes(0.0, seed=13, spread=0.10)]) <= 0.05
@@ -112,6 +119,15 @@ def test_inconclusive_says_how_many_more_rounds() -> None:
     v = verdicts.decide(p, p.p_value, 0.03, "a", "b")
     assert v.outcome == "inconclusive" and v.rounds_needed and v.rounds_needed > 0
     assert f"about {v.rounds_needed} more round" in v.text or "over" in v.text
+
+
+def test_holm_makes_a_significant_difference_inconclusive_with_rounds_to_go() -> None:
+    """Significant alone, not after Holm's correction over 8 comparisons: inconclusive, and the rounds it needs
+    are counted at the level Holm leaves it, so never 'about 0 more'."""
+    p = st.paired_log_ratio([100, 104, 99, 106, 103, 105, 101, 107], [100.0] * 8)
+    assert p.p_value < 0.05 < 8 * p.p_value and p.ratio > 1.03
+    v = verdicts.decide(p, min(1.0, 8 * p.p_value), 0.03, "a", "b")
+    assert v.outcome == "inconclusive" and v.rounds_needed >= 1 and "about 0 " not in v.text
 
 
 def test_faster_verdict_names_the_faster_side_with_its_interval() -> None:

@@ -42,7 +42,7 @@ def test_identical_runners_are_not_called_different_and_a_quiet_run_is_not_flagg
     for e in entries:
         assert e["outcome"] != "faster", e["verdict"]
     latency = next(e for e in entries if e["metric"] == "latency_p50")
-    assert latency["rounds"] == 6 and latency["ci95"][0] < 1 < latency["ci95"][1]
+    assert latency["rounds"] == 6 and latency["outcome"] in ("equivalent", "inconclusive")
     loads = [json.loads(line)["machine"] for line in (tmp_path / "run" / "raw" / "processes.jsonl").open()]
     assert len(loads) == 12 and not any(m["busy"] for m in loads), loads
     assert {f["check"]: f["ok"] for f in latency["fairness"]}["machine quiet"]
