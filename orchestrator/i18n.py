@@ -29,9 +29,6 @@ ZH: dict[str, str] = {
     "list is empty or its cells failed.": "列表为空，或其单元均失败。",
     # claims
     "Claims checked": "对文章论断的检验",
-    "A claim's two numbers come from another machine; what travels is their ratio a / b. It is held against the "
-    "ratio measured here and its 95 % CI.": "论断中的两个数字来自另一台机器；可比较的是它们的比值 a / b。"
-                                           "这里将其与本机测得的比值及其 95 % 置信区间对照。",
     "claim": "论断",
     "claimed a / b": "论断 a / b",
     "measured here": "本机测得",
@@ -46,7 +43,6 @@ ZH: dict[str, str] = {
     "OpenCV thread(s)": "个 OpenCV 线程",
     "measure": "指标",
     "mean latency per image (ms)": "每张图平均延迟 (ms)",
-    "median latency (ms) [95 % CI]": "延迟中位数 (ms) [95 % 置信区间]",
     "p90 / p99 latency (ms)": "p90 / p99 延迟 (ms)",
     "first inference, cold (ms)": "首次推理，冷启动 (ms)",
     "model load (ms)": "模型加载 (ms)",
@@ -65,10 +61,6 @@ ZH: dict[str, str] = {
     "no": "否",
     # comparisons
     "Comparisons": "比较",
-    "Ratio = a / b. Latency ratios carry a bootstrap 95 % CI and a Mann-Whitney U p-value, Holm-corrected over all "
-    "latency comparisons of the run; a verdict needs p < 0.05 and a CI that excludes 1.":
-        "比值 = a / b。延迟比值附有 bootstrap 95 % 置信区间和 Mann-Whitney U 检验的 p 值（对本次运行的全部延迟比较做 Holm "
-        "校正）；只有 p < 0.05 且置信区间不含 1 时才下结论。",
     "a vs b": "a 对 b",
     "scenario": "场景",
     "model": "模型",
@@ -89,9 +81,6 @@ ZH: dict[str, str] = {
     "both cells completed": "两个单元都已完成",
     # native overhead
     "Overhead over native C++": "相对原生 C++ 的开销",
-    "Each runner's median per phase divided by the native runner's (": "各运行器每个阶段的中位数除以原生运行器（",
-    "), with a bootstrap 95 % CI: 1.00 means no cost over calling OpenCV from C++.":
-        "）的中位数，附 bootstrap 95 % 置信区间：1.00 表示与从 C++ 直接调用 OpenCV 相比没有额外开销。",
     "runner": "运行器",
     "peak memory": "峰值内存",
     # charts section
@@ -179,8 +168,6 @@ ZH: dict[str, str] = {
     "per batch p50 (ms)": "每批 p50 (ms)",
     "per image p50 (ms)": "每图 p50 (ms)",
     "Cost of one binding call": "单次绑定调用的开销",
-    "Nanoseconds per call, median over samples of many calls, with a bootstrap 95 % CI.":
-        "每次调用的纳秒数：多次调用为一个样本，取样本中位数，附 bootstrap 95 % 置信区间。",
     ": cv::countNonZero on a 1x1 Mat (Python converts a 1x1 numpy array on every call, as users call it);":
         "：对 1x1 Mat 调用 cv::countNonZero（Python 每次调用都要转换一个 1x1 numpy 数组，与用户的实际用法相同）；",
     ": the cheapest call from the language into compiled code (Go: an empty cgo function; Python: math.fabs; C++: an "
@@ -204,7 +191,6 @@ ZH: dict[str, str] = {
     "inference": "推理",
     "postprocess": "后处理",
     "total": "合计",
-    "no significant difference (~)": "无显著差异 (~)",
     "fraction of iterations": "迭代次数占比",
     "CPU, mean (%)": "CPU 平均占用 (%)",
     "Samples": "样本数",
@@ -216,8 +202,6 @@ ZH: dict[str, str] = {
     "Empirical distribution of the latency per image: for each latency, the fraction of measured iterations at or below it. The tails (p90, p99) are where runners differ most.": "单图延迟的经验分布：每个延迟值对应不超过它的测量迭代所占比例。尾部（p90、p99）是运行器之间差异最大的地方。",
     "Methodology": "方法",
     "Every runner runs the same algorithm with the same OpenCV calls (letterbox, blobFromImage, forward, YOLOv5 decode, class-aware NMS); the detections of compared runners are matched image by image before any speed verdict.": "所有运行器用相同的 OpenCV 调用执行相同的算法（letterbox、blobFromImage、forward、YOLOv5 解码、按类别的 NMS）；在给出任何速度结论之前，先逐图比对被比较运行器的检测结果。",
-    "Each cell runs in several fresh processes, interleaved with the other cells in a seeded random order; warm-up iterations, the first (cold) inference and the model load are reported apart.": "每个单元在多个全新进程中运行，并按带种子的随机顺序与其他单元交错；预热迭代、首次（冷启动）推理和模型加载单独报告。",
-    "Medians and percentiles with bootstrap 95 % CIs; comparisons by the ratio of medians with a bootstrap CI and a Mann-Whitney U test, Holm-corrected; outliers are flagged by a MAD-based modified Z-score and never removed.": "中位数和百分位数附 bootstrap 95 % 置信区间；比较使用中位数之比及其 bootstrap 置信区间和 Mann-Whitney U 检验（Holm 校正）；离群值按基于 MAD 的修正 Z 分数标记，从不删除。",
     "Fairness checks: same OpenCV build (hash of its build information), same thread count (configured and reported), requested accelerator really used (asked first, fallback messages caught), same detections.": "公平性检查：相同的 OpenCV 构建（构建信息的哈希）、相同的线程数（配置值和报告值）、确实使用了所请求的加速器（事先询问，并捕获回退消息）、相同的检测结果。",
     "The full method, and what each scenario measures and what limits it, is in docs/methodology.md of the project.": "完整的方法、每个场景测量什么以及受什么限制，见项目的 docs/methodology.md。",
     "no verdict: the runners did not produce the same detections": "不下结论：两个运行器的检测结果不一致",

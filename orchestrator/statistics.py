@@ -34,9 +34,11 @@ simulation). So:
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from scipy import stats
@@ -110,7 +112,8 @@ def paired_log_ratio(a: Sequence[float], b: Sequence[float]) -> Paired | None:
     sd = float(d.std(ddof=1))
     if sd == 0:  # identical values in every round: no spread to test against
         return Paired(len(d), ratio, [ratio, ratio], [ratio, ratio], 1.0 if d.mean() == 0 else 0.0, 0.0)
-    test = stats.ttest_1samp(d, 0.0)
+    with _quiet():
+        test = stats.ttest_1samp(d, 0.0)
     return Paired(len(d), ratio, _exp(test.confidence_interval(LEVEL)), _exp(test.confidence_interval(0.90)),
                   float(test.pvalue), sd)
 
@@ -122,7 +125,8 @@ def paired_difference(a: Sequence[float], b: Sequence[float]) -> dict[str, objec
         return None
     if d.std(ddof=1) == 0:
         return {"n": len(d), "mean": float(d.mean()), "ci95": [float(d.mean())] * 2}
-    ci = stats.ttest_1samp(d, 0.0).confidence_interval(LEVEL)
+    with _quiet():
+        ci = stats.ttest_1samp(d, 0.0).confidence_interval(LEVEL)
     return {"n": len(d), "mean": float(d.mean()), "ci95": [float(ci.low), float(ci.high)]}
 
 
@@ -134,7 +138,8 @@ def welch_log_ratio(a: Sequence[float], b: Sequence[float]) -> Paired | None:
     ratio = float(math.exp(la.mean() - lb.mean()))
     if la.std() == 0 and lb.std() == 0:
         return Paired(min(len(la), len(lb)), ratio, [ratio, ratio], [ratio, ratio], 1.0 if ratio == 1 else 0.0, 0.0)
-    test = stats.ttest_ind(la, lb, equal_var=False)
+    with _quiet():
+        test = stats.ttest_ind(la, lb, equal_var=False)
     return Paired(min(len(la), len(lb)), ratio, _exp(test.confidence_interval(LEVEL)),
                   _exp(test.confidence_interval(0.90)), float(test.pvalue), None)
 
@@ -207,6 +212,15 @@ def outliers(values: Sequence[float]) -> list[int]:
 def coefficient_of_variation(values: Sequence[float]) -> float:
     a = np.asarray(values, dtype=float)
     return float(a.std(ddof=1) / a.mean()) if len(a) > 1 and a.mean() > 0 else 0.0
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """scipy warns of precision loss when the values are nearly identical (a deterministic quantity such as peak
+    memory): the result is still the right one to report, and a warning on the user's terminal explains nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _logs(values: Sequence[float]) -> np.ndarray | None:
