@@ -301,6 +301,20 @@ def test_diff_and_list(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "not a run folder" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_every_run_draws_a_fresh_seed_and_records_it(tmp_path: Path) -> None:
+    import yaml
+
+    config = fake_config(tmp_path, {"a": {}, "b": {}}, [], iterations=2, repeats=2)
+    seeds = []
+    for name in ("one", "two"):
+        run_mod.run(config, tmp_path / name, progress=Progress(io.StringIO(), interactive=False))
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        recorded = yaml.safe_load((tmp_path / name / "config.yaml").read_text())["seed"]
+        assert isinstance(recorded, int) and summary["design"]["seed"] == recorded
+        seeds.append(recorded)
+    assert seeds[0] != seeds[1]  # a position effect cannot become the same bias in every run
+
+
 def test_processes_run_in_the_recorded_interleaved_order(tmp_path: Path) -> None:
     from orchestrator import config as config_mod
     from orchestrator import matrix
