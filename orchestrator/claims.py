@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from . import statistics, verdicts
 from .protocol import PHASES
-from .rundata import CellData
+from .rundata import CellData, latency_ns
 
 NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency"}
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
@@ -140,8 +140,8 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
                     if r.get("measured_wall_ns", 0) > 0}
         return tput(ca), tput(cb), "images/s", "throughput"
     stat: Callable[[list[dict[str, Any]]], float] = {
-        "latency_mean": lambda rs: sum(r.get("latency_ns", r["total_ns"]) for r in rs) / len(rs) / 1e6,
-        "latency_p50": lambda rs: statistics.median([r.get("latency_ns", r["total_ns"]) for r in rs]) / 1e6,
+        "latency_mean": lambda rs: sum(latency_ns(r) for r in rs) / len(rs) / 1e6,
+        "latency_p50": lambda rs: statistics.median([latency_ns(r) for r in rs]) / 1e6,
     }[metric]
     return ca.per_process(stat), cb.per_process(stat), "ms", metric.replace("_", " ")
 

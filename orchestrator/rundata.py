@@ -54,8 +54,7 @@ class CellData:
 
     def call_ns(self, call: str) -> list[float]:
         """call_overhead: nanoseconds per call, one value per measured sample."""
-        return [r["total_ns"] / r["calls"] for s in self.streams for r in s.call_samples
-                if r["call"] == call and not r["warmup"] and r["calls"] > 0]
+        return [v for s in self.streams for v in _ns_per_call(s, call)]
 
     def per_process(self, value: Callable[[list[dict[str, Any]]], float | None]) -> dict[int, float]:
         """round (repeat) -> value(measured records of that process), for the processes that completed and
@@ -76,8 +75,7 @@ class CellData:
         """call_overhead: round -> median ns per call of that process."""
         out = {}
         for meta, stream in zip(self.processes, self.streams):
-            values = [r["total_ns"] / r["calls"] for r in stream.call_samples
-                      if r["call"] == call and not r["warmup"] and r["calls"] > 0]
+            values = _ns_per_call(stream, call)
             if meta.get("status") == "ok" and values:
                 out[meta["repeat"]] = statistics.median(values)
         return out
@@ -117,6 +115,12 @@ class CellData:
 
 
 MIB = 1024 * 1024
+
+
+def _ns_per_call(stream: Stream, call: str) -> list[float]:
+    """call_overhead: ns per call of each measured sample of `call` in one process."""
+    return [r["total_ns"] / r["calls"] for r in stream.call_samples
+            if r["call"] == call and not r["warmup"] and r["calls"] > 0]
 
 
 def _mib(value: int | None) -> float | None:

@@ -14,7 +14,6 @@ from .protocol import PHASES
 from .rundata import CellData
 
 SCHEMA_VERSION = 2
-MIB = 1024 * 1024
 MIN_ITERATIONS = 10  # hyperfine's floor: fewer measured runs say little about a distribution
 CV_WARNING = 0.10  # pyperf warns when the standard deviation reaches 10 % of the mean
 SPREAD_WARNING = 0.05  # process medians 5 % apart: beyond the 3 % spread that the default 10 rounds are planned for
