@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -188,9 +189,14 @@ func TestEndToEndVideoDrops(t *testing.T) {
 	t.Logf("1000 fps video: processed frames %v, dropped %v", frames, res["dropped"])
 }
 
+// A file that is not a video passes the input check but does not open: an image_read error after load.
 func TestEndToEndVideoUnreadable(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "garbage.avi")
+	if err := os.WriteFile(garbage, []byte("not a video"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	status, recs := scenarioRun(t, map[string]any{"scenario": "video", "images": []any{},
-		"video": map[string]any{"path": filepath.Join(t.TempDir(), "none.avi"), "realtime": false}})
+		"video": map[string]any{"path": garbage, "realtime": false}})
 	if status != 1 || types(recs) != "hello,load,error" || recs[2]["code"] != codeImageRead {
 		t.Errorf("status %d records %v", status, recs)
 	}

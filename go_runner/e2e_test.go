@@ -210,10 +210,14 @@ func TestEndToEndRecords(t *testing.T) {
 		}
 	}
 
-	// An unreadable image ends the run with an image_read error.
+	// A file that is not an image passes the input check but fails to decode: an image_read error after load.
+	garbage := filepath.Join(t.TempDir(), "garbage.jpg")
+	if err := os.WriteFile(garbage, []byte("not a JPEG"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	spec = writeSpec(t, map[string]any{
 		"model":  map[string]any{"name": "yolov5s-320", "path": model, "format": "onnx", "input_size": 320},
-		"images": []any{filepath.Join(t.TempDir(), "missing.jpg")},
+		"images": []any{garbage},
 	})
 	status, recs = runRecords(t, []string{"--spec", spec}, "")
 	if status != 1 || types(recs) != "hello,load,error" || recs[2]["code"] != codeImageRead {

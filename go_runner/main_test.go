@@ -61,37 +61,6 @@ func writeSpec(t *testing.T, overrides map[string]any) string {
 	return path
 }
 
-func TestMainBadCommandLine(t *testing.T) {
-	for _, args := range [][]string{nil, {"--spec"}, {"--bogus", "x"}, {"--spec", "a.json", "extra"}} {
-		status, recs := runRecords(t, args, "")
-		if status != 2 || types(recs) != "error" || recs[0]["code"] != codeSpec {
-			t.Errorf("%q: status %d records %v, want 2 and one spec error", args, status, recs)
-		}
-	}
-}
-
-func TestMainSpecErrors(t *testing.T) {
-	cases := []struct {
-		name  string
-		args  []string
-		stdin string
-		code  string
-	}{
-		{"missing file", []string{"--spec", filepath.Join(t.TempDir(), "none.json")}, "", codeSpec},
-		{"bad stdin", []string{"--spec", "-"}, "not json", codeSpec},
-		{"protocol", []string{"--spec", "-"}, string(withKey(t, "protocol", "2")), codeProtocol},
-		{"scenario", []string{"--spec", "-"}, string(withKey(t, "scenario", `"concurrent"`)), codeUnsupportedScenario},
-		{"flag=value form", []string{"--spec=" + writeSpec(t, map[string]any{"scenario": "x"})}, "",
-			codeUnsupportedScenario},
-	}
-	for _, c := range cases {
-		status, recs := runRecords(t, c.args, c.stdin)
-		if status != 1 || types(recs) != "error" || recs[0]["code"] != c.code || recs[0]["fatal"] != true {
-			t.Errorf("%s: status %d records %v, want 1 and one %s error", c.name, status, recs, c.code)
-		}
-	}
-}
-
 func TestMainHelloThenModelLoadError(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.onnx")
@@ -139,23 +108,5 @@ func TestMainHello(t *testing.T) {
 	}
 	if !hasCPU {
 		t.Errorf("available_targets %v", h["available_targets"])
-	}
-}
-
-// A target that OpenCV does not offer for the backend is refused after hello (OpenCV would fall back to
-// the CPU). Debian's OpenCV has no CUDA backend.
-func TestMainBackendUnavailable(t *testing.T) {
-	spec := writeSpec(t, map[string]any{"backend": "cuda", "target": "cuda"})
-	status, recs := runRecords(t, []string{"--spec", spec}, "")
-	if len(recs) == 0 || recs[0]["type"] != "hello" {
-		t.Fatalf("records %v", recs)
-	}
-	for _, v := range recs[0]["available_targets"].([]any) {
-		if v == "cuda" {
-			t.Skip("this OpenCV has a CUDA backend")
-		}
-	}
-	if status != 1 || types(recs) != "hello,error" || recs[1]["code"] != codeBackendUnavailable {
-		t.Errorf("status %d records %v", status, recs)
 	}
 }

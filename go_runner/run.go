@@ -42,6 +42,26 @@ func begin(s *spec, out *recordWriter) error {
 		return newError(codeBackendUnavailable, "target %s is not available for backend %s (available: %v)",
 			s.Target, s.Backend, available)
 	}
+	return checkInputs(s)
+}
+
+// checkInputs fails fast, before seconds go into loading a model, on an input file that cannot be opened.
+// call_overhead reads none.
+func checkInputs(s *spec) error {
+	paths := s.Images
+	if s.Scenario == "call_overhead" {
+		paths = nil
+	}
+	if s.Scenario == "video" {
+		paths = append([]string{s.Video.Path}, paths...)
+	}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return newError(codeImageRead, "cannot read input %s: %v", path, err)
+		}
+		f.Close()
+	}
 	return nil
 }
 

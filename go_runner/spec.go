@@ -83,19 +83,11 @@ func parseSpec(data []byte) (*spec, error) {
 		}
 	}
 	var problems []string
-	for _, k := range requiredKeys {
-		if _, ok := raw[k]; !ok {
-			problems = append(problems, "missing key "+k)
-		}
-	}
+	problems = append(problems, missingKeys(raw, requiredKeys, "")...)
 	if m, ok := raw["model"]; ok {
 		var rawModel map[string]json.RawMessage
 		if err := json.Unmarshal(m, &rawModel); err == nil {
-			for _, k := range requiredModelKeys {
-				if _, ok := rawModel[k]; !ok {
-					problems = append(problems, "missing key model."+k)
-				}
-			}
+			problems = append(problems, missingKeys(rawModel, requiredModelKeys, "model.")...)
 		}
 	}
 	if len(problems) > 0 {
@@ -112,6 +104,21 @@ func parseSpec(data []byte) (*spec, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// missingKeys names the keys that are absent or null (json.Unmarshal would leave a null's field at its zero
+// value, a silent default).
+func missingKeys(raw map[string]json.RawMessage, keys []string, prefix string) []string {
+	var problems []string
+	for _, k := range keys {
+		v, ok := raw[k]
+		if !ok {
+			problems = append(problems, "missing key "+prefix+k)
+		} else if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			problems = append(problems, "key "+prefix+k+" is null")
+		}
+	}
+	return problems
 }
 
 // validate checks values; the scenario is the runner's to accept or refuse (runScenario).

@@ -49,10 +49,13 @@ func (s *spec) parseScenarioKeys(raw map[string]json.RawMessage) error {
 	case "video":
 		var v map[string]json.RawMessage
 		if key("video", &v) {
-			if decodeKey(v, "path", &s.Video.Path) != nil || decodeKey(v, "realtime", &s.Video.Realtime) != nil {
-				bad(`video must be {"path": string, "realtime": bool}`)
+			if err := decodeKey(v, "path", &s.Video.Path, "video."); err != nil {
+				bad("%v", err)
 			} else if s.Video.Path == "" {
 				bad("video.path is empty")
+			}
+			if err := decodeKey(v, "realtime", &s.Video.Realtime, "video."); err != nil {
+				bad("%v", err)
 			}
 		}
 	case "concurrency", "server":
@@ -87,17 +90,19 @@ func (s *spec) parseScenarioKeys(raw map[string]json.RawMessage) error {
 }
 
 // decodeKey decodes raw[name] into dst: a missing key, a null or a value of the wrong type is an error
-// (json.Unmarshal alone would leave dst untouched on null).
-func decodeKey(raw map[string]json.RawMessage, name string, dst any) error {
+// (json.Unmarshal alone would leave dst untouched on null). The message names the key after prefix (the
+// enclosing object's path, such as "video.").
+func decodeKey(raw map[string]json.RawMessage, name string, dst any, prefix ...string) error {
 	v, ok := raw[name]
+	full := strings.Join(prefix, "") + name
 	if !ok {
-		return fmt.Errorf("missing key %s", name)
+		return fmt.Errorf("missing key %s", full)
 	}
 	if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-		return fmt.Errorf("key %s is null", name)
+		return fmt.Errorf("key %s is null", full)
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
-		return fmt.Errorf("key %s: %v", name, err)
+		return fmt.Errorf("key %s: %v", full, err)
 	}
 	return nil
 }

@@ -73,44 +73,6 @@ func TestParseScenarioKeys(t *testing.T) {
 	}
 }
 
-func TestParseScenarioKeysErrors(t *testing.T) {
-	arrivals := func(a string) map[string]string {
-		return map[string]string{"workers": "2", "mode": `"goroutines"`, "rate": "8", "arrivals_ns": a,
-			"iterations": "3"}
-	}
-	cases := []struct {
-		name, scenario string
-		keys           map[string]string
-		msg            string
-	}{
-		{"no video", "video", map[string]string{}, "missing key video"},
-		{"video not object", "video", map[string]string{"video": `"/v.avi"`}, "key video"},
-		{"no realtime", "video", map[string]string{"video": `{"path": "/v.avi"}`}, `{"path": string, "realtime": bool}`},
-		{"empty video path", "video", map[string]string{"video": `{"path": "", "realtime": false}`}, "video.path is empty"},
-		{"no workers", "concurrency", map[string]string{"mode": `"goroutines"`}, "missing key workers"},
-		{"workers 0", "concurrency", map[string]string{"workers": "0", "mode": `"goroutines"`}, "workers 0"},
-		{"workers null", "concurrency", map[string]string{"workers": "null", "mode": `"goroutines"`}, "workers is null"},
-		{"no rate", "server", map[string]string{"workers": "1", "mode": `"goroutines"`, "arrivals_ns": "[]",
-			"iterations": "1"}, "missing key rate"},
-		{"short schedule", "server", arrivals("[0, 5]"), "arrivals_ns has 2 offsets"},
-		{"negative arrival", "server", arrivals("[0, -5, 9]"), "arrivals_ns[1] = -5 is negative"},
-		{"unsorted", "server", arrivals("[0, 9, 5]"), "arrivals_ns[2] = 5 is before"},
-		{"fractional arrival", "server", arrivals("[0, 1.5, 9]"), "key arrivals_ns"},
-		{"batch 0", "batch", map[string]string{"batch": "0"}, "batch 0"},
-		{"no batch", "batch", map[string]string{}, "missing key batch"},
-		{"batch without images", "batch", map[string]string{"batch": "2", "images": "[]"}, "images is empty"},
-		{"calls 0", "call_overhead", map[string]string{"calls_per_sample": "0"}, "calls_per_sample 0"},
-		{"calls string", "call_overhead", map[string]string{"calls_per_sample": `"9"`}, "key calls_per_sample"},
-	}
-	for _, c := range cases {
-		_, err := parseSpec(scenarioSpec(t, c.scenario, c.keys))
-		re := asRunnerError(err)
-		if err == nil || re.code != codeSpec || !strings.Contains(re.msg, c.msg) {
-			t.Errorf("%s: got %v, want a spec error containing %q", c.name, err, c.msg)
-		}
-	}
-}
-
 func TestCheckArrivals(t *testing.T) {
 	if msg := checkArrivals([]int64{0, 0, 7, 7, 100}, 5); msg != "" {
 		t.Errorf("ties are allowed: %s", msg)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import cv2
-from records import RunnerError
+from records import RunnerError, iteration_record, load_record
 from spec import Spec
 from worker import Worker, clock, detections_record
 
@@ -64,11 +64,8 @@ def work(worker: Worker, spec: Spec, w: int, jobs: Any, emit: Emit, seen: Callab
 
 def _emit_iteration(emit: Emit, index: int, warm: bool, w: int, path: str, phases: dict[str, int], dets: Any,
                     queue_ns: int | None, latency_ns: int | None) -> None:
-    record = {"type": "iteration", "index": index, "warmup": warm, "image": os.path.basename(path), "worker": w,
-              "phases_ns": phases, "total_ns": sum(phases.values()), "detections": len(dets.scores)}
-    if latency_ns is not None:
-        record.update(queue_ns=queue_ns, latency_ns=latency_ns)
-    emit(record)
+    served = {} if latency_ns is None else {"queue_ns": queue_ns, "latency_ns": latency_ns}
+    emit(iteration_record(index, warm, os.path.basename(path), phases, len(dets.scores), worker=w, **served))
 
 
 def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None],
@@ -94,7 +91,7 @@ def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None],
         try:
             worker = Worker(spec)
             workers.append(worker)
-            emit({"type": "load", "model": spec.model_name, "load_ns": worker.load_ns, "worker": w})
+            emit(load_record(spec.model_name, worker.load_ns, w))
             warm_up(worker, spec, w, emit, first_time)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
@@ -145,7 +142,7 @@ def _child(spec: Spec, w: int, jobs: Any, results: Any, release: Any) -> None:
             seen_here.add(path)
             return new
 
-        results.put(("record", {"type": "load", "model": spec.model_name, "load_ns": worker.load_ns, "worker": w}))
+        results.put(("record", load_record(spec.model_name, worker.load_ns, w)))
         warm_up(worker, spec, w, lambda r: results.put(("record", r)), first_time)
         results.put(("ready", w))
         release.wait()

@@ -48,6 +48,28 @@ class RecordWriter:
         self.write("error", code=code, message=message, fatal=True)
 
 
+def load_record(model: str, load_ns: int, worker: int | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": "load", "model": model, "load_ns": load_ns}
+    if worker is not None:
+        record["worker"] = worker
+    return record
+
+
+def iteration_record(index: int, warmup: bool, image: str, phases_ns: dict[str, int], detections: int,
+                     **extra: Any) -> dict[str, Any]:
+    """The common keys, then the scenario's own (frame, worker, queue_ns, latency_ns, batch); total_ns is the
+    sum of the phases, as the protocol defines it."""
+    return {"type": "iteration", "index": index, "warmup": warmup, "image": image, "phases_ns": phases_ns,
+            "total_ns": sum(phases_ns.values()), "detections": detections, **extra}
+
+
+def detections_record(name: str, width: int, height: int, class_ids: Any, scores: Any, boxes: Any) -> dict[str, Any]:
+    """Scores and boxes as the exact float32 values (float() widens a float32 without changing it)."""
+    items = [{"class_id": int(c), "score": float(s), "box": [float(v) for v in box]}
+             for c, s, box in zip(class_ids, scores, boxes)]
+    return {"type": "detections", "image": name, "width": width, "height": height, "detections": items}
+
+
 class RunnerError(Exception):
     """A failure that becomes an `error` record with a protocol error code."""
 

@@ -10,6 +10,7 @@ import hashlib
 import os
 import platform
 import sys
+from typing import NoReturn, TextIO
 
 import cv2
 import numpy as np
@@ -23,18 +24,35 @@ from backends import available_targets
 from memory import peak_rss_bytes
 from records import PROTOCOL_VERSION, RecordWriter, RunnerError, claim_stdout
 from spec import Spec, load_spec
+from worker import check_inputs
 
 SCENARIOS = {"single": scenario_single, "video": scenario_video, "concurrency": scenario_concurrency,
              "server": scenario_server, "batch": scenario_batch, "call_overhead": scenario_calls}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+class _Usage(Exception):
+    """A bad command line: exit 2, after an error record (argparse alone would exit without one)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Usage(message)
+
+
+def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Exit status 0 (completed), 1 (after an error record), 2 (bad command line, after an error record).
+    The tests pass stdin and stdout; the program claims fd 1 for its records (claim_stdout)."""
+    out = RecordWriter(stdout or claim_stdout())
+    parser = _Parser(prog="py_runner", description=__doc__)
     parser.add_argument("--spec", required=True, help="spec JSON file, or - for stdin")
-    args = parser.parse_args(argv)
-    out = RecordWriter(claim_stdout())
     try:
-        spec = load_spec(args.spec)
+        args = parser.parse_args(argv)
+    except _Usage as exc:
+        parser.print_usage(sys.stderr)
+        out.error("spec", f"bad command line: {exc} (usage: py_runner --spec PATH)")
+        return 2
+    try:
+        spec = load_spec(args.spec, stdin or sys.stdin)
         run(spec, out)
     except RunnerError as exc:
         out.error(exc.code, str(exc))
@@ -60,6 +78,7 @@ def run(spec: Spec, out: RecordWriter) -> None:
     if spec.target not in targets:
         raise RunnerError("backend_unavailable", f"backend {spec.backend!r} has no target {spec.target!r} in this "
                           f"OpenCV build (available: {targets or 'none'}); OpenCV would silently use the CPU")
+    check_inputs(spec)
     outcome = SCENARIOS[spec.scenario].run(spec, out)
     children = getattr(outcome, "child_peak_rss", 0)  # concurrency and server with worker processes
     iterations, warm = outcome if isinstance(outcome, tuple) else (spec.iterations, spec.warmup)  # video

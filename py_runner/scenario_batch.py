@@ -6,14 +6,14 @@ import os
 
 import cv2
 from pipeline import letterbox, postprocess
-from records import RecordWriter, RunnerError
+from records import RecordWriter, RunnerError, iteration_record, load_record
 from spec import Spec
 from worker import Worker, clock, detections_record
 
 
 def run(spec: Spec, out: RecordWriter) -> None:
     worker = Worker(spec)
-    out.write("load", model=spec.model_name, load_ns=worker.load_ns)
+    out.write_record(load_record(spec.model_name, worker.load_ns))
     seen: set[str] = set()
     s, b = spec, spec.batch
     for index in range(spec.warmup + spec.iterations):
@@ -38,8 +38,8 @@ def run(spec: Spec, out: RecordWriter) -> None:
                             s.max_detections) for j, ((_, lb), img) in enumerate(zip(letterboxed, images))]
         t4 = clock()
         phases = {"decode": t1 - t0, "preprocess": t2 - t1, "inference": t3 - t2, "postprocess": t4 - t3}
-        out.write("iteration", index=index, warmup=index < spec.warmup, image=os.path.basename(paths[0]), batch=b,
-                  phases_ns=phases, total_ns=sum(phases.values()), detections=sum(len(d.scores) for d in dets))
+        out.write_record(iteration_record(index, index < spec.warmup, os.path.basename(paths[0]), phases,
+                                          sum(len(d.scores) for d in dets), batch=b))
         for path, img, d in zip(paths, images, dets):
             if path not in seen:
                 seen.add(path)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 
-from records import RecordWriter
+from records import RecordWriter, iteration_record, load_record
 from spec import Spec
 from worker import Worker, detections_record, read_image
 
 
 def run(spec: Spec, out: RecordWriter) -> None:
     worker = Worker(spec)
-    out.write("load", model=spec.model_name, load_ns=worker.load_ns)
+    out.write_record(load_record(spec.model_name, worker.load_ns))
     seen: set[str] = set()
     for index in range(spec.warmup + spec.iterations):
         path = spec.images[index % len(spec.images)]
         phases, image, dets = worker.process(path)
-        out.write("iteration", index=index, warmup=index < spec.warmup, image=os.path.basename(path),
-                  phases_ns=phases, total_ns=sum(phases.values()), detections=len(dets.scores))
+        out.write_record(iteration_record(index, index < spec.warmup, os.path.basename(path), phases,
+                                          len(dets.scores)))
         if path not in seen:
             seen.add(path)
             out.write_record(detections_record(os.path.basename(path), image, dets))

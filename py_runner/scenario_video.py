@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import cv2
-from records import RecordWriter, RunnerError
+from records import RecordWriter, RunnerError, iteration_record, load_record
 from spec import Spec
 from worker import Worker, clock, detections_record
 
@@ -18,7 +18,7 @@ def should_drop(now_ns: int, start_ns: int, frame: int, fps: float) -> bool:
 def run(spec: Spec, out: RecordWriter) -> tuple[int, int]:
     """Returns the (measured, warm-up) frames processed: the video may end before the spec's counts."""
     worker = Worker(spec)
-    out.write("load", model=spec.model_name, load_ns=worker.load_ns)
+    out.write_record(load_record(spec.model_name, worker.load_ns))
     cap = cv2.VideoCapture(spec.video_path)
     if not cap.isOpened():
         raise RunnerError("image_read", f"cannot open video {spec.video_path}")
@@ -47,8 +47,8 @@ def run(spec: Spec, out: RecordWriter) -> tuple[int, int]:
             first_measured = t0
         last_end = t0 + sum(phases.values())
         name = f"frame-{frames_read - 1:06d}"
-        out.write("iteration", index=processed, warmup=processed < spec.warmup, image=name, frame=frames_read - 1,
-                  phases_ns=phases, total_ns=sum(phases.values()), detections=len(dets.scores))
+        out.write_record(iteration_record(processed, processed < spec.warmup, name, phases, len(dets.scores),
+                                          frame=frames_read - 1))
         out.write_record(detections_record(name, image, dets))
         processed += 1
     cap.release()

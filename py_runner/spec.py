@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from backends import BACKENDS, TARGETS
 from records import PROTOCOL_VERSION, RunnerError
@@ -41,9 +41,9 @@ class Spec:
     calls_per_sample: int = 0
 
 
-def load_spec(path: str) -> Spec:
+def load_spec(path: str, stdin: TextIO = sys.stdin) -> Spec:
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        text = stdin.read() if path == "-" else open(path, encoding="utf-8").read()
         raw = json.loads(text)
     except (OSError, ValueError) as exc:
         raise RunnerError("spec", f"cannot read spec {path}: {exc}") from exc
@@ -53,8 +53,12 @@ def load_spec(path: str) -> Spec:
 def parse_spec(raw: Any) -> Spec:
     if not isinstance(raw, dict):
         raise RunnerError("spec", "spec must be a JSON object")
-    if raw.get("protocol") != PROTOCOL_VERSION:
-        raise RunnerError("protocol", f"spec protocol {raw.get('protocol')!r}, this runner speaks {PROTOCOL_VERSION}")
+    # The version first: a spec of another version may legitimately fail the rest.
+    if raw.get("protocol") is None:
+        raise RunnerError("spec", "missing key protocol")
+    version = raw["protocol"]
+    if type(version) is not int or version != PROTOCOL_VERSION:  # true == 1 in Python, not in JSON
+        raise RunnerError("protocol", f"spec protocol {json.dumps(version)}, this runner speaks {PROTOCOL_VERSION}")
     model = _get(raw, "model", dict)
     spec = Spec(
         scenario=_get(raw, "scenario", str),
@@ -81,13 +85,15 @@ def _scenario_keys(raw: dict) -> dict[str, Any]:
     scenario = raw.get("scenario")
     if scenario == "video":
         video = _get(raw, "video", dict)
-        return {"video_path": _get(video, "path", str, "video."), "realtime": bool(video.get("realtime", False))}
+        return {"video_path": _get(video, "path", str, "video."), "realtime": _get(video, "realtime", bool, "video.")}
     if scenario in ("concurrency", "server"):
         keys = {"workers": _get(raw, "workers", int), "mode": _get(raw, "mode", str)}
         if scenario == "server":
             arrivals = _get(raw, "arrivals_ns", list)
-            if not all(isinstance(a, int) and a >= 0 for a in arrivals):
-                raise RunnerError("spec", "arrivals_ns must hold non-negative integers")
+            if not all(type(a) is int and 0 <= a < 2**63 for a in arrivals):
+                raise RunnerError("spec", "arrivals_ns must hold non-negative 64-bit integers")
+            if any(b < a for a, b in zip(arrivals, arrivals[1:])):
+                raise RunnerError("spec", "arrivals_ns must be in order (the dispatcher enqueues them in turn)")
             keys.update(rate=float(_get(raw, "rate", (int, float))), arrivals_ns=tuple(arrivals))
         return keys
     if scenario == "batch":
@@ -98,31 +104,46 @@ def _scenario_keys(raw: dict) -> dict[str, Any]:
 
 
 def _get(obj: dict, key: str, kind: type | tuple, prefix: str = "") -> Any:
+    """obj[key] of the given JSON type: a missing key or a null is an error, and a bool is not a number."""
     value = obj.get(key)
-    if value is None or isinstance(value, bool) or not isinstance(value, kind):
+    if value is None or (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
         raise RunnerError("spec", f"spec key {prefix}{key} is missing or has the wrong type: {value!r}")
     return value
 
 
 def _check(spec: Spec) -> None:
     problems = []
+    for name, value in (("model.name", spec.model_name), ("model.path", spec.model_path),
+                        ("video.path", spec.video_path if spec.scenario == "video" else "-")):
+        if not value:
+            problems.append(f"{name} is empty")
     if spec.model_format != "onnx":
         problems.append(f"model.format {spec.model_format!r} (only 'onnx')")
     if spec.input_size <= 0 or spec.input_size % 32:
         problems.append(f"model.input_size {spec.input_size} (a positive multiple of 32)")
     needs_images = spec.scenario not in ("video", "call_overhead")
-    if (needs_images and not spec.images) or not all(isinstance(p, str) for p in spec.images):
-        problems.append("images (a non-empty list of paths)")
-    if spec.workers < 1 or spec.batch < 1 or spec.calls_per_sample < 0:
-        problems.append("workers >= 1, batch >= 1, calls_per_sample >= 1")
+    if (needs_images and not spec.images) or not all(isinstance(p, str) and p for p in spec.images):
+        problems.append("images (a non-empty list of non-empty paths)")
+    for name, value in (("workers", spec.workers), ("batch", spec.batch)):
+        if value < 1:
+            problems.append(f"{name} {value} must be >= 1")
     if spec.scenario == "call_overhead" and spec.calls_per_sample < 1:
-        problems.append("calls_per_sample >= 1")
+        problems.append(f"calls_per_sample {spec.calls_per_sample} must be >= 1")
+    if spec.scenario == "server" and not spec.rate > 0:
+        problems.append(f"rate {spec.rate} must be > 0")
     if spec.scenario == "server" and len(spec.arrivals_ns) != spec.iterations:
         problems.append(f"arrivals_ns has {len(spec.arrivals_ns)} entries for {spec.iterations} iterations")
-    if spec.warmup < 0 or spec.iterations < 1 or spec.threads < 0 or spec.max_detections < 1:
-        problems.append("warmup >= 0, iterations >= 1, threads >= 0, max_detections >= 1")
-    if spec.backend not in BACKENDS or spec.target not in TARGETS:
-        problems.append(f"backend {spec.backend!r} / target {spec.target!r}")
+    for name, value, least in (("warmup", spec.warmup, 0), ("iterations", spec.iterations, 1),
+                               ("threads", spec.threads, 0), ("max_detections", spec.max_detections, 1)):
+        if value < least:
+            problems.append(f"{name} {value} must be >= {least}")
+    for name, value in (("conf_threshold", spec.conf_threshold), ("nms_threshold", spec.nms_threshold)):
+        if not 0 <= value <= 1:
+            problems.append(f"{name} {value} must be in [0, 1]")
+    if spec.backend not in BACKENDS:
+        problems.append(f"backend {spec.backend!r} is not one of {', '.join(BACKENDS)}")
+    if spec.target not in TARGETS:
+        problems.append(f"target {spec.target!r} is not one of {', '.join(TARGETS)}")
     if problems:
         raise RunnerError("spec", "invalid spec: " + "; ".join(problems))
     if spec.scenario not in SCENARIOS:

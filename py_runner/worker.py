@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import cv2
+import records
 from backends import BACKENDS, TARGETS
 from pipeline import Detections, postprocess, preprocess
 from records import RunnerError
@@ -65,9 +66,17 @@ class Worker:
 
 
 def detections_record(name: str, image: Any, dets: Detections) -> dict[str, Any]:
-    items = [
-        {"class_id": int(c), "score": round(float(s), 6), "box": [round(float(v), 3) for v in box]}
-        for c, s, box in zip(dets.class_ids, dets.scores, dets.boxes)
-    ]
-    return {"type": "detections", "image": name, "width": int(image.shape[1]), "height": int(image.shape[0]),
-            "detections": items}
+    return records.detections_record(name, int(image.shape[1]), int(image.shape[0]), dets.class_ids, dets.scores,
+                                     dets.boxes)
+
+
+def check_inputs(spec: Spec) -> None:
+    """Fail fast, before seconds go into loading a model, on an input file that cannot be opened."""
+    paths = [] if spec.scenario == "call_overhead" else list(spec.images)
+    if spec.scenario == "video":
+        paths.insert(0, spec.video_path)
+    for path in paths:
+        try:
+            open(path, "rb").close()
+        except OSError as exc:
+            raise RunnerError("image_read", f"cannot read input {path}: {exc.strerror or exc}") from exc

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT, SYSTEM_PYTHON
+from contract import CLI_CASES, SPEC_CASES, Case, check, cli_args
 
 from orchestrator import protocol, runners
 from orchestrator.config import Runner
@@ -26,8 +27,6 @@ RUNNERS = {
     "python-pip": Runner("python-pip", "python", sys.executable),
 }
 SPEC = json.loads((FIXTURES / "protocol" / "spec-single.json").read_text())
-CASES = {k: v for k, v in json.loads((FIXTURES / "protocol" / "spec-cases.json").read_text()).items()
-         if not k.startswith("_")}
 
 
 @pytest.fixture(scope="session")
@@ -79,16 +78,28 @@ def test_runner_follows_the_protocol(name: str, tmp_path: Path, built: None, rea
     assert stream.end["peak_rss_bytes"] > 50 * 2**20  # a loaded YOLOv5s net is far above 50 MiB
 
 
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("name", RUNNERS)
-def test_runner_reports_each_failure_with_its_code(name: str, case: str, tmp_path: Path, built: None,
-                                                   real_assets: None) -> None:
-    override = dict(CASES[case]["override"])
-    if name in ("go", "cpp") and override.get("mode") == "threads":
-        override["mode"] = {"go": "goroutines", "cpp": "threads"}[name]  # each runner's own concurrency mode
-    spec = absolute({**SPEC, **override})
-    code, lines, stderr = run_runner(name, spec, tmp_path)
-    assert code == 1, (lines, stderr)
-    stream = protocol.parse_lines(lines)
-    assert stream.error is not None and stream.error["code"] == CASES[case]["code"], (lines, stderr)
-    assert not stream.problems
+# One spec case per answer, run as a process: the in-process suites run every case; this checks the programs
+# themselves (their stdout, exit status and the claimed fd 1), on every interpreter.
+PROCESS_CASES = [c for c in SPEC_CASES if c.name in (
+    "not json", "protocol true", "no model.path", "unknown scenario", "unknown concurrency mode", "valid single",
+    "missing image", "a target this build lacks", "call_overhead runs without a model")]
+PYTHON_PROCESS_CASES = ("protocol true", "valid single", "call_overhead runs without a model")
+
+
+PROGRAM_RUNS = [(name, case) for name in RUNNERS for case in CLI_CASES + PROCESS_CASES
+                if RUNNERS[name].kind != "python" or case in CLI_CASES or case.name in PYTHON_PROCESS_CASES]
+
+
+@pytest.mark.parametrize(("name", "case"), PROGRAM_RUNS, ids=[f"{n}-{c.name}" for n, c in PROGRAM_RUNS])
+def test_runner_program_follows_the_contract(name: str, case: Case, built: None) -> None:
+    """The Python runner runs only a few spec cases as a process (each costs a second); its in-process suite,
+    tests/test_py_runner_contract.py, runs them all."""
+    language = RUNNERS[name].kind
+    args = cli_args(case) if case.args is not None else ["--spec", "-"]
+    stdin = case.spec_text(language) if case.args is None else (
+        Case(name="base", code=None).spec_text(language) if case.stdin == "base" else "")
+    argv = runners.command(RUNNERS[name], Path("-"))[:-2] + args  # the runner's program, then the case's arguments
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+    stream = protocol.parse_lines(done.stdout.splitlines())
+    assert not stream.problems, (stream.problems, done.stderr)
+    check(case, done.returncode, [json.loads(line) for line in done.stdout.splitlines()])

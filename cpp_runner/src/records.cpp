@@ -1,122 +1,124 @@
 #include "records.hpp"
 
-#include "json.hpp"
-#include "sha256.hpp"
 #include "spec.hpp"
 
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+namespace {
+
+// Keys in the order the protocol lists them (ordered_json keeps insertion order).
+using Json = nlohmann::ordered_json;
+
+// One line of JSON. File names and OpenCV messages need not be UTF-8: an invalid byte becomes U+FFFD, so
+// that a strict reader never rejects the line. A float32 is widened to double, which prints its exact value.
+std::string line(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace
+
+std::string sha256_hex(const std::string& data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) return "";
+    static const char* kHex = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) {
+        out += kHex[digest[i] >> 4];
+        out += kHex[digest[i] & 15];
+    }
+    return out;
+}
+
 std::string hello_record(const Hello& h) {
-    return JsonObject()
-        .str("type", "hello")
-        .integer("protocol", kProtocolVersion)
-        .str("runner", "cpp_runner")
-        .str("language", "cpp")
-        .str("language_version", h.language_version)
-        .str("opencv_version", h.opencv_version)
-        .str("opencv_build_hash", sha256_hex(h.opencv_build_info))
-        .str("opencv_build_info", h.opencv_build_info)
-        .integer("threads", h.threads)
-        .integer("pid", h.pid)
-        .str("backend", h.backend)
-        .str("target", h.target)
-        .str_array("available_targets", h.available_targets)
-        .done();
+    return line({{"type", "hello"},
+                 {"protocol", kProtocolVersion},
+                 {"runner", "cpp_runner"},
+                 {"language", "cpp"},
+                 {"language_version", h.language_version},
+                 {"opencv_version", h.opencv_version},
+                 {"opencv_build_hash", sha256_hex(h.opencv_build_info)},
+                 {"opencv_build_info", h.opencv_build_info},
+                 {"threads", h.threads},
+                 {"pid", h.pid},
+                 {"backend", h.backend},
+                 {"target", h.target},
+                 {"available_targets", h.available_targets}});
 }
 
 std::string load_record(const std::string& model, std::int64_t load_ns, std::optional<int> worker) {
-    JsonObject o;
-    o.str("type", "load").str("model", model).integer("load_ns", load_ns);
-    if (worker) o.integer("worker", *worker);
-    return o.done();
+    Json j = {{"type", "load"}, {"model", model}, {"load_ns", load_ns}};
+    if (worker) j["worker"] = *worker;
+    return line(j);
 }
 
 std::string iteration_record(int index, bool warmup, const std::string& image, const Phases& p,
                              std::int64_t total_ns, int detections, const IterationExtra& x) {
-    const std::string phases = JsonObject()
-                                   .integer("decode", p.decode)
-                                   .integer("preprocess", p.preprocess)
-                                   .integer("inference", p.inference)
-                                   .integer("postprocess", p.postprocess)
-                                   .done();
-    JsonObject o;
-    o.str("type", "iteration")
-        .integer("index", index)
-        .boolean("warmup", warmup)
-        .str("image", image)
-        .raw("phases_ns", phases)
-        .integer("total_ns", total_ns)
-        .integer("detections", detections);
-    if (x.frame) o.integer("frame", *x.frame);
-    if (x.worker) o.integer("worker", *x.worker);
-    if (x.queue_ns) o.integer("queue_ns", *x.queue_ns);
-    if (x.latency_ns) o.integer("latency_ns", *x.latency_ns);
-    if (x.batch) o.integer("batch", *x.batch);
-    return o.done();
+    Json j = {{"type", "iteration"},
+              {"index", index},
+              {"warmup", warmup},
+              {"image", image},
+              {"phases_ns",
+               {{"decode", p.decode}, {"preprocess", p.preprocess}, {"inference", p.inference},
+                {"postprocess", p.postprocess}}},
+              {"total_ns", total_ns},
+              {"detections", detections}};
+    if (x.frame) j["frame"] = *x.frame;
+    if (x.worker) j["worker"] = *x.worker;
+    if (x.queue_ns) j["queue_ns"] = *x.queue_ns;
+    if (x.latency_ns) j["latency_ns"] = *x.latency_ns;
+    if (x.batch) j["batch"] = *x.batch;
+    return line(j);
 }
 
 std::string video_result_record(const VideoResult& r) {
-    return JsonObject()
-        .str("type", "result")
-        .str("scenario", "video")
-        .integer("frames_read", r.frames_read)
-        .integer("processed", r.processed)
-        .integer("dropped", r.dropped)
-        .real("source_fps", r.source_fps)
-        .integer("measured_wall_ns", r.measured_wall_ns)
-        .done();
+    return line({{"type", "result"},
+                 {"scenario", "video"},
+                 {"frames_read", r.frames_read},
+                 {"processed", r.processed},
+                 {"dropped", r.dropped},
+                 {"source_fps", r.source_fps},
+                 {"measured_wall_ns", r.measured_wall_ns}});
 }
 
 std::string pool_result_record(const PoolResult& r) {
-    JsonObject o;
-    o.str("type", "result").str("scenario", r.scenario).integer("workers", r.workers).str("mode", r.mode);
-    if (r.rate) o.real("rate", *r.rate);
-    return o.integer("startup_ns", r.startup_ns)
-        .integer("measured_wall_ns", r.measured_wall_ns)
-        .integer("completed", r.completed)
-        .done();
+    Json j = {{"type", "result"}, {"scenario", r.scenario}, {"workers", r.workers}, {"mode", r.mode}};
+    if (r.rate) j["rate"] = *r.rate;
+    j["startup_ns"] = r.startup_ns;
+    j["measured_wall_ns"] = r.measured_wall_ns;
+    j["completed"] = r.completed;
+    return line(j);
 }
 
 std::string call_sample_record(const std::string& call, int index, bool warmup, int calls, std::int64_t total_ns) {
-    return JsonObject()
-        .str("type", "call_sample")
-        .str("call", call)
-        .integer("index", index)
-        .boolean("warmup", warmup)
-        .integer("calls", calls)
-        .integer("total_ns", total_ns)
-        .done();
+    return line({{"type", "call_sample"},
+                 {"call", call},
+                 {"index", index},
+                 {"warmup", warmup},
+                 {"calls", calls},
+                 {"total_ns", total_ns}});
 }
 
 std::string detections_record(const std::string& image, int width, int height, const std::vector<Detection>& dets) {
-    std::string list = "[";
-    for (std::size_t i = 0; i < dets.size(); ++i) {
-        const Detection& d = dets[i];
-        if (i) list += ", ";
-        const std::string box = "[" + json_float(d.box[0]) + ", " + json_float(d.box[1]) + ", " +
-                                json_float(d.box[2]) + ", " + json_float(d.box[3]) + "]";
-        list += JsonObject().integer("class_id", d.class_id).number("score", d.score).raw("box", box).done();
+    Json list = Json::array();
+    for (const Detection& d : dets) {
+        list.push_back({{"class_id", d.class_id},
+                        {"score", static_cast<double>(d.score)},
+                        {"box", {static_cast<double>(d.box[0]), static_cast<double>(d.box[1]),
+                                 static_cast<double>(d.box[2]), static_cast<double>(d.box[3])}}});
     }
-    list += "]";
-    return JsonObject()
-        .str("type", "detections")
-        .str("image", image)
-        .integer("width", width)
-        .integer("height", height)
-        .raw("detections", list)
-        .done();
+    return line({{"type", "detections"}, {"image", image}, {"width", width}, {"height", height}, {"detections", list}});
 }
 
 std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes, std::int64_t pss_bytes) {
-    return JsonObject()
-        .str("type", "end")
-        .integer("iterations", iterations)
-        .integer("warmup", warmup)
-        .integer("peak_rss_bytes", peak_rss_bytes)
-        .integer("pss_bytes", pss_bytes)
-        .done();
+    return line({{"type", "end"},
+                 {"iterations", iterations},
+                 {"warmup", warmup},
+                 {"peak_rss_bytes", peak_rss_bytes},
+                 {"pss_bytes", pss_bytes}});
 }
 
 std::string error_record(const std::string& code, const std::string& message) {
-    return JsonObject().str("type", "error").str("code", code).str("message", message).boolean("fatal", true).done();
+    return line({{"type", "error"}, {"code", code}, {"message", message}, {"fatal", true}});
 }
 
 void RecordSink::write(const std::string& record) {

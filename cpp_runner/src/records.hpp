@@ -63,6 +63,9 @@ std::string detections_record(const std::string& image, int width, int height, c
 std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes, std::int64_t pss_bytes);
 std::string error_record(const std::string& code, const std::string& message);
 
+// Lower-case hex SHA-256 (OpenSSL's EVP): hello.opencv_build_hash.
+std::string sha256_hex(const std::string& data);
+
 // Safe for concurrent writers: one mutex keeps each line whole. Workers format their records first
 // and call write() only outside their timed regions, so the lock never lands inside a measurement.
 class RecordSink {

@@ -6,6 +6,10 @@
 
 #include <opencv2/core.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 namespace {
 
 struct Scenario {
@@ -51,6 +55,18 @@ Hello make_hello(const Spec& spec, cv::dnn::Backend backend) {
     return h;
 }
 
+// Fails fast, before seconds go into loading a model, on an input file that cannot be opened.
+// call_overhead reads none.
+void check_inputs(const Spec& spec) {
+    std::vector<std::string> paths;
+    if (spec.scenario == "video") paths.push_back(spec.video.path);
+    if (spec.scenario != "call_overhead") paths.insert(paths.end(), spec.images.begin(), spec.images.end());
+    for (const std::string& path : paths) {
+        if (!std::ifstream(path, std::ios::binary))
+            throw RunError{"image_read", "cannot read input " + path + ": " + std::strerror(errno)};
+    }
+}
+
 }  // namespace
 
 int run_spec(const Spec& spec, RecordSink& out) {
@@ -63,17 +79,19 @@ int run_spec(const Spec& spec, RecordSink& out) {
         backend_from_name(spec.backend, backend);  // names were validated with the spec
         target_from_name(spec.target, target);
 
-        const Hello h = make_hello(spec, backend);
-        out.write(hello_record(h));
-
+        // A scenario or mode this runner lacks is refused before hello, as in every runner.
         const Scenario& scenario = find_scenario(spec);
         check_mode(spec);
+
+        const Hello h = make_hello(spec, backend);
+        out.write(hello_record(h));
 
         bool available = false;
         for (const std::string& t : h.available_targets) available = available || t == spec.target;
         if (!available)
             throw RunError{"backend_unavailable", "target " + spec.target + " is not available for backend " +
                                                       spec.backend + " in this OpenCV build"};
+        check_inputs(spec);
 
         return scenario.run(RunContext{spec, out, backend, target});
     } catch (const RunError& e) {

@@ -1,5 +1,5 @@
 // batch: B images per iteration, one blob, one forward (docs/protocol.md, "Scenarios", batch).
-#include "batch_pipeline.hpp"
+#include "pipeline_batch.hpp"
 #include "memory.hpp"
 #include "scenarios.hpp"
 

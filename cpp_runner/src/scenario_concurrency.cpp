@@ -2,7 +2,7 @@
 // from one shared counter (docs/protocol.md, "Scenarios", concurrency).
 #include "memory.hpp"
 #include "scenarios.hpp"
-#include "workers.hpp"
+#include "pool.hpp"
 
 #include <atomic>
 

@@ -4,7 +4,7 @@
 #include "memory.hpp"
 #include "request_queue.hpp"
 #include "scenarios.hpp"
-#include "workers.hpp"
+#include "pool.hpp"
 
 #include <algorithm>
 

@@ -1,18 +1,18 @@
 // Self-test for cpp_runner's own code (no test framework; run by CTest).
 // Prints "N passed, M failed" last and exits non-zero on any failure.
 #include "backend.hpp"
-#include "batch_pipeline.hpp"
-#include "json.hpp"
+#include "cli.hpp"
+#include "pipeline_batch.hpp"
 #include "pipeline.hpp"
 #include "records.hpp"
 #include "request_queue.hpp"
 #include "run.hpp"
 #include "scenario_common.hpp"
-#include "sha256.hpp"
 #include "spec.hpp"
 #include "video_rules.hpp"
-#include "workers.hpp"
+#include "pool.hpp"
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include <atomic>
@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -61,119 +62,6 @@ void check_near(const A& a, const B& b, T tol, const char* expr, const char* fil
 #define CHECK(c) check((c), #c, __FILE__, __LINE__)
 #define CHECK_EQ(a, b) check_eq((a), (b), #a " == " #b, __FILE__, __LINE__)
 #define CHECK_NEAR(a, b, tol) check_near((a), (b), (tol), #a " ~= " #b, __FILE__, __LINE__)
-
-void test_sha256() {
-    CHECK_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    CHECK_EQ(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
-                        "mnopqrstnopqrstu"),
-             "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
-    CHECK_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    // Chunked updates across the 55/56/64-byte padding boundaries give the one-shot digest.
-    for (std::size_t n : {55u, 56u, 63u, 64u, 65u, 119u, 120u, 1000u}) {
-        std::string data;
-        for (std::size_t i = 0; i < n; ++i) data += static_cast<char>('A' + (i * 7) % 26);
-        Sha256 h;
-        for (std::size_t i = 0; i < n; i += 13) h.update(data.data() + i, std::min<std::size_t>(13, n - i));
-        CHECK_EQ(h.hex_digest(), sha256_hex(data));
-        CHECK_EQ(h.hex_digest(), sha256_hex(data));  // digest does not disturb the state
-    }
-}
-
-void test_json() {
-    CHECK_EQ(json_string("plain"), "\"plain\"");
-    CHECK_EQ(json_string("a\"b\\c/d"), "\"a\\\"b\\\\c/d\"");
-    CHECK_EQ(json_string("l1\nl2\r\t\b\f"), "\"l1\\nl2\\r\\t\\b\\f\"");
-    CHECK_EQ(json_string(std::string("\x01\x1f\x7f", 3)), "\"\\u0001\\u001f\\u007f\"");
-    CHECK_EQ(json_string(std::string("nul\0x", 5)), "\"nul\\u0000x\"");
-    CHECK_EQ(json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-    CHECK_EQ(json_string("bad\xff"), "\"bad\\ufffd\"");
-    CHECK_EQ(json_string("cut\xc3"), "\"cut\\ufffd\"");
-    CHECK_EQ(json_string("over\xc0\xaf"), "\"over\\ufffd\\ufffd\"");
-    CHECK_EQ(json_string("surr\xed\xa0\x80"), "\"surr\\ufffd\\ufffd\\ufffd\"");
-    CHECK_EQ(json_string("big\xf4\x90\x80\x80"), "\"big\\ufffd\\ufffd\\ufffd\\ufffd\"");
-
-    CHECK_EQ(json_float(0.25f), "0.25");
-    CHECK_EQ(json_float(805.f), "805.0");
-    CHECK_EQ(json_float(0.8731f), "0.8731");
-    CHECK_EQ(json_float(0.f), "0.0");
-    CHECK_EQ(json_float(-1.5f), "-1.5");
-    CHECK_EQ(json_float(1e-5f), "1e-05");
-    CHECK_EQ(json_float(16777216.f), "16777216.0");
-    CHECK_EQ(json_float(720.f), "720.0");  // not "7.2e+02"
-    CHECK_EQ(json_float(1080.f), "1080.0");
-    CHECK_EQ(json_float(7.2e-4f), "0.00072");
-    CHECK_EQ(json_float(1.5e-7f), "1.5e-07");
-    CHECK_EQ(json_float(3e20f), "3e+20");
-    CHECK_EQ(json_float(0.1f), "0.1");
-    CHECK_EQ(json_float(756.8f), "756.8");
-    CHECK_EQ(json_float(std::numeric_limits<float>::quiet_NaN()), "null");
-    CHECK_EQ(json_float(std::numeric_limits<float>::infinity()), "null");
-    // Every printed value reads back as the same float32.
-    bool roundtrip = true;
-    unsigned seed = 12345;
-    for (int i = 0; i < 20000; ++i) {
-        seed = seed * 1103515245u + 12345u;
-        const float v = static_cast<float>(seed % 2000000) / 1000.f - 1000.f + static_cast<float>(i) * 1e-7f;
-        float bits;  // and arbitrary bit patterns, all magnitudes
-        const std::uint32_t u = seed;
-        std::memcpy(&bits, &u, sizeof(bits));
-        roundtrip = roundtrip && std::strtof(json_float(v).c_str(), nullptr) == v;
-        if (std::isfinite(bits)) roundtrip = roundtrip && std::strtof(json_float(bits).c_str(), nullptr) == bits;
-    }
-    CHECK(roundtrip);
-
-    CHECK_EQ(JsonObject().str("a", "x").integer("b", -3).boolean("c", false).str_array("d", {"p", "q"}).done(),
-             "{\"a\": \"x\", \"b\": -3, \"c\": false, \"d\": [\"p\", \"q\"]}");
-    CHECK_EQ(JsonObject().str_array("e", {}).done(), "{\"e\": []}");
-}
-
-// The formatters reproduce the fixture lines of tests/fixtures/protocol/stream-ok.jsonl byte for byte.
-void test_records() {
-    CHECK_EQ(load_record("yolov5s-320", 41234567), "{\"type\": \"load\", \"model\": \"yolov5s-320\", \"load_ns\": 41234567}");
-    CHECK_EQ(iteration_record(0, true, "bus.jpg", Phases{5100000, 900000, 98000000, 300000}, 104300000, 5),
-             "{\"type\": \"iteration\", \"index\": 0, \"warmup\": true, \"image\": \"bus.jpg\", \"phases_ns\": "
-             "{\"decode\": 5100000, \"preprocess\": 900000, \"inference\": 98000000, \"postprocess\": 300000}, "
-             "\"total_ns\": 104300000, \"detections\": 5}");
-    std::vector<Detection> dets(2);
-    dets[0].class_id = 5; dets[0].score = 0.8731f;
-    dets[0].box[0] = 22.1f; dets[0].box[1] = 231.5f; dets[0].box[2] = 805.f; dets[0].box[3] = 756.8f;
-    dets[1].class_id = 0; dets[1].score = 0.85f;
-    dets[1].box[0] = 48.f; dets[1].box[1] = 398.f; dets[1].box[2] = 245.5f; dets[1].box[3] = 902.f;
-    CHECK_EQ(detections_record("bus.jpg", 810, 1080, dets),
-             "{\"type\": \"detections\", \"image\": \"bus.jpg\", \"width\": 810, \"height\": 1080, \"detections\": "
-             "[{\"class_id\": 5, \"score\": 0.8731, \"box\": [22.1, 231.5, 805.0, 756.8]}, {\"class_id\": 0, "
-             "\"score\": 0.85, \"box\": [48.0, 398.0, 245.5, 902.0]}]}");
-    CHECK_EQ(detections_record("e.jpg", 1, 2, {}),
-             "{\"type\": \"detections\", \"image\": \"e.jpg\", \"width\": 1, \"height\": 2, \"detections\": []}");
-    CHECK_EQ(end_record(3, 1, 312475648, 201326592),
-             "{\"type\": \"end\", \"iterations\": 3, \"warmup\": 1, \"peak_rss_bytes\": 312475648, "
-             "\"pss_bytes\": 201326592}");
-    CHECK_EQ(error_record("model_load", "cannot read model models/missing.onnx: file not found"),
-             "{\"type\": \"error\", \"code\": \"model_load\", \"message\": \"cannot read model models/missing.onnx: "
-             "file not found\", \"fatal\": true}");
-
-    Hello h;
-    h.language_version = "g++ 12.2.0";
-    h.opencv_version = "4.6.0";
-    h.opencv_build_info = "\nGeneral configuration for OpenCV 4.6.0 =====\n";
-    h.threads = 1;
-    h.pid = 4242;
-    h.backend = "opencv";
-    h.target = "cpu";
-    h.available_targets = {"cpu", "opencl"};
-    CHECK_EQ(hello_record(h),
-             "{\"type\": \"hello\", \"protocol\": 1, \"runner\": \"cpp_runner\", \"language\": \"cpp\", "
-             "\"language_version\": \"g++ 12.2.0\", \"opencv_version\": \"4.6.0\", \"opencv_build_hash\": \"" +
-                 sha256_hex(h.opencv_build_info) +
-                 "\", \"opencv_build_info\": \"\\nGeneral configuration for OpenCV 4.6.0 =====\\n\", \"threads\": 1, "
-                 "\"pid\": 4242, \"backend\": \"opencv\", \"target\": \"cpu\", \"available_targets\": [\"cpu\", "
-                 "\"opencl\"]}");
-    CHECK_EQ(base_name("/abs/data/images/bus.jpg"), "bus.jpg");
-    CHECK_EQ(base_name("zidane.jpg"), "zidane.jpg");
-}
 
 void check_geometry(int w, int h, int S, int nw, int nh, int l, int r, int t, int b, const char* what) {
     const Letterbox g = letterbox_geometry(w, h, S);
@@ -333,168 +221,6 @@ void test_backend() {
     bool has_cpu = false;
     for (const auto& n : cpu) has_cpu = has_cpu || n == "cpu";
     CHECK(has_cpu);
-}
-
-const char* kSpec = R"({
-  "protocol": 1,
-  "scenario": "single",
-  "model": {"name": "yolov5s-320", "path": "models/yolov5s-320.onnx", "format": "onnx", "input_size": 320},
-  "images": ["data/images/bus.jpg", "data/images/zidane.jpg"],
-  "conf_threshold": 0.25,
-  "nms_threshold": 0.45,
-  "max_detections": 300,
-  "warmup": 1,
-  "iterations": 3,
-  "threads": 1,
-  "backend": "opencv",
-  "target": "cpu"
-})";
-
-std::string replaced(const std::string& from, const std::string& to) {
-    std::string s = kSpec;
-    const std::size_t p = s.find(from);
-    if (p != std::string::npos) s.replace(p, from.size(), to);
-    return s;
-}
-
-std::string spec_error_code(const std::string& text) {
-    Spec s;
-    SpecError e;
-    return parse_spec(text, s, e) ? "ok" : e.code;
-}
-
-void test_spec() {
-    Spec s;
-    SpecError e;
-    CHECK(parse_spec(kSpec, s, e));
-    CHECK_EQ(s.protocol, 1);
-    CHECK_EQ(s.scenario, "single");
-    CHECK_EQ(s.model.name, "yolov5s-320");
-    CHECK_EQ(s.model.path, "models/yolov5s-320.onnx");
-    CHECK_EQ(s.model.input_size, 320);
-    CHECK_EQ(s.images.size(), 2u);
-    CHECK_EQ(s.conf_threshold, 0.25f);
-    CHECK_EQ(s.nms_threshold, 0.45f);
-    CHECK_EQ(s.max_detections, 300);
-    CHECK_EQ(s.warmup, 1);
-    CHECK_EQ(s.iterations, 3);
-    CHECK_EQ(s.threads, 1);
-    CHECK_EQ(s.backend, "opencv");
-    CHECK_EQ(s.target, "cpu");
-
-    CHECK_EQ(spec_error_code(replaced("\"protocol\": 1", "\"protocol\": 2")), "protocol");
-    CHECK_EQ(spec_error_code(replaced("\"protocol\": 1,", "")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3,", "")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3", "\"iterations\": 2.5")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"threads\": 1", "\"threads\": -1")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"backend\": \"opencv\"", "\"backend\": \"tensorrt\"")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"target\": \"cpu\"", "\"target\": \"gpu\"")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"format\": \"onnx\"", "\"format\": \"pb\"")), "spec");
-    CHECK_EQ(spec_error_code(replaced("[\"data/images/bus.jpg\", \"data/images/zidane.jpg\"]", "[]")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"conf_threshold\": 0.25", "\"conf_threshold\": 1.5")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"conf_threshold\": 0.25", "\"conf_threshold\": \"0.25\"")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"max_detections\": 300", "\"max_detections\": 0")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"conf_threshold\": 0.25", "\"conf_threshold\": 1")), "ok");
-    // An unknown scenario is a valid spec; the run reports unsupported_scenario.
-    CHECK_EQ(spec_error_code(replaced("\"scenario\": \"single\"", "\"scenario\": \"stream\"")), "ok");
-    CHECK_EQ(spec_error_code(replaced("\"threads\": 1,", "\"threads\": 1, \"extra_key\": {\"x\": [1, 2]},")), "ok");
-    CHECK_EQ(spec_error_code("not json at all"), "spec");
-    CHECK_EQ(spec_error_code("[1, 2]"), "spec");
-    CHECK_EQ(spec_error_code(""), "spec");
-    CHECK_EQ(spec_error_code("{\"protocol\": 1"), "spec");
-
-    // JSON that FileStorage does not read is rewritten first: \uXXXX (Python's json.dumps default for
-    // non-ASCII), "\/", null.
-    CHECK_EQ(filestorage_compatible_json(R"({"k": "caf\u00e9"})"), "{\"k\": \"caf\xc3\xa9\"}");
-    CHECK_EQ(filestorage_compatible_json(R"("\ud83d\ude00")"), "\"\xf0\x9f\x98\x80\"");
-    CHECK_EQ(filestorage_compatible_json(R"("\ud83dx")"), "\"\xef\xbf\xbdx\"");
-    CHECK_EQ(filestorage_compatible_json(R"("\ude00")"), "\"\xef\xbf\xbd\"");
-    CHECK_EQ(filestorage_compatible_json(R"("\u0022\u005c\u000a\u0041")"), R"("\"\\\nA")");
-    CHECK_EQ(filestorage_compatible_json(R"("a\\u00e9")"), R"("a\\u00e9")");  // escaped backslash, then text
-    CHECK_EQ(filestorage_compatible_json(R"("\u12")"), R"("\u12")");  // malformed: left for the parser
-    CHECK_EQ(filestorage_compatible_json(R"({"a\/b": "c\/d"} \/)"), R"({"a/b": "c/d"} \/)");
-    CHECK_EQ(filestorage_compatible_json(R"({"a": null, "b": [null,1], "null": "null", "c": nullx})"),
-             R"({"a": "", "b": ["",1], "null": "null", "c": nullx})");
-    CHECK_EQ(spec_error_code(replaced("\"threads\": 1,", "\"threads\": 1, \"future\": null,")), "ok");
-    CHECK_EQ(spec_error_code(replaced("\"threads\": 1", "\"threads\": null")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"data/images/bus.jpg\"", R"("bad\u0000nul")")), "spec");
-    CHECK(parse_spec(replaced("\"data/images/bus.jpg\"", R"("/home/Jos\u00e9/\ud83d\ude00 \"q\".jpg")"), s, e));
-    CHECK_EQ(s.images[0], "/home/Jos\xc3\xa9/\xf0\x9f\x98\x80 \"q\".jpg");
-
-    // JSON string escapes in paths reach the spec decoded.
-    CHECK(parse_spec(replaced("\"data/images/bus.jpg\"", "\"dir with space/q\\\"uote.jpg\""), s, e));
-    CHECK_EQ(s.images[0], "dir with space/q\"uote.jpg");
-}
-
-void test_json_double() {
-    CHECK_EQ(json_double(8.0), "8.0");
-    CHECK_EQ(json_double(10.0), "10.0");
-    CHECK_EQ(json_double(29.97), "29.97");
-    CHECK_EQ(json_double(0.1), "0.1");
-    CHECK_EQ(json_double(1e-5), "1e-05");
-    CHECK_EQ(json_double(1e300), "1e+300");
-    CHECK_EQ(json_double(std::numeric_limits<double>::quiet_NaN()), "null");
-    bool roundtrip = true;
-    std::uint64_t seed = 99;
-    for (int i = 0; i < 20000; ++i) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        double v;
-        std::memcpy(&v, &seed, sizeof(v));
-        if (std::isfinite(v)) roundtrip = roundtrip && std::strtod(json_double(v).c_str(), nullptr) == v;
-    }
-    CHECK(roundtrip);
-    CHECK_EQ(JsonObject().real("rate", 8.0).done(), "{\"rate\": 8.0}");
-}
-
-// The scenario records, key for key as docs/protocol.md, "Scenarios" shows them.
-void test_scenario_records() {
-    CHECK_EQ(load_record("yolov5s-320", 41234567, 1),
-             "{\"type\": \"load\", \"model\": \"yolov5s-320\", \"load_ns\": 41234567, \"worker\": 1}");
-    const Phases ph{1, 2, 3, 4};
-    IterationExtra v;
-    v.frame = 123;
-    CHECK_EQ(iteration_record(0, false, "frame-000123", ph, 10, 2, v),
-             "{\"type\": \"iteration\", \"index\": 0, \"warmup\": false, \"image\": \"frame-000123\", \"phases_ns\": "
-             "{\"decode\": 1, \"preprocess\": 2, \"inference\": 3, \"postprocess\": 4}, \"total_ns\": 10, "
-             "\"detections\": 2, \"frame\": 123}");
-    IterationExtra srv;
-    srv.worker = 1;
-    srv.queue_ns = 5;
-    srv.latency_ns = 15;
-    const std::string it = iteration_record(7, false, "bus.jpg", ph, 10, 0, srv);
-    CHECK(it.find("\"detections\": 0, \"worker\": 1, \"queue_ns\": 5, \"latency_ns\": 15}") != std::string::npos);
-    IterationExtra bat;
-    bat.batch = 4;
-    CHECK(iteration_record(0, true, "bus.jpg", ph, 10, 9, bat).find("\"detections\": 9, \"batch\": 4}") !=
-          std::string::npos);
-
-    VideoResult vr;
-    vr.frames_read = 120;
-    vr.processed = 110;
-    vr.dropped = 10;
-    vr.source_fps = 10.0;
-    vr.measured_wall_ns = 5123456789;
-    CHECK_EQ(video_result_record(vr),
-             "{\"type\": \"result\", \"scenario\": \"video\", \"frames_read\": 120, \"processed\": 110, "
-             "\"dropped\": 10, \"source_fps\": 10.0, \"measured_wall_ns\": 5123456789}");
-    PoolResult pr;
-    pr.scenario = "concurrency";
-    pr.workers = 4;
-    pr.mode = "threads";
-    pr.startup_ns = 912345678;
-    pr.measured_wall_ns = 8123456789;
-    pr.completed = 200;
-    CHECK_EQ(pool_result_record(pr),
-             "{\"type\": \"result\", \"scenario\": \"concurrency\", \"workers\": 4, \"mode\": \"threads\", "
-             "\"startup_ns\": 912345678, \"measured_wall_ns\": 8123456789, \"completed\": 200}");
-    pr.scenario = "server";
-    pr.rate = 8.0;
-    CHECK_EQ(pool_result_record(pr),
-             "{\"type\": \"result\", \"scenario\": \"server\", \"workers\": 4, \"mode\": \"threads\", "
-             "\"rate\": 8.0, \"startup_ns\": 912345678, \"measured_wall_ns\": 8123456789, \"completed\": 200}");
-    CHECK_EQ(call_sample_record("empty", 0, true, 10000, 412345),
-             "{\"type\": \"call_sample\", \"call\": \"empty\", \"index\": 0, \"warmup\": true, "
-             "\"calls\": 10000, \"total_ns\": 412345}");
 }
 
 void test_video_rules() {
@@ -665,133 +391,314 @@ void test_request_queue() {
     CHECK(!popped.load());
 }
 
-std::string with_scenario(const std::string& scenario_and_keys) {
-    return replaced("\"scenario\": \"single\",", scenario_and_keys + ",");
+// ---- Records and JSON (nlohmann-json) ----
+
+using Json = nlohmann::ordered_json;
+
+// Floats compared as float32, the precision the protocol promises (a record widens a float32 to double).
+Json as_float32(const Json& j) {
+    if (j.is_number_float()) return static_cast<double>(static_cast<float>(j.get<double>()));
+    if (!j.is_structured()) return j;
+    Json out = j.is_array() ? Json::array() : Json::object();
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        if (j.is_array()) out.push_back(as_float32(*it));
+        else out[it.key()] = as_float32(*it);
+    }
+    return out;
 }
 
-void test_scenario_spec() {
+// The same keys, in the same order, with the same values (ordered_json compares in order).
+void check_json(const std::string& line, const std::string& want, const char* file, int n) {
+    const Json got = Json::parse(line, nullptr, false);
+    check(!got.is_discarded() && as_float32(got) == as_float32(Json::parse(want)), "record == expected", file, n,
+          show(line, want));
+}
+#define CHECK_JSON(line, want) check_json((line), (want), __FILE__, __LINE__)
+
+void test_sha256() {  // OpenSSL's EVP, checked against FIPS 180-4's examples
+    CHECK_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// The formatters give the records of tests/fixtures/protocol/stream-single.jsonl's shapes, key for key.
+void test_records() {
+    CHECK_JSON(load_record("yolov5s-320", 41234567), R"({"type": "load", "model": "yolov5s-320", "load_ns": 41234567})");
+    CHECK_JSON(iteration_record(0, true, "bus.jpg", Phases{5100000, 900000, 98000000, 300000}, 104300000, 5),
+               R"({"type": "iteration", "index": 0, "warmup": true, "image": "bus.jpg", "phases_ns": {"decode": 5100000,
+                   "preprocess": 900000, "inference": 98000000, "postprocess": 300000}, "total_ns": 104300000,
+                   "detections": 5})");
+    std::vector<Detection> dets(2);
+    dets[0].class_id = 5; dets[0].score = 0.8731f;
+    dets[0].box[0] = 22.1f; dets[0].box[1] = 231.5f; dets[0].box[2] = 805.f; dets[0].box[3] = 756.8f;
+    dets[1].class_id = 0; dets[1].score = 0.85f;
+    dets[1].box[0] = 48.f; dets[1].box[1] = 398.f; dets[1].box[2] = 245.5f; dets[1].box[3] = 902.f;
+    const std::string d = detections_record("bus.jpg", 810, 1080, dets);
+    CHECK_JSON(d, R"({"type": "detections", "image": "bus.jpg", "width": 810, "height": 1080, "detections":
+                      [{"class_id": 5, "score": 0.8731, "box": [22.1, 231.5, 805.0, 756.8]},
+                       {"class_id": 0, "score": 0.85, "box": [48.0, 398.0, 245.5, 902.0]}]})");
+    // Exact float32 values: the text reads back as the very float32 the pipeline computed.
+    CHECK_EQ(static_cast<float>(Json::parse(d)["detections"][0]["score"].get<double>()), 0.8731f);
+    CHECK_JSON(detections_record("e.jpg", 1, 2, {}),
+               R"({"type": "detections", "image": "e.jpg", "width": 1, "height": 2, "detections": []})");
+    CHECK_JSON(end_record(3, 1, 312475648, 201326592),
+               R"({"type": "end", "iterations": 3, "warmup": 1, "peak_rss_bytes": 312475648, "pss_bytes": 201326592})");
+    CHECK_JSON(error_record("model_load", "cannot read model m.onnx"),
+               R"({"type": "error", "code": "model_load", "message": "cannot read model m.onnx", "fatal": true})");
+    // Bytes that are not UTF-8 (a file name, an OpenCV message) still give a line a strict reader takes.
+    CHECK_JSON(error_record("image_read", "bad\xff name"),
+               R"({"type": "error", "code": "image_read", "message": "bad\ufffd name", "fatal": true})");
+
+    Hello h;
+    h.language_version = "g++ 12.2.0";
+    h.opencv_version = "4.6.0";
+    h.opencv_build_info = "\nGeneral configuration for OpenCV 4.6.0 =====\n";
+    h.threads = 1;
+    h.pid = 4242;
+    h.backend = "opencv";
+    h.target = "cpu";
+    h.available_targets = {"cpu", "opencl"};
+    CHECK_JSON(hello_record(h),
+               R"({"type": "hello", "protocol": 1, "runner": "cpp_runner", "language": "cpp",
+                   "language_version": "g++ 12.2.0", "opencv_version": "4.6.0", "opencv_build_hash": ")" +
+                   sha256_hex(h.opencv_build_info) +
+                   R"(", "opencv_build_info": "\nGeneral configuration for OpenCV 4.6.0 =====\n", "threads": 1,
+                   "pid": 4242, "backend": "opencv", "target": "cpu", "available_targets": ["cpu", "opencl"]})");
+    CHECK_EQ(base_name("/abs/data/images/bus.jpg"), "bus.jpg");
+    CHECK_EQ(base_name("zidane.jpg"), "zidane.jpg");
+}
+
+// The scenario records, key for key as docs/protocol.md, "Scenarios" shows them.
+void test_scenario_records() {
+    CHECK_JSON(load_record("yolov5s-320", 41234567, 1),
+               R"({"type": "load", "model": "yolov5s-320", "load_ns": 41234567, "worker": 1})");
+    const Phases ph{1, 2, 3, 4};
+    const std::string phases = R"("phases_ns": {"decode": 1, "preprocess": 2, "inference": 3, "postprocess": 4})";
+    IterationExtra v;
+    v.frame = 123;
+    CHECK_JSON(iteration_record(0, false, "frame-000123", ph, 10, 2, v),
+               R"({"type": "iteration", "index": 0, "warmup": false, "image": "frame-000123", )" + phases +
+                   R"(, "total_ns": 10, "detections": 2, "frame": 123})");
+    IterationExtra srv;
+    srv.worker = 1;
+    srv.queue_ns = 5;
+    srv.latency_ns = 15;
+    CHECK_JSON(iteration_record(7, false, "bus.jpg", ph, 10, 0, srv),
+               R"({"type": "iteration", "index": 7, "warmup": false, "image": "bus.jpg", )" + phases +
+                   R"(, "total_ns": 10, "detections": 0, "worker": 1, "queue_ns": 5, "latency_ns": 15})");
+    IterationExtra bat;
+    bat.batch = 4;
+    CHECK_JSON(iteration_record(0, true, "bus.jpg", ph, 10, 9, bat),
+               R"({"type": "iteration", "index": 0, "warmup": true, "image": "bus.jpg", )" + phases +
+                   R"(, "total_ns": 10, "detections": 9, "batch": 4})");
+
+    VideoResult vr;
+    vr.frames_read = 120;
+    vr.processed = 110;
+    vr.dropped = 10;
+    vr.source_fps = 29.97;
+    vr.measured_wall_ns = 5123456789;
+    CHECK_JSON(video_result_record(vr),
+               R"({"type": "result", "scenario": "video", "frames_read": 120, "processed": 110, "dropped": 10,
+                   "source_fps": 29.97, "measured_wall_ns": 5123456789})");
+    PoolResult pr;
+    pr.scenario = "concurrency";
+    pr.workers = 4;
+    pr.mode = "threads";
+    pr.startup_ns = 912345678;
+    pr.measured_wall_ns = 8123456789;
+    pr.completed = 200;
+    CHECK_JSON(pool_result_record(pr),
+               R"({"type": "result", "scenario": "concurrency", "workers": 4, "mode": "threads",
+                   "startup_ns": 912345678, "measured_wall_ns": 8123456789, "completed": 200})");
+    pr.scenario = "server";
+    pr.rate = 8.0;
+    CHECK_JSON(pool_result_record(pr),
+               R"({"type": "result", "scenario": "server", "workers": 4, "mode": "threads", "rate": 8.0,
+                   "startup_ns": 912345678, "measured_wall_ns": 8123456789, "completed": 200})");
+    CHECK_JSON(call_sample_record("empty", 0, true, 10000, 412345),
+               R"({"type": "call_sample", "call": "empty", "index": 0, "warmup": true, "calls": 10000,
+                   "total_ns": 412345})");
+}
+
+// ---- The spec: parsed values (the refusals are the contract's cases below) ----
+
+void test_spec_values() {
     Spec s;
     SpecError e;
-    const std::string video = R"("scenario": "video", "video": {"path": "/v/vtest.avi", "realtime": true})";
-    CHECK(parse_spec(with_scenario(video), s, e));
-    CHECK_EQ(s.video.path, "/v/vtest.avi");
-    CHECK(s.video.realtime);
-    CHECK(parse_spec(with_scenario(R"("scenario": "video", "video": {"path": "v.avi", "realtime": false})"), s, e));
-    CHECK(!s.video.realtime);
-    const std::string no_images = "[\"data/images/bus.jpg\", \"data/images/zidane.jpg\"]";
-    std::string empty = with_scenario(video);
-    empty.replace(empty.find(no_images), no_images.size(), "[]");
-    CHECK_EQ(spec_error_code(empty), "ok");  // a video needs no images
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video", "video": {"path": "v.avi"})")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video", "video": {"path": "v.avi", "realtime": 1})")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video", "video": "v.avi")")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "video")")), "spec");
-
-    CHECK(parse_spec(with_scenario(R"("scenario": "concurrency", "workers": 4, "mode": "threads")"), s, e));
-    CHECK_EQ(s.workers, 4);
-    CHECK_EQ(s.mode, "threads");
-    // Another mode is a valid spec: the run answers unsupported_scenario, naming it.
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": 2, "mode": "processes")")), "ok");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": 0, "mode": "threads")")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": 2)")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "concurrency", "workers": true, "mode": "threads")")), "spec");
-
-    // iterations is 3 in kSpec: three arrivals, nanoseconds beyond int32 read exactly.
-    const std::string server = R"("scenario": "server", "workers": 2, "mode": "threads", "rate": 8, )";
-    CHECK(parse_spec(with_scenario(server + R"("arrivals_ns": [0, 81234567, 25000000001])"), s, e));
+    const char* text = R"({"protocol": 1, "scenario": "server", "workers": 2, "mode": "threads", "rate": 8,
+        "arrivals_ns": [0, 81234567, 25000000001],
+        "model": {"name": "yolov5s-320", "path": "/m/Jos\u00e9/\ud83d\ude00 \"q\".onnx", "format": "onnx", "input_size": 320},
+        "images": ["a.jpg", "dir with space/b.jpg"], "conf_threshold": 0.25, "nms_threshold": 0.45,
+        "max_detections": 300, "warmup": 1, "iterations": 3, "threads": 1, "backend": "opencv", "target": "cpu"})";
+    check(parse_spec(text, s, e), "parse_spec", __FILE__, __LINE__, e.message);
+    CHECK_EQ(s.protocol, 1);
+    CHECK_EQ(s.scenario, "server");
+    CHECK_EQ(s.model.path, "/m/Jos\xc3\xa9/\xf0\x9f\x98\x80 \"q\".onnx");
+    CHECK_EQ(s.model.input_size, 320);
+    CHECK_EQ(s.images.size(), 2u);
+    CHECK_EQ(s.images[1], "dir with space/b.jpg");
+    CHECK_EQ(s.conf_threshold, 0.25f);
+    CHECK_EQ(s.nms_threshold, 0.45f);
+    CHECK_EQ(s.max_detections, 300);
+    CHECK_EQ(s.warmup, 1);
+    CHECK_EQ(s.iterations, 3);
+    CHECK_EQ(s.threads, 1);
+    CHECK_EQ(s.workers, 2);
     CHECK_EQ(s.rate, 8.0);
     CHECK(s.arrivals_ns == std::vector<std::int64_t>({0, 81234567, 25000000001}));
-    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1])")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1, -2])")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1, 2.5])")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(server + R"("arrivals_ns": [0, 1, 99999999999999999999])")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "server", "workers": 2, "mode": "threads", "arrivals_ns": [0, 1, 2])")),
-             "spec");  // no rate
-
-    CHECK(parse_spec(with_scenario(R"("scenario": "batch", "batch": 4)"), s, e));
-    CHECK_EQ(s.batch, 4);
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "batch", "batch": 0)")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "batch")")), "spec");
-
-    CHECK(parse_spec(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 10000)"), s, e));
-    CHECK_EQ(s.calls_per_sample, 10000);
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "call_overhead")")), "spec");
-    CHECK_EQ(spec_error_code(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 0)")), "spec");
-
-    // Another scenario's keys are ignored, whatever they hold.
-    CHECK_EQ(spec_error_code(replaced("\"threads\": 1,", "\"threads\": 1, \"batch\": \"x\", \"video\": 3,")), "ok");
-    // JSON booleans and big integers are not integers (FileStorage alone reads true as 1 and
-    // truncates 3000000000).
-    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3", "\"iterations\": true")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"iterations\": 3", "\"iterations\": 3000000000")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"backend\": \"opencv\"", "\"backend\": false")), "spec");
-    CHECK_EQ(spec_error_code(replaced("\"data/images/bus.jpg\"", "true")), "spec");
-    CHECK_EQ(filestorage_compatible_json(R"({"a": true, "b": [false,2147483647,-2147483648], "c": "true 3000000000"})"),
-             "{\"a\": \"\x01true\", \"b\": [\"\x01" "false\",2147483647,-2147483648], \"c\": \"true 3000000000\"}");
-    CHECK_EQ(filestorage_compatible_json(R"([2147483648, -2147483649, 3e10, 1.5, -0.25, 1E3, truex])"),
-             "[\"\x01int:2147483648\", \"\x01int:-2147483649\", 3e10, 1.5, -0.25, 1E3, truex]");
 }
 
-// Through run_spec: the records of a run that needs no model, and the answer to a mode C++ lacks.
-std::vector<std::string> run_lines(const std::string& spec_text) {
-    Spec s;
-    SpecError e;
-    std::vector<std::string> lines;
-    if (!parse_spec(spec_text, s, e)) return {"spec error: " + e.message};
-    std::FILE* f = std::tmpfile();
-    if (!f) return {"no tmpfile"};
-    {
-        RecordSink sink(f);
-        run_spec(s, sink);
+// ---- The runner contract (tests/fixtures/protocol/conformance.json), shared with Go and Python ----
+
+const std::string kRoot = CPP_RUNNER_REPO_ROOT;
+
+Json load_contract() {
+    std::ifstream f(kRoot + "/tests/fixtures/protocol/conformance.json");
+    return Json::parse(f, nullptr, false);
+}
+
+// parent object of a dotted key ("model.path": spec["model"], "path"), created when absent.
+Json& dotted(Json& spec, const std::string& key, std::string& leaf) {
+    Json* obj = &spec;
+    std::size_t start = 0;
+    for (std::size_t dot; (dot = key.find('.', start)) != std::string::npos; start = dot + 1) {
+        Json& next = (*obj)[key.substr(start, dot - start)];
+        if (!next.is_object()) next = Json::object();
+        obj = &next;
     }
+    leaf = key.substr(start);
+    return *obj;
+}
+
+std::string absolute(const Json& p) {
+    const std::string s = p.get<std::string>();
+    return s.empty() ? s : kRoot + "/" + s;
+}
+
+// The case's spec text: the base with `remove` dropped and `set` replaced, fixture paths made absolute.
+std::string case_spec(const Json& contract, const Json& c) {
+    if (c.contains("text")) return c["text"].get<std::string>();
+    Json spec = contract["base"];
+    std::string leaf;
+    if (c.contains("remove")) {
+        for (const Json& key : c["remove"]) dotted(spec, key.get<std::string>(), leaf).erase(leaf);
+    }
+    if (c.contains("set")) {
+        for (auto it = c["set"].begin(); it != c["set"].end(); ++it)
+            dotted(spec, it.key(), leaf)[leaf] = *it == "$native" ? contract["native_modes"]["cpp"] : *it;
+    }
+    for (const char* k : {"model", "video"}) {
+        if (spec.contains(k) && spec[k].is_object() && spec[k].contains("path") && spec[k]["path"].is_string())
+            spec[k]["path"] = absolute(spec[k]["path"]);
+    }
+    if (spec.contains("images") && spec["images"].is_array()) {
+        for (Json& img : spec["images"])
+            if (img.is_string()) img = absolute(img);
+    }
+    return spec.dump();
+}
+
+// Runs the command line in process and returns the status and the records.
+int run_records(const std::vector<std::string>& args, const std::string& stdin_text, std::vector<Json>& records) {
+    std::FILE* f = std::tmpfile();
+    if (!f) return -1;
+    std::istringstream in(stdin_text);
+    const int status = run_cli(args, in, f);
     std::rewind(f);
     std::string line;
     for (int c; (c = std::fgetc(f)) != EOF;) {
-        if (c == '\n') { lines.push_back(line); line.clear(); }
-        else line += static_cast<char>(c);
+        if (c != '\n') { line += static_cast<char>(c); continue; }
+        records.push_back(Json::parse(line, nullptr, false));
+        line.clear();
     }
     std::fclose(f);
-    return lines;
+    return status;
 }
 
-void test_run_scenarios() {
-    // call_overhead loads no model: this spec's model path does not exist.
-    std::vector<std::string> lines = run_lines(with_scenario(R"("scenario": "call_overhead", "calls_per_sample": 50)"));
-    CHECK_EQ(lines.size(), 1u + 4u * 4u + 1u);  // hello, (1 warm-up + 3) samples of each of 4 calls, end
-    if (lines.size() == 18u) {
-        CHECK(lines[0].find("\"type\": \"hello\"") != std::string::npos);
-        CHECK(lines[1].find("\"call\": \"empty\", \"index\": 0, \"warmup\": true, \"calls\": 50,") != std::string::npos);
-        CHECK(lines[2].find("\"call\": \"opencv\", \"index\": 0, \"warmup\": true") != std::string::npos);
-        CHECK(lines[3].find("\"call\": \"mat\", \"index\": 0, \"warmup\": true") != std::string::npos);
-        CHECK(lines[4].find("\"call\": \"loop\", \"index\": 0, \"warmup\": true") != std::string::npos);
-        CHECK(lines[14].find("\"call\": \"opencv\", \"index\": 3, \"warmup\": false") != std::string::npos);
-        CHECK(lines[17].find("\"type\": \"end\", \"iterations\": 3, \"warmup\": 1") != std::string::npos);
+// One run against a case: exit status, the last record, a hello first or not.
+void check_case(const Json& c, int status, const std::vector<Json>& recs, bool cli) {
+    const std::string name = c["name"].get<std::string>();
+    if (recs.empty()) { check(false, "records", __FILE__, __LINE__, name + ": no records"); return; }
+    const Json& last = recs.back();
+    const bool hello = recs.front().value("type", "") == "hello";
+    std::string want = c["code"].is_null() ? "" : c["code"].get<std::string>();
+    if (c.contains("unless_available") && hello) {
+        for (const Json& t : recs.front()["available_targets"])
+            if (t == c["unless_available"]) want = "model_load";
     }
-    for (const char* mode : {"processes", "goroutines"}) {
-        lines = run_lines(with_scenario(std::string(R"("scenario": "concurrency", "workers": 2, "mode": ")") + mode + "\""));
-        CHECK_EQ(lines.size(), 2u);
-        if (lines.size() == 2u) {
-            CHECK(lines[1].find("\"code\": \"unsupported_scenario\"") != std::string::npos);
-            CHECK(lines[1].find(mode) != std::string::npos);  // the message names the mode
+    const std::string detail = name + ": status " + std::to_string(status) + ", last " + last.dump();
+    if (want.empty()) {
+        check(status == 0 && last.value("type", "") == "end", "complete run", __FILE__, __LINE__, detail);
+        return;
+    }
+    check(status == c.value("status", 1) && last.value("type", "") == "error" && last.value("code", "") == want &&
+              last.value("fatal", false),
+          ("error " + want).c_str(), __FILE__, __LINE__, detail);
+    check(last.value("message", "").find(c.value("mentions", "")) != std::string::npos, "message mentions", __FILE__,
+          __LINE__, detail + " should mention " + c.value("mentions", ""));
+    if (!cli) check(hello == c.value("hello", false), "hello first", __FILE__, __LINE__, detail);
+}
+
+void test_contract_spec_cases() {
+    const Json contract = load_contract();
+    CHECK(contract.is_object() && contract["spec_cases"].size() >= 50);
+    if (!contract.is_object()) return;
+    for (const Json& c : contract["spec_cases"]) {
+        std::vector<Json> recs;
+        const int status = run_records({"--spec", "-"}, case_spec(contract, c), recs);
+        check_case(c, status, recs, false);
+    }
+}
+
+void test_contract_cli_cases() {
+    const Json contract = load_contract();
+    if (!contract.is_object()) return;
+    for (const Json& c : contract["cli_cases"]) {
+        std::vector<std::string> args;
+        for (const Json& a : c["args"]) {
+            std::string s = a.get<std::string>();
+            const std::size_t p = s.find("tests/");
+            if (p != std::string::npos) s.replace(p, 6, kRoot + "/tests/");
+            args.push_back(s);
         }
+        const std::string stdin_text = c.value("stdin", "") == "base" ? case_spec(contract, Json::object()) : "";
+        std::vector<Json> recs;
+        const int status = run_records(args, stdin_text, recs);
+        check_case(c, status, recs, true);
     }
-    lines = run_lines(with_scenario(R"("scenario": "teleport")"));
-    CHECK(lines.size() == 2u && lines[1].find("unsupported_scenario") != std::string::npos);
+}
+
+// call_overhead needs no model: its whole stream, sample by sample.
+void test_call_overhead_records() {
+    Json c = Json::parse(R"({"set": {"scenario": "call_overhead", "calls_per_sample": 50, "images": []}})");
+    std::vector<Json> recs;
+    const int status = run_records({"--spec", "-"}, case_spec(load_contract(), c), recs);
+    CHECK_EQ(status, 0);
+    CHECK_EQ(recs.size(), 1u + 4u * 4u + 1u);  // hello, (1 warm-up + 3) samples of each of 4 calls, end
+    if (recs.size() != 18u) return;
+    const char* calls[] = {"empty", "opencv", "mat", "loop"};
+    for (int i = 0; i < 16; ++i) {
+        const Json& r = recs[1 + i];
+        CHECK(r["type"] == "call_sample" && r["call"] == calls[i % 4] && r["index"] == i / 4 &&
+              r["warmup"] == (i < 4) && r["calls"] == 50 && r["total_ns"].get<std::int64_t>() >= 0);
+    }
+    CHECK(recs[17]["type"] == "end" && recs[17]["iterations"] == 3 && recs[17]["warmup"] == 1);
 }
 
 }  // namespace
 
 int main() {
     test_sha256();
-    test_json();
     test_records();
+    test_scenario_records();
+    test_spec_values();
+    test_contract_spec_cases();
+    test_contract_cli_cases();
+    test_call_overhead_records();
     test_letterbox();
     test_decode_nms();
     test_map_back();
     test_backend();
-    test_spec();
-    test_json_double();
-    test_scenario_records();
     test_video_rules();
     test_batch_slicing();
     test_dispatch_order();
@@ -799,8 +706,6 @@ int main() {
     test_record_sink_threads();
     test_start_gate();
     test_request_queue();
-    test_scenario_spec();
-    test_run_scenarios();
     std::fflush(stderr);
     std::printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail == 0 ? 0 : 1;

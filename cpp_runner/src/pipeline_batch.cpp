@@ -1,4 +1,4 @@
-#include "batch_pipeline.hpp"
+#include "pipeline_batch.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 

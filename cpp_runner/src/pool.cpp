@@ -1,4 +1,4 @@
-#include "workers.hpp"
+#include "pool.hpp"
 
 #include <algorithm>
 
