@@ -5,13 +5,37 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 )
 
-// recordFor returns a new typed record for a protocol record type.
-func recordFor(typ string) any {
+// recordFor returns a new typed record for a protocol record type in a scenario's stream.
+// A server's warm-up requests have no arrival: their records are a concurrency scenario's.
+func recordFor(scenario, typ string, warmup bool) any {
+	if scenario == "server" && warmup {
+		scenario = "concurrency"
+	}
+	switch scenario + "/" + typ {
+	case "video/iteration":
+		return &videoIterationRecord{}
+	case "concurrency/iteration":
+		return &workerIterationRecord{}
+	case "server/iteration":
+		return &serverIterationRecord{}
+	case "batch/iteration":
+		return &batchIterationRecord{}
+	case "concurrency/load", "server/load":
+		return &workerLoadRecord{}
+	case "video/result":
+		return &videoResultRecord{}
+	case "concurrency/result":
+		return &concurrencyResultRecord{}
+	case "server/result":
+		return &serverResultRecord{}
+	}
 	switch typ {
 	case "hello":
 		return &helloRecord{}
@@ -25,6 +49,8 @@ func recordFor(typ string) any {
 		return &endRecord{}
 	case "error":
 		return &errorRecord{}
+	case "call_sample":
+		return &callSampleRecord{}
 	}
 	return nil
 }
@@ -57,7 +83,13 @@ func sortedPaths(m map[string]bool) []string {
 // typed record with no unknown field, and re-encodes to the same keys and values.
 func TestFixtureRoundTrip(t *testing.T) {
 	seen := map[string]bool{}
-	for _, name := range []string{"stream-ok.jsonl", "stream-error.jsonl"} {
+	names, err := filepath.Glob("../tests/fixtures/protocol/stream-*.jsonl")
+	if err != nil || len(names) < 7 {
+		t.Fatalf("stream fixtures: %v %v", names, err)
+	}
+	for _, name := range names {
+		name = filepath.Base(name)
+		scenario := strings.TrimSuffix(strings.TrimPrefix(name, "stream-"), ".jsonl")
 		f, err := os.Open("../tests/fixtures/protocol/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -70,12 +102,13 @@ func TestFixtureRoundTrip(t *testing.T) {
 				continue
 			}
 			var head struct {
-				Type string `json:"type"`
+				Type   string          `json:"type"`
+				Warmup json.RawMessage `json:"warmup"` // a bool in iterations, a count in the end record
 			}
 			if err := json.Unmarshal(line, &head); err != nil {
 				t.Fatalf("%s:%d: %v", name, n, err)
 			}
-			rec := recordFor(head.Type)
+			rec := recordFor(scenario, head.Type, string(head.Warmup) == "true")
 			if rec == nil {
 				t.Fatalf("%s:%d: unknown record type %q", name, n, head.Type)
 			}

@@ -62,7 +62,7 @@ func TestParseSpecValid(t *testing.T) {
 }
 
 func TestParseSpecFixture(t *testing.T) {
-	data, err := os.ReadFile("../tests/fixtures/protocol/spec-single.json")
+	data, err := os.ReadFile("../tests/fixtures/protocol/stream-single.spec.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         samples = sampler.stop()
         machine = quiet.between(before, quiet.read(), load_before, sampler.tree_cpu_s, options.busy_cores)
     _write_samples(paths["samples.csv"], samples)
-    stream = protocol.read_file(str(paths["jsonl"]))
+    stream = protocol.read_file(str(paths["jsonl"]), spec)
     status, error = _verdict(stream, proc.returncode, timed_out, options, paths["stderr.log"])
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,

@@ -1,7 +1,13 @@
 """Parsing and checking the runners' JSON Lines output (docs/protocol.md, version 1).
 
 Parsing never raises on bad input: a runner that prints garbage is a failed cell with a clear reason, and every
-valid record before the garbage is kept.
+valid record before the garbage is kept. Three layers of checks, each adding to `Stream.problems`:
+- each record alone (`check_record`): its keys and their JSON types, total_ns = the sum of the phases;
+- the order of records (`_Order`, while parsing): hello first, loads before iterations, result before end,
+  nothing after end or error, one detections record per image;
+- the stream against the spec that started it (`validate`): the scenario's own keys (a server iteration without
+  latency_ns would report service time as latency), the counts and indices of iterations, loads and samples,
+  the result record, the end record's counts, a detections record for every image.
 """
 
 from __future__ import annotations
@@ -36,6 +42,19 @@ RESULT_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
                "completed": _INT},
 }
 DETECTION_SCHEMA: dict[str, tuple[type, ...]] = {"class_id": _INT, "score": _NUM, "box": (list,)}
+# The integer keys each scenario adds to its records (docs/protocol.md, "Scenarios"); "measured" keys are on
+# measured iterations only (a warm-up request has no arrival).
+SCENARIO_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "single": {},
+    "video": {"iteration": ("frame",)},
+    "concurrency": {"iteration": ("worker",), "load": ("worker",)},
+    "server": {"iteration": ("worker",), "measured": ("queue_ns", "latency_ns"), "load": ("worker",)},
+    "batch": {"iteration": ("batch",)},
+    "call_overhead": {},
+}
+CALLS = ("empty", "opencv", "mat", "loop")  # call_overhead's calls, in the order of each index
+# Errors that may come before hello: the hello needs a valid spec and a scenario the runner has.
+EARLY_ERRORS = ("spec", "protocol", "unsupported_scenario")
 
 
 @dataclass
@@ -80,6 +99,8 @@ def check_record(record: Any) -> str | None:
         phases = record["phases_ns"]
         if set(phases) != set(PHASES) or not all(isinstance(v, int) and v >= 0 for v in phases.values()):
             return f"iteration record: phases_ns must hold non-negative integers for {', '.join(PHASES)}"
+        if record["total_ns"] != sum(phases.values()):
+            return f"iteration record: total_ns {record['total_ns']} is not the sum of its phases"
     if kind == "detections":
         for det in record["detections"]:
             if not isinstance(det, dict) or any(not isinstance(det.get(k), t) for k, t in DETECTION_SCHEMA.items()):
@@ -97,8 +118,10 @@ def check_record(record: Any) -> str | None:
     return None
 
 
-def parse_lines(lines: Iterable[str]) -> Stream:
+def parse_lines(lines: Iterable[str], spec: dict[str, Any] | None = None) -> Stream:
+    """Every valid record, and every problem; with the spec that started the runner, `validate` too."""
     stream = Stream()
+    order = _Order(stream)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -107,21 +130,49 @@ def parse_lines(lines: Iterable[str]) -> Stream:
         except ValueError:
             stream.problems.append(f"stdout line {number} is not JSON: {line.strip()[:120]!r}")
             continue
-        problem = check_record(record)
+        problem = check_record(record) or order.check(record)
         if problem:
             stream.problems.append(f"stdout line {number}: {problem}")
             continue
-        _add(stream, record, number)
+        _add(stream, record)
     if stream.hello is None and not stream.problems and stream.error is None:
         stream.problems.append("the runner wrote no hello record")
+    if spec is not None:
+        stream.problems.extend(validate(stream, spec))
     return stream
 
 
-def _add(stream: Stream, record: dict[str, Any], number: int) -> None:
+class _Order:
+    """The order docs/protocol.md gives the records, checked one record at a time."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.last: str | None = None  # end or error once either came
+
+    def check(self, record: dict[str, Any]) -> str | None:
+        kind, s = record["type"], self.stream
+        if self.last is not None:
+            return f"a {kind} record after the {self.last} record"
+        if kind in ("end", "error"):
+            self.last = kind
+        if s.hello is None and kind != "hello" and not (kind == "error" and record["code"] in EARLY_ERRORS):
+            return f"a {kind} record before the hello record"
+        if kind == "hello" and s.hello is not None:
+            return "a second hello record"
+        if kind == "iteration" and not s.loads:
+            return "an iteration record before any load record"
+        if kind in ("iteration", "call_sample", "load") and s.result is not None:
+            return f"a {kind} record after the result record"
+        if kind == "result" and s.result is not None:
+            return "a second result record"
+        if kind == "detections" and record["image"] in s.detections:
+            return f"a second detections record for {record['image']!r} (one per image)"
+        return None
+
+
+def _add(stream: Stream, record: dict[str, Any]) -> None:
     kind = record["type"]
     if kind in ("hello", "end", "error", "result"):
-        if getattr(stream, kind) is not None:
-            stream.problems.append(f"stdout line {number}: a second {kind} record")
         setattr(stream, kind, record)
     elif kind == "load":
         stream.loads.append(record)
@@ -133,6 +184,81 @@ def _add(stream: Stream, record: dict[str, Any], number: int) -> None:
         stream.detections[record["image"]] = record
 
 
-def read_file(path: str) -> Stream:
+def validate(stream: Stream, spec: dict[str, Any]) -> list[str]:
+    """What a complete stream lacks against its spec (a stream cut short by an error is judged by its error)."""
+    if stream.end is None or stream.error is not None:
+        return []
+    scenario = spec["scenario"]
+    problems = _keys(stream, scenario)
+    problems += _counts(stream, spec)
+    if scenario in RESULT_SCHEMA:
+        if stream.result is None or stream.result["scenario"] != scenario:
+            problems.append(f"a {scenario} run needs a result record with scenario {scenario!r}")
+    elif stream.result is not None:
+        problems.append(f"a {scenario} run has no result record")
+    return problems
+
+
+def _keys(stream: Stream, scenario: str) -> list[str]:
+    keys = SCENARIO_KEYS.get(scenario, {})
+    problems = []
+    for kind, records in (("iteration", stream.iterations), ("load", stream.loads),
+                          ("measured", [r for r in stream.iterations if not r["warmup"]])):
+        for key in keys.get(kind, ()):
+            bad = next((r for r in records if type(r.get(key)) is not int or r[key] < 0), None)
+            if bad is not None:
+                problems.append(f"{scenario}: {'a measured iteration' if kind == 'measured' else f'a {kind}'} "
+                                f"record without a non-negative integer {key!r} (index {bad.get('index')})")
+    return problems
+
+
+def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
+    scenario, warm, n = spec["scenario"], spec["warmup"], spec["iterations"]
+    workers = spec.get("workers", 1) if scenario in ("concurrency", "server") else 1
+    end, problems = stream.end, []
+    assert end is not None
+    loads = 0 if scenario == "call_overhead" else workers
+    if len(stream.loads) != loads:
+        problems.append(f"{len(stream.loads)} load records, want {loads}")
+    if scenario == "call_overhead":
+        want = [(c, i, i < warm) for i in range(warm + n) for c in CALLS]
+        got = [(r["call"], r["index"], r["warmup"]) for r in stream.call_samples]
+        if got != want:
+            problems.append(f"call_sample records out of order or missing ({len(got)} of {len(want)})")
+        return problems
+    got = [(r["index"], r["warmup"]) for r in stream.iterations]
+    if scenario == "video":  # the video may end early: the end record says how many frames were processed
+        if end["warmup"] > warm or end["iterations"] > n:
+            problems.append(f"end record says {end['warmup']} + {end['iterations']} frames, spec {warm} + {n}")
+        warm, n = end["warmup"], end["iterations"]
+    elif (end["warmup"], end["iterations"]) != (warm, n):
+        problems.append(f"end record says {end['warmup']} + {end['iterations']} iterations, spec {warm} + {n}")
+    if scenario in ("concurrency", "server"):  # per-worker warm-ups, then the shared queue, in completion order
+        want = sorted([(i, True) for _ in range(workers) for i in range(warm)] + [(k, False) for k in range(n)])
+        got = sorted(got)
+    else:
+        want = [(i, i < warm) for i in range(warm + n)]
+    if got != want:
+        problems.append(f"iterations (index, warmup) {_short(got)} do not match the spec's {_short(want)}")
+    if scenario != "video":
+        images = {_base_name(p) for p in spec.get("images", [])}
+        if set(stream.detections) != images:
+            missing = sorted(images - set(stream.detections))
+            problems.append(f"detections records for {len(stream.detections)} images, want one for each of "
+                            f"{len(images)}" + (f" (missing: {', '.join(missing[:3])})" if missing else ""))
+    if scenario in ("concurrency", "server") and stream.result is not None and stream.result["completed"] != n:
+        problems.append(f"result record says {stream.result['completed']} completed, spec {n}")
+    return problems
+
+
+def _base_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _short(values: list[Any]) -> str:
+    return str(values) if len(values) <= 8 else f"[{', '.join(map(str, values[:6]))}, ... ({len(values)} in all)]"
+
+
+def read_file(path: str, spec: dict[str, Any] | None = None) -> Stream:
     with open(path, encoding="utf-8", errors="replace") as f:
-        return parse_lines(f)
+        return parse_lines(f, spec)

@@ -160,6 +160,7 @@ def load(run_dir: Path) -> Run:
         cell = cells[meta["cell"]]
         paths = execution.process_paths(raw / meta["cell"], meta["repeat"])
         cell.processes.append(meta)
-        cell.streams.append(read_file(str(paths["jsonl"])) if paths["jsonl"].is_file() else Stream())
+        spec = json.loads(paths["spec.json"].read_text(encoding="utf-8")) if paths["spec.json"].is_file() else None
+        cell.streams.append(read_file(str(paths["jsonl"]), spec) if paths["jsonl"].is_file() else Stream())
         cell.samples.append(execution.read_samples(paths["samples.csv"]))
     return Run(config, environment, list(cells.values()), processes)

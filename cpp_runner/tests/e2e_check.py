@@ -4,7 +4,9 @@
 usage: e2e_check.py CPP_RUNNER REPO_ROOT
 Exit 0 pass, 1 fail, 77 skip (models/ or data/images/ not there yet).
 
-Checks every line against the key sets of tests/fixtures/protocol/stream-ok.jsonl, the record order,
+Every stream goes through the orchestrator's validator (orchestrator/protocol.py, standard library only) with
+the spec that started it; every line is also held to the key sets of tests/fixtures/protocol/stream-*.jsonl, the
+record order,
 the phase arithmetic, one detections record per image, and that bus.jpg at 640
 gives 4 person + 1 bus; then each scenario of docs/protocol.md ("Scenarios") with tiny sizes at 320:
 video (plain and realtime), concurrency, server, batch and call_overhead.
@@ -17,6 +19,8 @@ import sys
 import tempfile
 
 RUNNER, ROOT = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, ROOT)
+from orchestrator import protocol  # noqa: E402
 MODEL = {s: os.path.join(ROOT, "models", f"yolov5s-{s}.onnx") for s in (320, 640)}
 MODEL_B4 = os.path.join(ROOT, "models", "yolov5s-320-b4.onnx")
 VIDEO = os.path.join(ROOT, "data", "video", "vtest.avi")
@@ -32,14 +36,11 @@ def check(ok, what):
 
 def fixture_keys():
     keys = {}
-    with open(os.path.join(ROOT, "tests", "fixtures", "protocol", "stream-ok.jsonl")) as f:
-        for line in f:
-            rec = json.loads(line)
-            keys.setdefault(rec["type"], rec)
-    with open(os.path.join(ROOT, "tests", "fixtures", "protocol", "stream-error.jsonl")) as f:
-        for line in f:
-            rec = json.loads(line)
-            keys.setdefault(rec["type"], rec)
+    for name in ("stream-single.jsonl", "stream-error.jsonl"):
+        with open(os.path.join(ROOT, "tests", "fixtures", "protocol", name)) as f:
+            for line in f:
+                rec = json.loads(line)
+                keys.setdefault(rec["type"], rec)
     return keys
 
 
@@ -91,6 +92,8 @@ def run(spec_obj, stdin=False, env=None):
             recs.append(json.loads(line))
         except ValueError:
             check(False, f"stdout line is not JSON: {line[:120]!r}")
+    problems = protocol.parse_lines(p.stdout.splitlines(), spec_obj).problems
+    check(not problems, f"{spec_obj['scenario']}: the validator found {problems[:3]}")
     return p.returncode, recs, p.stderr
 
 
