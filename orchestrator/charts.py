@@ -59,18 +59,48 @@ def _groups(cells: list[CellData]) -> list[tuple]:
     return list(dict.fromkeys(c.key for c in cells))
 
 
+# Charts draw at most this many points per series: a long run's 10^6 iterations would take minutes to draw and
+# show no more. Statistics always use every value; only the drawing is thinned.
+MAX_POINTS = 2000
+
+
+def thin_points(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A seeded random subset of at most MAX_POINTS values (the scatter of a box plot keeps its shape)."""
+    return values if len(values) <= MAX_POINTS else rng.choice(values, MAX_POINTS, replace=False)
+
+
+def ecdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ECDF at evenly spaced ranks plus the top 500 ranks exactly, so the tail keeps every step."""
+    x = np.sort(values)
+    n = len(x)
+    ranks = np.arange(n) if n <= MAX_POINTS else np.unique(np.concatenate(
+        [np.linspace(0, n - 1, MAX_POINTS - 500).astype(int), np.arange(n - 500, n)]))
+    return x[ranks], (ranks + 1) / n
+
+
+def thin_series(t: list[float], y: list[float]) -> tuple[list[float], list[float]]:
+    """At most MAX_POINTS points of a time series; each kept point is the maximum of its stretch (a peak
+    stays a peak)."""
+    step = -(-len(y) // MAX_POINTS)
+    if step <= 1:
+        return t, y
+    return t[::step], [max(y[i:i + step]) for i in range(0, len(y), step)]
+
+
 def latency_distribution(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
-    """Box plot with every measured iteration as a point, per runner, one panel per model and thread count."""
-    groups = [g for g in _groups(cells) if any(c.measured_ms() for c in cells if _key(c) == g)]
+    """Box plot of every measured iteration, with the iterations as points (a random MAX_POINTS of them when
+    there are more), per runner, one panel per model and thread count."""
+    groups = [g for g in _groups(cells) if any(len(c.measured_ms()) for c in cells if _key(c) == g)]
     if not groups:
         return None
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.6), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, group in zip(axes[0], groups):
-        members = [c for c in cells if _key(c) == group and c.measured_ms()]
+        members = [c for c in cells if _key(c) == group and len(c.measured_ms())]
         data = [c.measured_ms() for c in members]
         ax.boxplot(data, showfliers=False, widths=0.5, medianprops={"color": "black"})
         for i, (cell, values) in enumerate(zip(members, data), 1):
+            values = thin_points(values, rng)
             jitter = rng.uniform(-0.15, 0.15, len(values))
             ax.scatter(np.full(len(values), i) + jitter, values, s=8, alpha=0.6,
                        color=colours[cell.info["runner"]], zorder=3)
@@ -113,7 +143,7 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translat
         for cell in (c for c in cells if _key(c) == group):
             for k, samples in enumerate(cell.samples):
                 if samples:
-                    ax.plot([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples],
+                    ax.plot(*thin_series([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples]),
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
                             label=cell.info["runner"] if k == 0 else None)
         _label_panel(ax, _title(group, _), _("time since process start (s)"), _("resident memory (MiB)"))
@@ -218,14 +248,13 @@ def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str
 
 def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Empirical CDF of the latency per image: every percentile of every runner at once, tails included."""
-    groups = [g for g in _groups(cells) if any(c.measured_ms() for c in cells if _key(c) == g)]
+    groups = [g for g in _groups(cells) if any(len(c.measured_ms()) for c in cells if _key(c) == g)]
     if not groups:
         return None
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
     for ax, group in zip(axes[0], groups):
-        for cell in (c for c in cells if _key(c) == group and c.measured_ms()):
-            values = np.sort(cell.measured_ms())
-            ax.step(values, np.arange(1, len(values) + 1) / len(values), where="post",
+        for cell in (c for c in cells if _key(c) == group and len(c.measured_ms())):
+            ax.step(*ecdf_points(cell.measured_ms()), where="post",
                     color=colours[cell.info["runner"]], label=cell.info["runner"])
         _label_panel(ax, _title(group, _), _("latency per image (ms)"), _("fraction of iterations"))
     fig.tight_layout()

@@ -29,8 +29,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import statistics, verdicts
+from .columns import IterationTable
 from .protocol import PHASES
-from .rundata import CellData, latency_ns
+from .rundata import CellData
 
 NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency"}
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
@@ -91,7 +92,7 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
 def _p99(out: dict[str, Any], ca: CellData, cb: CellData, claimed: float | None) -> dict[str, Any]:
     """p99 has no per-process value: the pooled p99s with their order-statistic interval, or no verdict."""
     xa, xb = ca.completed_ms(), cb.completed_ms()
-    ci = statistics.quantile_ratio_ci(xa, xb, 0.99) if xa and xb else None
+    ci = statistics.quantile_ratio_ci(xa, xb, 0.99) if len(xa) and len(xb) else None
     if ci is None:
         out["detail"] = (f"n too small for a p99 interval ({min(len(xa), len(xb))} iterations, need "
                          f"{statistics.quantile_ci_min_n(0.99, 0.975)})")
@@ -106,8 +107,8 @@ def _p99(out: dict[str, Any], ca: CellData, cb: CellData, claimed: float | None)
 
 def _own_work(out: dict[str, Any], ca: CellData, cb: CellData) -> None:
     """The latency claim judged by the language's own work: a - b of (latency - inference), ms per image."""
-    def own(records: list[dict[str, Any]]) -> float:
-        return statistics.median([sum(r["phases_ns"][p] for p in OWN_WORK) for r in records]) / 1e6
+    def own(table: IterationTable) -> float:
+        return statistics.median(table.own_ns(OWN_WORK)) / 1e6
     a, b = ca.per_process(own), cb.per_process(own)
     rounds = sorted(set(a) & set(b))
     diff = statistics.paired_difference([a[k] for k in rounds], [b[k] for k in rounds])
@@ -139,9 +140,9 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
             return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in c.process_results().items()
                     if r.get("measured_wall_ns", 0) > 0}
         return tput(ca), tput(cb), "images/s", "throughput"
-    stat: Callable[[list[dict[str, Any]]], float] = {
-        "latency_mean": lambda rs: sum(latency_ns(r) for r in rs) / len(rs) / 1e6,
-        "latency_p50": lambda rs: statistics.median([latency_ns(r) for r in rs]) / 1e6,
+    stat: Callable[[IterationTable], float] = {
+        "latency_mean": lambda t: float(t.latency_ns().mean()) / 1e6,
+        "latency_p50": lambda t: statistics.median(t.latency_ns()) / 1e6,
     }[metric]
     return ca.per_process(stat), cb.per_process(stat), "ms", metric.replace("_", " ")
 
@@ -152,7 +153,7 @@ def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     carry the claim's metric; with `workers`, only cells with that many workers."""
     kind = NEEDS.get(claim["metric"])
     usable = [(c, s) for c, s in zip(cells, summaries)
-              if (s["scenario"] == kind if kind else c.measured_ms() and s["scenario"] != "call_overhead")]
+              if (s["scenario"] == kind if kind else len(c.measured_ms()) and s["scenario"] != "call_overhead")]
     workers = claim.get("workers")
     if workers is not None:
         measured = sorted({s.get("workers") for _, s in usable if s.get("workers")})

@@ -9,6 +9,7 @@ from pathlib import Path
 from . import doctor, history, i18n, report
 from . import run as run_mod
 from .errors import UserError
+from .runfolder import RunFolder
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             run_mod.run(args.config, args.out, lang=args.lang)
         elif args.command == "report":
-            if not (args.run_dir / "raw" / "cells.json").is_file():
+            if not RunFolder(args.run_dir).exists():
                 raise UserError(f"{args.run_dir} is not a run folder (no raw/cells.json)")
             print(report.render(args.run_dir, args.lang))
         elif args.command == "list":

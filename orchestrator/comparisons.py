@@ -132,7 +132,7 @@ def _paired_entry(base: dict, metric: str, a: dict[int, float], b: dict[int, flo
 
 
 def _unit(a: CellData, b: CellData, rounds: int) -> str:
-    per = [len(r) for c in (a, b) for r in c.measured() if r]
+    per = [len(t) for c in (a, b) for t in c.measured() if len(t)]
     each = f"{min(per)}" if per and min(per) == max(per) else (f"{min(per)}-{max(per)}" if per else "0")
     return f"n = {rounds} rounds x {each} iterations"
 
@@ -180,7 +180,7 @@ def _p99(base: dict, a: CellData, b: CellData) -> dict[str, Any]:
     interval from order statistics, or withheld when the cells have too few iterations for one. Descriptive: p99
     gets no test of its own, and the test of the medians says nothing about it."""
     xa, xb = a.completed_ms(), b.completed_ms()
-    if not (xa and xb):
+    if not (len(xa) and len(xb)):
         return {**base, "metric": "latency_p99", "ratio": None, "ci95": None, "p_value": None, "significant": None,
                 "outcome": "descriptive", "n": [len(xa), len(xb)], "verdict": "no completed process"}
     ra, rb = statistics.describe(xa)["p99"], statistics.describe(xb)["p99"]

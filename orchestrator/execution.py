@@ -6,7 +6,6 @@ what was already measured.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -21,6 +20,7 @@ import psutil
 
 from . import protocol, quiet, sampling
 from .protocol import Stream
+from .runfolder import ProcessFiles, write_samples
 
 STDERR_TAIL_LINES = 8
 # OpenCV never fails setPreferableBackend/Target: it logs one of these at the first forward() and runs on the CPU.
@@ -57,11 +57,6 @@ class ProcessResult:
                                       "wall_s": round(self.sampler_measuring[1], 4)}}
 
 
-def process_paths(cell_dir: Path, repeat: int) -> dict[str, Path]:
-    stem = f"process-{repeat}"
-    return {kind: cell_dir / f"{stem}.{kind}" for kind in ("spec.json", "jsonl", "stderr.log", "samples.csv")}
-
-
 @dataclass(frozen=True)
 class Options:
     timeout_s: float
@@ -70,16 +65,14 @@ class Options:
     busy_cores: float = quiet.BUSY_CORES  # other CPU use above which a process is flagged busy
 
 
-def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], cell_dir: Path,
+def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], files: ProcessFiles,
                 env: dict[str, str], options: Options) -> ProcessResult:
-    paths = process_paths(cell_dir, repeat)
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    paths["spec.json"].write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    """Runs one process; its spec must already be in files.spec (argv names it)."""
     first_result: list[float] = []
     base: list[sampling.Memory | None] = []
     load_before, before = quiet.load_average(), quiet.read()
     start = time.perf_counter()
-    with open(paths["stderr.log"], "wb") as stderr, open(paths["jsonl"], "w", encoding="utf-8") as raw:
+    with open(files.stderr, "wb") as stderr, open(files.jsonl, "w", encoding="utf-8") as raw:
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                                     env={**os.environ, **env}, preexec_fn=_pin(options.cpu_affinity))
@@ -106,9 +99,9 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         wall_s = time.perf_counter() - start
         samples = sampler.stop()
         machine = quiet.between(before, quiet.read(), load_before, sampler.tree_cpu_s, options.busy_cores)
-    _write_samples(paths["samples.csv"], samples)
-    stream = protocol.read_file(str(paths["jsonl"]), spec)
-    status, error = _verdict(stream, proc.returncode, timed_out, options, paths["stderr.log"])
+    write_samples(files.samples, samples)
+    stream = protocol.read_file(str(files.jsonl), spec)
+    status, error = _verdict(stream, proc.returncode, timed_out, options, files.stderr)
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
                          samples, machine, base[0] if base else None, sampler.cpu_s,
@@ -148,25 +141,6 @@ def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: li
             sampler.measuring()
         raw.write(line.decode("utf-8", errors="replace"))
         raw.flush()
-
-
-def _write_samples(path: Path, samples: list[sampling.Sample]) -> None:
-    rows = ["t_s,rss_bytes,cpu_percent,threads,pss_bytes"] + [
-        f"{s.t_s},{s.rss_bytes},{s.cpu_percent},{s.threads},{'' if s.pss_bytes is None else s.pss_bytes}"
-        for s in samples]
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-
-
-def read_samples(path: Path) -> list[sampling.Sample]:
-    """The samples of one process; runs written before PSS was sampled have four columns."""
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        t, rss, cpu, threads, *rest = line.split(",")
-        pss = int(rest[0]) if rest and rest[0] else None
-        out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads), pss))
-    return out
 
 
 def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, options: Options,

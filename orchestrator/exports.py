@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .protocol import PHASES
+from .runfolder import RunFolder
 
 CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads", "status", "processes",
                "iterations",
@@ -21,9 +22,10 @@ CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "model", "input_s
 
 
 def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_csv(run_dir / "summary.csv", summary)
-    (run_dir / "summary.md").write_text(markdown(summary), encoding="utf-8")
+    folder = RunFolder(run_dir)
+    folder.derived("summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_csv(folder.derived("summary.csv"), summary)
+    folder.derived("summary.md").write_text(markdown(summary), encoding="utf-8")
 
 
 def csv_row(cell: dict[str, Any]) -> dict[str, Any]:

@@ -48,8 +48,8 @@ def _server(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
     achieved = [r["completed"] / (r["measured_wall_ns"] / 1e9) for r in results if r["measured_wall_ns"] > 0]
     latencies = cell.measured_ms()
     bound = scenario.get("p99_bound_ms")
-    p99 = statistics.describe(latencies)["p99"] if latencies else None
-    queue = [r["queue_ns"] / 1e6 for records in cell.measured() for r in records if "queue_ns" in r]
+    p99 = statistics.describe(latencies)["p99"] if len(latencies) else None
+    queue = [v / 1e6 for t in cell.measured() for v in t["queue_ns"][t["queue_ns"] >= 0].tolist()]
     figures.pop("throughput_ips")
     figures.pop("throughput_per_process")
     return {**figures, "offered_rate": cell.info["variant"]["rate"], "achieved_rate": _median(achieved),
@@ -76,7 +76,7 @@ def server_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _batch(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
     batch = scenario.get("batch", 1)
-    per_image = [v / batch for v in cell.measured_ms()]
+    per_image = (cell.measured_ms() / batch).tolist()
     return {"batch": batch, "per_image_ms": {"p50": _median(per_image),
                                              "mean": statistics.describe(per_image)["mean"] if per_image else None}}
 

@@ -16,6 +16,7 @@ import jinja2
 
 from . import rundata, statistics
 from .errors import UserError
+from .runfolder import RunFolder
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -74,7 +75,7 @@ def _change(row: dict[str, Any], p: float) -> str:
 
 
 def _cells(run_dir: Path) -> dict[tuple, rundata.CellData]:
-    if not (run_dir / "raw" / "cells.json").is_file():
+    if not RunFolder(run_dir).exists():
         raise UserError(f"{run_dir} is not a run folder (no raw/cells.json); `python -m orchestrator list` shows them")
     return {(c.info.get("label", "single"), c.info["runner"], c.info["model"], c.info["threads"]): c
             for c in rundata.load(run_dir).cells}

@@ -18,11 +18,11 @@ from .protocol import PHASES
 def native_overhead(cells: list[Any], summaries: list[dict[str, Any]], reference: str | None) -> list[dict[str, Any]]:
     if reference is None:
         return []
-    refs = {c.key: (c, s) for c, s in zip(cells, summaries) if c.info["runner"] == reference and c.measured_ms()}
+    refs = {c.key: (c, s) for c, s in zip(cells, summaries) if c.info["runner"] == reference and len(c.measured_ms())}
     out = []
     for cell, summ in zip(cells, summaries):
         key = cell.key
-        if cell.info["runner"] == reference or key not in refs or not cell.measured_ms():
+        if cell.info["runner"] == reference or key not in refs or not len(cell.measured_ms()):
             continue
         ref, ref_summ = refs[key]
         phases = {ph: _ratio(cell.process_medians(ph), ref.process_medians(ph)) for ph in PHASES}

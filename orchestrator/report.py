@@ -14,6 +14,7 @@ import jinja2
 
 from . import charts, exports, i18n, rundata
 from . import summary as summary_mod
+from .runfolder import RunFolder
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -22,9 +23,9 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
     """Rebuild summary.json/csv/md and report.html from the run folder's raw data; returns the page's path.
 
     `lang` (en or zh-CN) overrides the config's `report.lang`."""
-    summary = summary_mod.build(run_dir)
+    run = rundata.load(run_dir)  # the one read of the folder
+    summary = summary_mod.build(run)
     exports.write_all(run_dir, summary)
-    run = rundata.load(run_dir)
     config, environment, cells = run.config, run.environment, run.cells
     lang = lang or config.get("report", {}).get("lang", "en")
     _ = i18n.translator(lang)
@@ -63,7 +64,7 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         reproduce=_reproduce(run_dir, environment),
         colours=colours,
     )
-    out = run_dir / "report.html"
+    out = RunFolder(run_dir).derived("report.html")
     out.write_text(page, encoding="utf-8")
     return out
 

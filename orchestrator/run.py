@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import time
 from dataclasses import asdict
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from . import config as config_mod
 from . import environment, execution, matrix, report, runners
 from .errors import UserError
 from .progress import Progress
+from .runfolder import RunFolder
 
 
 def new_run_dir(reports: Path, name: str) -> Path:
@@ -39,16 +38,14 @@ def run(config_path: Path, out: Path | None, progress: Progress | None = None, l
     run_dir = out or new_run_dir(Path("reports"), config.name)
     if run_dir.exists() and any(run_dir.iterdir()):
         raise UserError(f"{run_dir} already holds files; choose another --out folder")
-    raw = run_dir / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config_mod.resolved(config), sort_keys=False,
-                                                        allow_unicode=True), encoding="utf-8")
+    folder = RunFolder(run_dir)
+    folder.write_config(config_mod.resolved(config))
     progress(f"run folder: {run_dir}")
-    env = environment.collect([m.path for m in config.models], config.images, config_path)
-    (run_dir / "environment.json").write_text(json.dumps(env, indent=2), encoding="utf-8")
+    folder.write_environment(environment.collect([m.path for m in config.models], config.images, config_path))
     build_errors = _build(config, progress)
-    _write_cells(raw, cells, build_errors)
-    _measure(config, cells, build_errors, raw, progress)
+    folder.write_cells(cell_info(cells, build_errors))
+    _measure(config, cells, build_errors, folder, progress)
+    raw = folder.raw
     try:
         page = report.render(run_dir, lang)
     except Exception as exc:  # a reporting bug must not look like lost measurements
@@ -72,16 +69,16 @@ def _build(config: config_mod.Config, progress: Progress) -> dict[str, str]:
     return errors
 
 
-def _write_cells(raw: Path, cells: list[matrix.Cell], build_errors: dict[str, str]) -> None:
-    info = [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model_name,
+def cell_info(cells: list[matrix.Cell], build_errors: dict[str, str]) -> list[dict[str, Any]]:
+    """raw/cells.json: what each cell is, and why it cannot run (its runner failed to build)."""
+    return [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model_name,
              "input_size": c.model.input_size if c.model else None, "threads": c.threads,
              "threads_requested": matrix.threads_for(c), "scenario": c.scenario.type, "scenario_name": c.scenario.name,
              "label": c.label, "variant": c.variant, "runner_config": asdict(c.runner),
              "build_error": build_errors.get(c.runner.kind)} for c in cells]
-    (raw / "cells.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
 
 
-def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], raw: Path,
+def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: dict[str, str], folder: RunFolder,
              progress: Progress) -> None:
     repeats = {s.name: s.repeats for s in config.scenarios}
     runnable = [c for c in cells if c.runner.kind not in build_errors]  # so the Latin square covers what runs
@@ -92,14 +89,14 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
         for order, (cell, repeat) in enumerate(plan):
             if order and config.cooldown_s:
                 time.sleep(config.cooldown_s)
-            cell_dir = raw / cell.id
-            argv = runners.command(cell.runner, execution.process_paths(cell_dir, repeat)["spec.json"])
+            files = folder.process(cell.id, repeat)
+            spec = matrix.spec(config, cell, repeat)
+            folder.write_spec(files, spec)
+            argv = runners.command(cell.runner, files.spec)
             progress.process(f"{cell.label} | {cell.runner.name} | {cell.model_name} | {cell.threads} thread(s) | "
                              f"process {repeat + 1}/{repeats[cell.scenario.name]}")
-            result = execution.run_process(cell.id, repeat, order, argv, matrix.spec(config, cell, repeat), cell_dir,
-                                           cell.runner.env, options)
-            with open(raw / "processes.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(result.meta()) + "\n")
+            result = execution.run_process(cell.id, repeat, order, argv, spec, files, cell.runner.env, options)
+            folder.append_process(result.meta())
             progress.finished(result.status, result.error)
     except KeyboardInterrupt:
         progress("interrupted: writing the report for the processes that finished")

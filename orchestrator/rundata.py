@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
+import numpy as np
 
-from . import execution, sampling, statistics, warmup
+from . import sampling, statistics, warmup
+from .columns import IterationTable
 from .protocol import Stream, read_file
+from .runfolder import RunFolder, read_samples
 
 
 @dataclass
@@ -22,6 +23,7 @@ class CellData:
     processes: list[dict[str, Any]] = field(default_factory=list)  # meta of each process
     streams: list[Stream] = field(default_factory=list)
     samples: list[list[Any]] = field(default_factory=list)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)  # filled on first use, after loading
 
     @property
     def key(self) -> tuple:
@@ -31,45 +33,56 @@ class CellData:
     def warmup_detected(self) -> list[int | None]:
         """Per process: how many measured iterations were still warming up (with `warmup: auto` they are
         dropped; with a fixed warm-up they are kept, and the report warns that the stream was still settling)."""
-        return [warmup.steady_start([latency_ns(r) for r in s.measured()]) for s in self.streams]
+        if "warmup" not in self._cache:
+            self._cache["warmup"] = [warmup.steady_start(s.measured().latency_ns()) for s in self.streams]
+        return self._cache["warmup"]
 
-    def measured(self) -> list[list[dict[str, Any]]]:
-        """Measured iteration records per process (with `warmup: auto`, from the detected steady state on)."""
-        if not self.auto_warmup:
-            return [s.measured() for s in self.streams]
-        return [s.measured()[k or 0:] for s, k in zip(self.streams, self.warmup_detected())]
+    def measured(self) -> list[IterationTable]:
+        """Measured iterations per process (with `warmup: auto`, from the detected steady state on)."""
+        if "measured" not in self._cache:
+            tables = [s.measured() for s in self.streams]
+            if self.auto_warmup:
+                tables = [t[k or 0:] for t, k in zip(tables, self.warmup_detected())]
+            self._cache["measured"] = tables
+        return self._cache["measured"]
 
-    def measured_ms(self) -> list[float]:
+    def _pooled(self, value: Callable[[IterationTable], np.ndarray], completed_only: bool = False) -> np.ndarray:
+        parts = [value(t) for meta, t in zip(self.processes, self.measured())
+                 if len(t) and (not completed_only or meta.get("status") == "ok")]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def measured_ms(self) -> np.ndarray:
         """Latency per measured iteration: arrival to result where the scenario has arrivals (server), else the
         four phases."""
-        return [latency_ns(r) / 1e6 for records in self.measured() for r in records]
+        if "measured_ms" not in self._cache:
+            self._cache["measured_ms"] = self._pooled(lambda t: t.latency_ns() / 1e6)
+        return self._cache["measured_ms"]
 
-    def completed_ms(self) -> list[float]:
+    def completed_ms(self) -> np.ndarray:
         """Latency per measured iteration of the processes that completed (status ok): what verdicts use."""
-        return [latency_ns(r) / 1e6 for meta, records in zip(self.processes, self.measured())
-                if meta.get("status") == "ok" for r in records]
+        return self._pooled(lambda t: t.latency_ns() / 1e6, completed_only=True)
 
-    def phase_ms(self, phase: str) -> list[float]:
-        return [r["phases_ns"][phase] / 1e6 for records in self.measured() for r in records]
+    def phase_ms(self, phase: str) -> np.ndarray:
+        return self._pooled(lambda t: t[phase] / 1e6)
 
     def call_ns(self, call: str) -> list[float]:
         """call_overhead: nanoseconds per call, one value per measured sample."""
         return [v for s in self.streams for v in _ns_per_call(s, call)]
 
-    def per_process(self, value: Callable[[list[dict[str, Any]]], float | None]) -> dict[int, float]:
-        """round (repeat) -> value(measured records of that process), for the processes that completed and
+    def per_process(self, value: Callable[[IterationTable], float | None]) -> dict[int, float]:
+        """round (repeat) -> value(measured iterations of that process), for the processes that completed and
         measured something: the unit that every comparison works on."""
         out = {}
-        for meta, records in zip(self.processes, self.measured()):
-            v = value(records) if meta.get("status") == "ok" and records else None
+        for meta, table in zip(self.processes, self.measured()):
+            v = value(table) if meta.get("status") == "ok" and len(table) else None
             if v is not None:
                 out[meta["repeat"]] = v
         return out
 
     def process_medians(self, phase: str | None = None) -> dict[int, float]:
         """round -> median latency (ms) of that process, or of one phase."""
-        pick = (lambda r: latency_ns(r)) if phase is None else (lambda r: r["phases_ns"][phase])
-        return self.per_process(lambda records: statistics.median([pick(r) for r in records]) / 1e6)
+        pick = (lambda t: t.latency_ns()) if phase is None else (lambda t: t[phase])
+        return self.per_process(lambda t: float(np.median(pick(t))) / 1e6)
 
     def process_call_medians(self, call: str) -> dict[int, float]:
         """call_overhead: round -> median ns per call of that process."""
@@ -127,17 +140,13 @@ def _mib(value: int | None) -> float | None:
     return value / MIB if value else None
 
 
-def latency_ns(record: dict[str, Any]) -> int:
-    """An iteration's latency: arrival to result where the scenario has arrivals (server), else its phases."""
-    return record.get("latency_ns", record["total_ns"])
-
-
 @dataclass
 class Run:
     config: dict[str, Any]
     environment: dict[str, Any]
     cells: list[CellData]
     processes: list[dict[str, Any]]
+    path: Path
 
     def scenario(self, cell: CellData) -> dict[str, Any]:
         name = cell.info.get("scenario_name", "single")
@@ -145,22 +154,16 @@ class Run:
 
 
 def load(run_dir: Path) -> Run:
-    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    env_path = run_dir / "environment.json"
-    environment = json.loads(env_path.read_text(encoding="utf-8")) if env_path.is_file() else {}
-    raw = run_dir / "raw"
+    """Everything a run folder holds, read once: the report, the exports and the claims work on this."""
+    folder = RunFolder(run_dir)
+    config = folder.read_config()
     auto = {s["name"] for s in config.get("scenarios", []) if s.get("warmup") == "auto"}
-    cells = {c["id"]: CellData(c, c.get("scenario_name") in auto)
-             for c in json.loads((raw / "cells.json").read_text(encoding="utf-8"))}
-    processes = []
-    meta_path = raw / "processes.jsonl"
-    for line in meta_path.read_text(encoding="utf-8").splitlines() if meta_path.is_file() else []:
-        meta = json.loads(line)
-        processes.append(meta)
+    cells = {c["id"]: CellData(c, c.get("scenario_name") in auto) for c in folder.read_cells()}
+    processes = folder.read_processes()
+    for meta in processes:
         cell = cells[meta["cell"]]
-        paths = execution.process_paths(raw / meta["cell"], meta["repeat"])
+        files = folder.process(meta["cell"], meta["repeat"])
         cell.processes.append(meta)
-        spec = json.loads(paths["spec.json"].read_text(encoding="utf-8")) if paths["spec.json"].is_file() else None
-        cell.streams.append(read_file(str(paths["jsonl"]), spec) if paths["jsonl"].is_file() else Stream())
-        cell.samples.append(execution.read_samples(paths["samples.csv"]))
-    return Run(config, environment, list(cells.values()), processes)
+        cell.streams.append(read_file(str(files.jsonl), folder.read_spec(files)) if files.jsonl.is_file() else Stream())
+        cell.samples.append(read_samples(files.samples))
+    return Run(config, folder.read_environment(), list(cells.values()), processes, run_dir)

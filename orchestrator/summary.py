@@ -6,8 +6,9 @@ rebuilds the same summary on any machine, without the models or the runners.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import claims, comparisons, figures, overhead, quiet, rundata, statistics, verdicts
 from .protocol import PHASES
@@ -19,8 +20,8 @@ CV_WARNING = 0.10  # pyperf warns when the standard deviation reaches 10 % of th
 SPREAD_WARNING = 0.05  # process medians 5 % apart: beyond the 3 % spread that the default 10 rounds are planned for
 
 
-def build(run_dir: Path) -> dict[str, Any]:
-    run = rundata.load(run_dir)
+def build(run: rundata.Run) -> dict[str, Any]:
+    """summary.json of a loaded run folder."""
     config, cells = run.config, run.cells
     summaries = [summarize_cell(c, run.scenario(c)) for c in cells]
     pairs = [tuple(p) for p in config.get("compare", [])]
@@ -34,7 +35,7 @@ def build(run_dir: Path) -> dict[str, Any]:
                    "alpha": verdicts.ALPHA, "correction": "holm", "min_effect": min_effect,
                    "min_rounds": verdicts.MIN_ROUNDS, "busy_cores": config.get("busy_cores", quiet.BUSY_CORES),
                    "order": config.get("order", "random"), "seed": config.get("seed")},
-        "run_id": run_dir.name,
+        "run_id": run.path.name,
         "name": config.get("name"),
         "description": config.get("description", ""),
         "scenarios": config.get("scenarios", []),
@@ -77,7 +78,7 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
         "warmup": {"mode": "auto" if cell.auto_warmup else "fixed", "detected": cell.warmup_detected()},
         "machine": _machine(cell),
     }
-    if latencies:
+    if len(latencies):
         medians = cell.process_medians()
         level = statistics.process_level(list(medians.values()))
         out["latency_ms"] = statistics.describe(latencies)
@@ -170,16 +171,16 @@ def _sampler_cost(cell: CellData) -> dict[str, float | None] | None:
             "whole": round(100 * sum(m["sampler_cpu_s"] for m in metas) / wall, 3) if wall > 0 else None}
 
 
-def _min_time(latencies: list[float], min_time_s: float) -> list[str]:
+def _min_time(latencies: np.ndarray, min_time_s: float) -> list[str]:
     """Flag a cell that measured less than min_time_s in total (hyperfine's 3 s floor): too short to trust."""
-    total_s = sum(latencies) / 1000
+    total_s = float(latencies.sum()) / 1000
     if total_s >= min_time_s:
         return []
     return [f"measured only {total_s:.1f} s in total (under {min_time_s:g} s): raise scenario.iterations or "
             "scenario.repeats"]
 
 
-def _warnings(cell: CellData, latencies: list[float], level: statistics.Level | None) -> list[str]:
+def _warnings(cell: CellData, latencies: np.ndarray, level: statistics.Level | None) -> list[str]:
     warnings = []
     if cell.auto_warmup and None in cell.warmup_detected():
         warnings.append("warmup: auto found no steady state in some process; all its iterations were kept")
