@@ -44,7 +44,7 @@ doctor: venv
 	$(VPY) -m orchestrator doctor --config $(CONFIG)
 
 lint: venv
-	$(VPY) -m ruff check orchestrator py_runner tests
+	$(VPY) -m ruff check orchestrator py_runner tests scripts
 	@test -z "$$(cd go_runner && gofmt -l .)" || { echo "gofmt: these files need formatting:"; cd go_runner && gofmt -l .; exit 1; }
 	cd go_runner && go vet ./... && go vet -tags matprofile ./...
 

@@ -57,7 +57,8 @@ def make_config(tmp: Path) -> Path:
     return path
 
 
-def write_process(folder: RunFolder, cell: matrix.Cell, spec: dict, repeat: int, order: int, rng: random.Random) -> None:
+def write_process(folder: RunFolder, cell: matrix.Cell, spec: dict, repeat: int, order: int,
+                  rng: random.Random) -> None:
     files = folder.process(cell.id, repeat)
     folder.write_spec(files, spec)
     level = rng.lognormvariate(0, 0.03) * (1.0 if cell.runner.kind == "go" else 1.1) * cell.model.input_size / 320
