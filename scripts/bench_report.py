@@ -35,17 +35,18 @@ HELLO = {"type": "hello", "protocol": 1, "language_version": "x", "opencv_versio
          "target": "cpu", "available_targets": ["cpu"]}
 
 
-def make_config(tmp: Path) -> Path:
+def make_config(tmp: Path, small: bool) -> Path:
+    """8 cells (2 runners x 2 models x 2 thread counts), or 2 with `small` (one model, one thread count)."""
     for name in ("m320.onnx", "m640.onnx", "a.jpg", "b.jpg"):
         (tmp / name).write_bytes(b"x")
+    models = "" if small else "\n          - {name: m640, path: m640.onnx, input_size: 640}"
     text = textwrap.dedent(f"""\
         name: bench
         models:
-          - {{name: m320, path: m320.onnx, input_size: 320}}
-          - {{name: m640, path: m640.onnx, input_size: 640}}
+          - {{name: m320, path: m320.onnx, input_size: 320}}{models}
         images: [a.jpg, b.jpg]
         scenario: {{warmup: 2, iterations: 10, repeats: {ROUNDS}}}
-        threads: [1, 2]
+        threads: {1 if small else [1, 2]}
         seed: 1
         compare: [[go, python]]
         runners:
@@ -58,10 +59,11 @@ def make_config(tmp: Path) -> Path:
 
 
 def write_process(folder: RunFolder, cell: matrix.Cell, spec: dict, repeat: int, order: int,
-                  rng: random.Random) -> None:
+                  rng: random.Random, python_factor: float) -> None:
     files = folder.process(cell.id, repeat)
     folder.write_spec(files, spec)
-    level = rng.lognormvariate(0, 0.03) * (1.0 if cell.runner.kind == "go" else 1.1) * cell.model.input_size / 320
+    factor = 1.0 if cell.runner.kind == "go" else python_factor
+    level = rng.lognormvariate(0, 0.03) * factor * cell.model.input_size / 320
     lines = [json.dumps({**HELLO, "runner": f"{cell.runner.kind}_runner", "language": cell.runner.kind}),
              json.dumps({"type": "load", "model": cell.model_name, "load_ns": 40_000_000})]
     seen = set()
@@ -95,9 +97,12 @@ def write_process(folder: RunFolder, cell: matrix.Cell, spec: dict, repeat: int,
                            "sampler_cpu_s": 0.01, "sampler_measuring": {"cpu_s": 0.001, "wall_s": seconds}})
 
 
-def generate(out: Path, iterations: int) -> None:
+def generate(out: Path, iterations: int, small: bool = False, python_factor: float = 1.1,
+             portable: bool = False, seed: int = 1) -> None:
+    """A run folder of about `iterations` measured iterations; the python runner `python_factor` slower.
+    `portable` (the golden tests' inputs): no path or fact of this machine in it."""
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = make_config(Path(tmp))
+        config_path = make_config(Path(tmp), small)
         config = config_mod.load(config_path)
         cells = matrix.expand(config)
         folder = RunFolder(out)
@@ -105,10 +110,21 @@ def generate(out: Path, iterations: int) -> None:
         folder.write_environment(environment.collect([m.path for m in config.models], config.images, config_path))
         folder.write_cells(run.cell_info(cells, {}))
         per_process = max(1, iterations // (len(cells) * ROUNDS))
-        rng = random.Random(1)
+        rng = random.Random(seed)
         for order, (cell, repeat) in enumerate(matrix.schedule(cells, {"single": ROUNDS}, "random", 1)):
             spec = {**matrix.spec(config, cell, repeat), "iterations": per_process}
-            write_process(folder, cell, spec, repeat, order, rng)
+            write_process(folder, cell, spec, repeat, order, rng, python_factor)
+        if portable:
+            _make_portable(folder, Path(tmp))
+
+
+def _make_portable(folder: RunFolder, tmp: Path) -> None:
+    """Paths of the temporary inputs and of this interpreter become neutral ones; the environment a fixed one."""
+    for path in [folder.config, *folder.raw.rglob("*.spec.json")]:
+        text = path.read_text(encoding="utf-8").replace(str(tmp), "/inputs").replace(sys.executable, "python3")
+        path.write_text(text, encoding="utf-8")
+    folder.write_environment({"os": "Linux (a generated run folder)", "cpu_model": "none", "logical_cpus": 2,
+                              "ram_gb": 24})
 
 
 def main() -> int:
@@ -116,13 +132,20 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=100_000, help="measured iterations in all (default 1e5)")
     parser.add_argument("--out", type=Path, help="the run folder to write (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary run folder")
+    parser.add_argument("--small", action="store_true", help="2 cells instead of 8 (the golden tests' inputs)")
+    parser.add_argument("--python-factor", type=float, default=1.1, help="how much slower the python cells are")
+    parser.add_argument("--no-report", action="store_true", help="only generate the folder")
+    parser.add_argument("--portable", action="store_true", help="no path or fact of this machine in the folder")
+    parser.add_argument("--seed", type=int, default=1, help="the seed of the made-up timings")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-report-")) / "run"
     t0 = time.perf_counter()
-    generate(out, args.iterations)
+    generate(out, args.iterations, args.small, args.python_factor, args.portable, args.seed)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"generated {args.iterations} iterations, {size / 2**20:.0f} MiB of raw data in "
           f"{time.perf_counter() - t0:.1f} s: {out}")
+    if args.no_report:
+        return 0
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "orchestrator", "report", str(out)], cwd=ROOT, capture_output=True,
                           text=True)
