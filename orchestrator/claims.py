@@ -31,9 +31,9 @@ from typing import Any, Callable
 from . import statistics, verdicts
 from .columns import IterationTable
 from .protocol import PHASES
+from .registry import claim_scenario
 from .rundata import CellData
 
-NEEDS = {"ns_per_call": "call_overhead", "throughput": "concurrency"}
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
 
 
@@ -151,7 +151,7 @@ def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
                ) -> tuple[tuple | None, str]:
     """The first two cells of the claim's runners that share a scenario variant, model and thread count and
     carry the claim's metric; with `workers`, only cells with that many workers."""
-    kind = NEEDS.get(claim["metric"])
+    kind = claim_scenario(claim["metric"])
     usable = [(c, s) for c, s in zip(cells, summaries)
               if (s["scenario"] == kind if kind else len(c.measured_ms()) and s["scenario"] != "call_overhead")]
     workers = claim.get("workers")

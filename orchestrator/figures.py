@@ -6,16 +6,15 @@ process's value beside it, so that the spread between processes stays visible.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from . import statistics
 from .rundata import CellData
 
 
 def for_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
-    kind = cell.info.get("scenario", "single")
-    figures = {"video": _video, "concurrency": _concurrency, "server": _server, "batch": _batch,
-               "call_overhead": _calls}.get(kind)
+    """The figures that orchestrator/registry.py names for the cell's scenario (none for single)."""
+    figures = FIGURES.get(cell.info.get("scenario", "single"))
     return figures(cell, scenario) if figures else {}
 
 
@@ -97,3 +96,8 @@ def _calls(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
             "samples": len(cell.call_ns(call)),
             "net": level.center - loop.center if loop and call != "loop" else None}
     return out
+
+
+# Each scenario's figures (the keys registry.ScenarioType.figures names), by scenario.
+FIGURES: dict[str, Callable[[CellData, dict[str, Any]], dict[str, Any]]] = {
+    "video": _video, "concurrency": _concurrency, "server": _server, "batch": _batch, "call_overhead": _calls}

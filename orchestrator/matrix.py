@@ -11,7 +11,8 @@ from typing import Any
 from . import warmup
 from .config import Config, Model, Runner
 from .protocol import PROTOCOL_VERSION
-from .scenarios import NATIVE_MODE, Scenario, label
+from .registry import NATIVE_MODE, scenario_type
+from .scenarios import Scenario, label
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def spec(config: Config, cell: Cell, repeat: int = 0) -> dict[str, Any]:
         "protocol": PROTOCOL_VERSION,
         "scenario": s.type,
         "model": _model_spec(cell.model),
-        "images": [] if s.type in ("video", "call_overhead") else [str(p) for p in config.images],
+        "images": [str(p) for p in config.images] if scenario_type(s.type).images else [],
         "conf_threshold": config.conf_threshold,
         "nms_threshold": config.nms_threshold,
         "max_detections": config.max_detections,

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .columns import OPTIONAL, PHASES, IterationTable
+from .registry import SCENARIO_TYPES
 
 try:  # orjson parses a line about six times faster; the standard library's reader when it is not installed
     from orjson import loads  # (the C++ end-to-end check imports this module from the system Python)
@@ -41,24 +42,11 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "result": {"scenario": (str,)},
     "call_sample": {"call": (str,), "index": _INT, "warmup": (bool,), "calls": _INT, "total_ns": _INT},
 }
-# What each scenario's result record must carry (docs/protocol.md, "Scenarios").
+# What each scenario's result record must carry, and the integer keys its records add (orchestrator/registry.py).
 RESULT_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
-    "video": {"frames_read": _INT, "processed": _INT, "dropped": _INT, "source_fps": _NUM, "measured_wall_ns": _INT},
-    "concurrency": {"workers": _INT, "mode": (str,), "startup_ns": _INT, "measured_wall_ns": _INT, "completed": _INT},
-    "server": {"workers": _INT, "mode": (str,), "rate": _NUM, "startup_ns": _INT, "measured_wall_ns": _INT,
-               "completed": _INT},
-}
+    name: t.result for name, t in SCENARIO_TYPES.items() if t.result is not None}
 DETECTION_SCHEMA: dict[str, tuple[type, ...]] = {"class_id": _INT, "score": _NUM, "box": (list,)}
-# The integer keys each scenario adds to its records (docs/protocol.md, "Scenarios"); "measured" keys are on
-# measured iterations only (a warm-up request has no arrival).
-SCENARIO_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "single": {},
-    "video": {"iteration": ("frame",)},
-    "concurrency": {"iteration": ("worker",), "load": ("worker",)},
-    "server": {"iteration": ("worker",), "measured": ("queue_ns", "latency_ns"), "load": ("worker",)},
-    "batch": {"iteration": ("batch",)},
-    "call_overhead": {},
-}
+SCENARIO_KEYS: dict[str, dict[str, tuple[str, ...]]] = {name: t.stream for name, t in SCENARIO_TYPES.items()}
 CALLS = ("empty", "opencv", "mat", "loop")  # call_overhead's calls, in the order of each index
 # Errors that may come before hello: the hello needs a valid spec and a scenario the runner has.
 EARLY_ERRORS = ("spec", "protocol", "unsupported_scenario")
@@ -254,26 +242,29 @@ def _keys(stream: Stream, scenario: str) -> list[str]:
 
 def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
     scenario, warm, n = spec["scenario"], spec["warmup"], spec["iterations"]
-    workers = spec.get("workers", 1) if scenario in ("concurrency", "server") else 1
+    kind = SCENARIO_TYPES.get(scenario)
+    if kind is None:
+        return [f"unknown scenario {scenario!r}"]
+    workers = spec.get("workers", 1) if kind.workers else 1
     end, problems = stream.end, []
     assert end is not None
-    loads = 0 if scenario == "call_overhead" else workers
+    loads = workers if kind.model else 0
     if len(stream.loads) != loads:
         problems.append(f"{len(stream.loads)} load records, want {loads}")
-    if scenario == "call_overhead":
+    if kind.call_samples:
         want = [(c, i, i < warm) for i in range(warm + n) for c in CALLS]
         got = [(r["call"], r["index"], r["warmup"]) for r in stream.call_samples]
         if got != want:
             problems.append(f"call_sample records out of order or missing ({len(got)} of {len(want)})")
         return problems
     index, warmup = stream.iterations["index"], stream.iterations["warmup"]
-    if scenario == "video":  # the video may end early: the end record says how many frames were processed
+    if kind.frames:  # the video may end early: the end record says how many frames were processed
         if end["warmup"] > warm or end["iterations"] > n:
             problems.append(f"end record says {end['warmup']} + {end['iterations']} frames, spec {warm} + {n}")
         warm, n = end["warmup"], end["iterations"]
     elif (end["warmup"], end["iterations"]) != (warm, n):
         problems.append(f"end record says {end['warmup']} + {end['iterations']} iterations, spec {warm} + {n}")
-    if scenario in ("concurrency", "server"):  # per-worker warm-ups, then the shared queue, in completion order
+    if kind.workers:  # per-worker warm-ups, then the shared queue, in completion order
         ok = (np.array_equal(np.sort(index[~warmup]), np.arange(n)) and
               np.array_equal(np.bincount(index[warmup], minlength=warm)[:warm], np.full(warm, workers)) and
               int(warmup.sum()) == warm * workers)
@@ -285,13 +276,13 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
         head = list(zip(index[:6].tolist(), warmup[:6].tolist()))
         problems.append(f"iterations (index, warmup) {head}{' ...' if len(index) > 6 else ''} ({len(index)} in all) "
                         f"do not match the spec: {want}")
-    if scenario != "video":
+    if not kind.frames:
         images = {_base_name(p) for p in spec.get("images", [])}
         if set(stream.detections) != images:
             missing = sorted(images - set(stream.detections))
             problems.append(f"detections records for {len(stream.detections)} images, want one for each of "
                             f"{len(images)}" + (f" (missing: {', '.join(missing[:3])})" if missing else ""))
-    if scenario in ("concurrency", "server") and stream.result is not None and stream.result["completed"] != n:
+    if kind.workers and stream.result is not None and stream.result["completed"] != n:
         problems.append(f"result record says {stream.result['completed']} completed, spec {n}")
     return problems
 

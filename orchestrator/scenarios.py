@@ -11,21 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .registry import PYTHON_MODES, SCENARIO_TYPES, TYPES
 from .yamldoc import Doc, choice, existing_file, integer, mapping, number, valid_name
 
-TYPES = ("single", "video", "concurrency", "server", "batch", "call_overhead")
-PYTHON_MODES = ("threads", "processes")
 COMMON_KEYS = {"name", "type", "warmup", "iterations", "repeats", "min_time_s"}
-TYPE_KEYS = {
-    "single": set(),
-    "video": {"video", "realtime"},
-    "concurrency": {"workers", "python_mode"},
-    "server": {"workers", "python_mode", "rates", "p99_bound_ms", "seed"},
-    "batch": {"batch"},
-    "call_overhead": {"calls_per_sample"},
-}
-# The concurrency mode each runner kind implements; Python's is configurable.
-NATIVE_MODE = {"go": "goroutines", "cpp": "threads"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +76,7 @@ def parse_one(doc: Doc, kp: tuple) -> Scenario:
     if raw is not None and not isinstance(raw, dict):
         raise doc.fail(kp, "expected a mapping such as {type: single, iterations: 30}")
     kind = choice(doc, kp + ("type",), TYPES, "single")
-    s = mapping(doc, kp, COMMON_KEYS | TYPE_KEYS[kind])
+    s = mapping(doc, kp, COMMON_KEYS | SCENARIO_TYPES[kind].config_keys)
     warmup = s.get("warmup", 3)
     common = dict(
         name=valid_name(doc, kp + ("name",), s.get("name", kind)),

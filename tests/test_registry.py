@@ -1,0 +1,40 @@
+"""The scenario registry is the one list of scenarios: every layer, runner, fixture and doc has each one.
+
+These are the places docs/adding.md tells a newcomer to touch; a scenario missing from one fails here first.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import FIXTURES, ROOT
+
+from orchestrator import figures, protocol, registry, scenarios
+
+NAMES = registry.TYPES
+
+
+def test_each_layer_reads_the_registry() -> None:
+    assert scenarios.TYPES == NAMES
+    assert set(protocol.SCENARIO_KEYS) == set(NAMES)
+    assert set(protocol.RESULT_SCHEMA) == {n for n, t in registry.SCENARIO_TYPES.items() if t.result}
+    assert set(figures.FIGURES) == {n for n, t in registry.SCENARIO_TYPES.items() if t.figures}
+    assert registry.claim_scenario("throughput") == "concurrency" and registry.claim_scenario("latency_p50") is None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_runner_dispatches_every_scenario(name: str) -> None:
+    import runner  # py_runner/runner.py
+
+    assert name in runner.SCENARIOS
+    assert re.search(rf'^\s*"{name}":\s+run\w+,', (ROOT / "go_runner" / "main.go").read_text(), re.M)
+    assert re.search(rf'^\s*\{{"{name}", run_\w+\}},', (ROOT / "cpp_runner" / "src" / "run.cpp").read_text(), re.M)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_scenario_has_its_fixtures_and_docs(name: str) -> None:
+    assert (FIXTURES / "protocol" / f"stream-{name}.jsonl").is_file()
+    assert (FIXTURES / "protocol" / f"stream-{name}.spec.json").is_file()
+    assert f"### {name}" in (ROOT / "docs" / "protocol.md").read_text()
+    assert f"`{name}`" in (ROOT / "docs" / "config.md").read_text()
