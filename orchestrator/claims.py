@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from . import statistics, verdicts
 from .columns import IterationTable
+from .messages import Message, msg
 from .protocol import PHASES
 from .registry import claim_scenario
 from .rundata import CellData
@@ -39,7 +40,16 @@ OWN_WORK = tuple(p for p in PHASES if p != "inference")
 
 def check(claims: list[dict[str, Any]], summaries: list[dict[str, Any]], cells: list[CellData]
           ) -> list[dict[str, Any]]:
-    return [_check_one(c, summaries, cells) for c in claims]
+    return [_finish(_check_one(c, summaries, cells)) for c in claims]
+
+
+def _finish(out: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's form of a claim: each detail as its English text and its message (for the report)."""
+    for holder in (out, out.get("ratio_view") or {}):
+        detail = holder.get("detail")
+        if isinstance(detail, Message):
+            holder["detail"], holder["detail_message"] = detail.text(), detail.as_dict()
+    return out
 
 
 def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[CellData]) -> dict[str, Any]:
@@ -51,8 +61,7 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
            "detail": ""}
     metric = claim["metric"]
     if metric == "startup":  # no scenario of this version starts bare workers
-        out["detail"] = ("this run measures no start-up of bare workers: the concurrency scenario's start-up "
-                         "loads one network per worker, a different quantity")
+        out["detail"] = msg("claim_startup")
         return out
     pair, why = _find_pair(claim, summaries, cells)
     if pair is None:
@@ -61,11 +70,11 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     (ca, sa), (cb, sb) = pair
     out["model"] = sa["model"]
     if metric != "ns_per_call" and "fail" in (sa["parity"]["status"], sb["parity"]["status"]):
-        out["detail"] = "the runners did not produce the same detections in this run"
+        out["detail"] = msg("claim_parity")
         return out
     busy = set(ca.busy_rounds()) | set(cb.busy_rounds())
     if busy:
-        out["detail"] = f"the machine was busy in {len(busy)} round(s) of these cells: no claim is judged from them"
+        out["detail"] = msg("claim_busy", rounds=len(busy))
         return out
     if metric == "latency_p99":
         return _p99(out, ca, cb, claimed)
@@ -73,17 +82,16 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     rounds = sorted(set(per_a) & set(per_b))
     paired = statistics.paired_log_ratio([per_a[k] for k in rounds], [per_b[k] for k in rounds])
     if paired is None or paired.ci95 is None or paired.n < verdicts.MIN_ROUNDS:
-        out["detail"] = (f"{paired.n if paired else 0} round(s) with {what} for both runners, need at least "
-                         f"{verdicts.MIN_ROUNDS} (raise scenario.repeats)")
+        out["detail"] = msg("claim_rounds", n=paired.n if paired else 0, what=what, min=verdicts.MIN_ROUNDS)
         return out
     la = statistics.process_level(list(per_a.values()))
     lb = statistics.process_level(list(per_b.values()))
     out["measured"] = {"a": la.center if la else None, "b": lb.center if lb else None, "ratio": paired.ratio,
                        "ci95": paired.ci95, "unit": unit, "rounds": paired.n, "what": what}
     out["view"] = "ratio"
-    out["verdict"], out["detail"] = _verdict(claimed, *paired.ci95, 1.0, "ratio", "the ratio's 95 % CI")
+    out["verdict"], out["detail"] = _verdict(claimed, *paired.ci95, 1.0, "claim_ratio_ci")
     if metric == "ns_per_call":
-        out["detail"] += f" ({what})"
+        out["detail"] = out["detail"].followed_by(msg("what", what=what))
     if metric in ("latency_mean", "latency_p50"):
         _own_work(out, ca, cb)
     return out
@@ -94,14 +102,13 @@ def _p99(out: dict[str, Any], ca: CellData, cb: CellData, claimed: float | None)
     xa, xb = ca.completed_ms(), cb.completed_ms()
     ci = statistics.quantile_ratio_ci(xa, xb, 0.99) if len(xa) and len(xb) else None
     if ci is None:
-        out["detail"] = (f"n too small for a p99 interval ({min(len(xa), len(xb))} iterations, need "
-                         f"{statistics.quantile_ci_min_n(0.99, 0.975)})")
+        out["detail"] = msg("p99_too_few", n=min(len(xa), len(xb)), need=statistics.quantile_ci_min_n(0.99, 0.975))
         return out
     pa, pb = statistics.describe(xa)["p99"], statistics.describe(xb)["p99"]
     out["measured"] = {"a": pa, "b": pb, "ratio": pa / pb, "ci95": ci, "unit": "ms", "rounds": None,
                        "what": "pooled p99"}
     out["view"] = "ratio"
-    out["verdict"], out["detail"] = _verdict(claimed, *ci, 1.0, "ratio", "the ratio's order-statistic interval")
+    out["verdict"], out["detail"] = _verdict(claimed, *ci, 1.0, "claim_ratio_order")
     return out
 
 
@@ -116,14 +123,11 @@ def _own_work(out: dict[str, Any], ca: CellData, cb: CellData) -> None:
         return
     out["own_work"] = {"a": statistics.median(list(a.values())), "b": statistics.median(list(b.values())),
                        "difference": diff["mean"], "ci95": diff["ci95"], "rounds": diff["n"], "unit": "ms"}
-    verdict, detail = _verdict(out["claimed"]["difference"], *diff["ci95"], 0.0, "difference",
-                               "the 95 % CI of the difference in the language's own work (ms per image)")
+    verdict, detail = _verdict(out["claimed"]["difference"], *diff["ci95"], 0.0, "claim_own_work")
     out["ratio_view"] = {"verdict": out["verdict"], "detail": out["detail"]}
     out["view"] = "own work"
     out["verdict"] = verdict
-    out["detail"] = (detail + "; the language's own work (decode + preprocess + postprocess) is what travels "
-                     "from the claim's machine to this one, the inference time does not. Ratio view: "
-                     + out["ratio_view"]["verdict"])
+    out["detail"] = detail.followed_by(msg("own_work_why", ratio_view=msg("word", word=out["ratio_view"]["verdict"])))
 
 
 def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, float], dict[int, float], str, str]:
@@ -148,7 +152,7 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
 
 
 def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[CellData]
-               ) -> tuple[tuple | None, str]:
+               ) -> tuple[tuple | None, Message | None]:
     """The first two cells of the claim's runners that share a scenario variant, model and thread count and
     carry the claim's metric; with `workers`, only cells with that many workers."""
     kind = claim_scenario(claim["metric"])
@@ -160,25 +164,24 @@ def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
         usable = [(c, s) for c, s in usable if s.get("workers") == workers]
         if not usable:
             at = ", ".join(str(w) for w in measured) or "none"
-            return None, f"not comparable: the claim is about {workers} workers, this run measured N = {at}"
+            return None, msg("claim_workers", workers=workers, measured=at)
     if kind == "concurrency":
         usable.sort(key=lambda cs: -cs[1].get("workers", 0))
     by = {(s["runner"], s["scenario_label"], s["model"], s["threads"]): (c, s) for c, s in usable}
     for (runner, scenario, model, threads), a in by.items():
         other = (claim["b"], scenario, model, threads)
         if runner == claim["a"] and claim.get("model") in (None, model) and other in by:
-            return (a, by[other]), ""
-    return None, f"no cell of this run has data for both {claim['a']} and {claim['b']}"
+            return (a, by[other]), None
+    return None, msg("claim_no_pair", a=claim["a"], b=claim["b"])
 
 
-def _verdict(claimed: float | None, lo: float, hi: float, null: float, kind: str, interval: str
-             ) -> tuple[str, str]:
-    """`null` is 1 for a ratio, 0 for a difference."""
+def _verdict(claimed: float | None, lo: float, hi: float, null: float, code: str) -> tuple[str, Message]:
+    """`null` is 1 for a ratio, 0 for a difference; `code` the message that names the interval."""
     if claimed is None:
-        return "not comparable", "the claim's b value is 0"
-    text = f"claimed {kind} {claimed:.3f}, {interval} [{lo:.3f}, {hi:.3f}]"
+        return "not comparable", msg("claim_b_zero")
+    text = msg(code, claimed=claimed, lo=lo, hi=hi)
     if lo <= null <= hi:
-        return "not confirmed", text + ": no difference shown on this machine"
+        return "not confirmed", text.followed_by(msg("none_shown"))
     if lo <= claimed <= hi:
         return "consistent", text
     claimed_side = (claimed > null) - (claimed < null)

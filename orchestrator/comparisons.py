@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import parity, quiet, statistics, verdicts
+from .messages import Message, msg
 from .rundata import CellData
 
 
@@ -92,29 +93,34 @@ def compare_cells(cells: list[CellData], summaries: list[dict[str, Any]], pairs:
 
 
 WORD = {"latency_p50": "faster", "ns_per_call": "faster", "ns_per_call_empty": "faster",
-        "ns_per_call_mat": "faster", "throughput": "slower", "peak_rss": "smaller", "peak_pss": "smaller"}
+        "ns_per_call_mat": "faster", "throughput": "lower_throughput", "peak_rss": "smaller", "peak_pss": "smaller"}
 
 
 def _decide(e: dict[str, Any], paired: statistics.Paired, min_effect: float) -> None:
     blocker = _blocker(e)
     if blocker:
-        e.update(outcome="no_verdict", verdict=blocker, significant=False)
+        e.update(outcome="no_verdict", significant=False, **_says(blocker))
         return
     v = verdicts.decide(paired, e.get("p_value_holm"), min_effect, e["a"], e["b"], WORD[e["metric"]])
-    if e["metric"] == "throughput" and v.outcome == "faster":  # higher is better: the larger side wins
-        v = verdicts.Verdict(v.outcome, e["b"] if v.winner == e["a"] else e["a"],
-                             v.text.replace(" slower by ", " lower throughput by "), None)
-    e.update(outcome=v.outcome, winner=v.winner, verdict=v.text, rounds_needed=v.rounds_needed,
-             significant=v.outcome == "faster", min_effect=min_effect)
+    winner = v.winner
+    if e["metric"] == "throughput" and winner:  # higher is better: the side with the lower throughput loses
+        winner = e["b"] if winner == e["a"] else e["a"]
+    e.update(outcome=v.outcome, winner=winner, rounds_needed=v.rounds_needed, significant=v.outcome == "faster",
+             min_effect=min_effect, **_says(v.message))
 
 
-def _blocker(e: dict[str, Any]) -> str | None:
+def _says(m: Message) -> dict[str, Any]:
+    """An entry's verdict: the English text, and the message the report renders in its language."""
+    return {"verdict": m.text(), "message": m.as_dict()}
+
+
+def _blocker(e: dict[str, Any]) -> Message | None:
     """Why a comparison gets no verdict at all, whatever its numbers: different work, or a busy machine."""
     checks = {f["check"]: f for f in e["fairness"]}
     if not checks["same detections"]["ok"]:
-        return "no verdict: the runners did not produce the same detections"
+        return msg("no_verdict_parity")
     if not checks["machine quiet"]["ok"]:
-        return f"no verdict: the machine was busy ({checks['machine quiet']['detail']})"
+        return msg("no_verdict_busy", **checks["machine quiet"]["load"])
     return None
 
 
@@ -126,8 +132,7 @@ def _paired_entry(base: dict, metric: str, a: dict[int, float], b: dict[int, flo
            "rounds": len(rounds), "unit": unit, "spread_a": la.spread if la else None,
            "spread_b": lb.spread if lb else None, "significant": False, "outcome": "no_verdict", "verdict": ""}
     if p is None:
-        out["verdict"] = "no verdict: no round has a value for both runners"
-        return out
+        return {**out, **_says(msg("no_common_round"))}
     return {**out, "ratio": p.ratio, "ci95": p.ci95, "ci90": p.ci90, "p_value": p.p_value, "paired": p}
 
 
@@ -151,8 +156,8 @@ def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: 
     if not (la and lb):
         missing = next(s for s, values in ((sa, la), (sb, lb)) if not values)
         return [{**base, "metric": "latency_p50", "ratio": None, "ci95": None, "p_value": None, "significant": False,
-                 "outcome": "no_verdict",
-                 "verdict": f"no verdict: {missing['runner']} has no measurement ({missing['error']})"}]
+                 "outcome": "no_verdict", **_says(msg("no_measurement", runner=missing["runner"],
+                                                      error=missing["error"]))}]
     rounds = len(set(la) & set(lb))
     out = [_paired_entry(base, "latency_p50", la, lb, _unit(a, b, rounds)), _p99(base, a, b)]
     ta, tb = _throughput(a), _throughput(b)
@@ -182,17 +187,15 @@ def _p99(base: dict, a: CellData, b: CellData) -> dict[str, Any]:
     xa, xb = a.completed_ms(), b.completed_ms()
     if not (len(xa) and len(xb)):
         return {**base, "metric": "latency_p99", "ratio": None, "ci95": None, "p_value": None, "significant": None,
-                "outcome": "descriptive", "n": [len(xa), len(xb)], "verdict": "no completed process"}
+                "outcome": "descriptive", "n": [len(xa), len(xb)], **_says(msg("p99_no_process"))}
     ra, rb = statistics.describe(xa)["p99"], statistics.describe(xb)["p99"]
     ci = statistics.quantile_ratio_ci(xa, xb, 0.99)
     out = {**base, "metric": "latency_p99", "ratio": ra / rb, "ci95": ci, "p_value": None, "significant": None,
            "outcome": "descriptive", "n": [len(xa), len(xb)]}
     if ci is None:
-        need = statistics.quantile_ci_min_n(0.99, 0.975)
-        out["verdict"] = f"n too small for a p99 interval ({min(len(xa), len(xb))} iterations, need {need})"
-    else:
-        out["verdict"] = f"p99 ratio {ra / rb:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
-    return out
+        return {**out, **_says(msg("p99_too_few", n=min(len(xa), len(xb)),
+                                   need=statistics.quantile_ci_min_n(0.99, 0.975)))}
+    return {**out, **_says(msg("p99_ratio", ratio=ra / rb, lo=ci[0], hi=ci[1]))}
 
 
 def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list[dict]) -> list[dict[str, Any]]:
@@ -235,7 +238,8 @@ def _quiet_check(a: CellData, b: CellData) -> dict[str, Any]:
     if busy:
         return {"check": "machine quiet", "ok": False,
                 "detail": f"other work used up to {worst:.2f} cores in {len(busy)} round(s) "
-                          f"(threshold {threshold:g})"}
+                          f"(threshold {threshold:g})",
+                "load": {"worst": worst, "rounds": len(busy), "threshold": threshold}}
     return {"check": "machine quiet", "ok": True,
             "detail": f"other work used at most {worst:.2f} cores (threshold {threshold:g})"}
 

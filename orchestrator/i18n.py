@@ -1,14 +1,15 @@
 """The report's languages: English (the source text) and Simplified Chinese (zh-CN).
 
-Templates and charts wrap every label and caption in `_()`; texts made from data (verdicts, warnings) are
-translated by pattern, so that summary.json keeps one stable English wording while the page reads in Chinese.
-A text without a translation stays English rather than disappear.
+Templates and charts wrap every label and caption in `_()`. Texts made from data (verdicts, warnings, claim
+details) are messages, a code with parameters (orchestrator/messages.py, which holds their texts in both
+languages); `_()` renders those too. A fixed text without a translation stays English rather than disappear.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Callable
+from typing import Any, Callable
+
+from . import messages
 
 LANGS = ("en", "zh-CN")
 
@@ -251,84 +252,14 @@ ZH: dict[str, str] = {
     "one round: no interval": "只有一轮：无区间",
 }
 
-# Texts made from data: (English pattern, Chinese template with {0}, {1}, ... for the groups).
-PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
-    (r"^(.+) faster by ([\d.]+) % \[(.+), (.+)\]$", "{0} 快 {1} % [{2}, {3}]"),
-    (r"^(.+) smaller by ([\d.]+) % \[(.+), (.+)\]$", "{0} 小 {1} % [{2}, {3}]"),
-    (r"^(.+) lower throughput by ([\d.]+) % \[(.+), (.+)\]$", "{0} 吞吐量低 {1} % [{2}, {3}]"),
-    (r"^equivalent within ±([\d.]+) % \(ratio (.+)\)$", "在 ±{0} % 内等效（比值 {1}）"),
-    (r"^inconclusive: ratio (.+), need about (\d+) more round\(s\) to settle it at ±([\d.]+) %$",
-     "尚无定论：比值 {0}，约需再运行 {1} 轮才能在 ±{2} % 下判定"),
-    (r"^inconclusive: ratio (.+), need over (\d+) more rounds to settle it at ±([\d.]+) %$",
-     "尚无定论：比值 {0}，需再运行超过 {1} 轮才能在 ±{2} % 下判定"),
-    (r"^no verdict: (\d+) paired round\(s\), need at least (\d+) \(raise scenario.repeats\)$",
-     "不下结论：只有 {0} 轮配对，至少需要 {1} 轮（请增大 scenario.repeats）"),
-    (r"^no verdict: the machine was busy \(other work used up to ([\d.]+) cores in (\d+) round\(s\) \(threshold "
-     r"([\d.]+)\)\)$", "不下结论：机器繁忙（其他工作在 {1} 轮中最多占用 {0} 个核心，阈值 {2}）"),
-    (r"^n too small for a p99 interval \((\d+) iterations, need (\d+)\)$", "样本量不足以给出 p99 区间（{0} 次迭代，需要 {1} 次）"),
-    (r"^p99 ratio (.+)$", "p99 比值 {0}"),
-    (r"^process medians differ by ([\d.]+%) \(between-process spread\): verdicts need more rounds$",
-     "各进程中位数相差 {0}（进程间离散度）：需要更多轮才能下结论"),
-    (r"^(\d+) process\(es\) ran beside other work \(up to ([\d.]+) cores\): their comparisons get no verdict$",
-     "{0} 个进程运行时机器上有其他工作（最多 {1} 个核心）：相关比较不下结论"),
-    (r"^warmup: auto dropped (\d+) slow iteration\(s\) at the start of (\d+) process\(es\)$",
-     "warmup: auto 在 {1} 个进程开头丢弃了 {0} 次较慢的迭代"),
-    (r"^still settling after warmup (\d+): (\d+) process\(es\) were slower for their first (\d+) measured "
-     r"iteration\(s\) \(kept\); raise scenario.warmup or use warmup: auto$",
-     "预热 {0} 次后仍未稳定：{1} 个进程的前 {2} 次测量迭代较慢（已保留）；请增大 scenario.warmup 或使用 warmup: auto"),
-    (r"^claimed ratio ([-\d.]+), the ratio's 95 % CI \[(.+?)\](: no difference shown on this machine)?( \(.+\))?$",
-     "论断比值 {0}，比值的 95 % 置信区间 [{1}]{2}{3}"),
-    (r"^claimed ratio ([-\d.]+), the ratio's order-statistic interval \[(.+?)\](: no difference shown on this "
-     r"machine)?$", "论断比值 {0}，比值的顺序统计量区间 [{1}]{2}"),
-    (r"^the machine was busy in (\d+) round\(s\) of these cells: no claim is judged from them$",
-     "这些单元有 {0} 轮运行时机器繁忙：不据此判定论断"),
-    (r"^(\d+) round\(s\) with (.+) for both runners, need at least (\d+) \(raise scenario.repeats\)$",
-     "两个运行器同时有 {1} 数据的只有 {0} 轮，至少需要 {2} 轮（请增大 scenario.repeats）"),
-    (r"^claimed difference ([-\d.]+), the 95 % CI of the difference in the language's own work \(ms per image\) "
-     r"\[(.+)\](: no difference shown on this machine)?; the language's own work \(decode \+ preprocess \+ "
-     r"postprocess\) is what travels from the claim's machine to this one, the inference time does not\. Ratio "
-     r"view: (.+)$", "论断差值 {0}，语言自身工作之差（每图毫秒）的 95 % 置信区间 [{1}]{2}；语言自身工作（解码 + 预处理 + "
-     "后处理）可以从论断的机器迁移到本机，推理时间则不能。比值视角：{3}"),
-    (r"^not comparable: the claim is about (\d+) workers, this run measured N = (.+)$",
-     "不可比较：论断针对 {0} 个工作者，本次运行测量的 N = {1}"),
-    (r"^this run measures no start-up of bare workers: the concurrency scenario's start-up loads one network per "
-     r"worker, a different quantity$", "本次运行没有测量空工作者的启动：并发场景的启动包含为每个工作者加载一个网络，是不同的量"),
-    (r"^no verdict: (.+) has no measurement \((.*)\)$", "不下结论：{0} 没有测量数据（{1}）"),
-    (r"^(.+) peaks (\d+) MiB lower \((\d+) vs (\d+) MiB\)$", "{0} 的峰值内存低 {1} MiB（{2} 对 {3} MiB）"),
-    (r"^([\d.]+) vs ([\d.]+) images/s$", "{0} 对 {1} 张/秒"),
-    (r"^only (\d+) measured iterations \(fewer than (\d+)\): raise scenario.iterations$",
-     "只有 {0} 次测量迭代（少于 {1} 次）：请增大 scenario.iterations"),
-    (r"^latency varies a lot \(std = (\d+)% of the mean, pooled over processes\)$",
-     "延迟波动大（标准差为均值的 {0}%，合并各进程）"),
-    (r"^(\d+) outlier\(s\) by modified Z-score > ([\d.]+) \(kept in every statistic\)$",
-     "按修正 Z 分数 > {1} 判定有 {0} 个离群值（所有统计均保留）"),
-    (r"^the first process was (\d+)% slower than the others \(caches or CPU frequency still warming up\)$",
-     "第一个进程比其余进程慢 {0}%（缓存或 CPU 频率仍在预热）"),
-    (r"^measured only ([\d.]+) s in total \(under ([\d.]+) s\): raise scenario.iterations or scenario.repeats$",
-     "总测量时间仅 {0} 秒（不足 {1} 秒）：请增大 scenario.iterations 或 scenario.repeats"),
-    (r"^warmup: auto found no steady state in some process; all its iterations were kept$",
-     "warmup: auto 在某些进程中未找到稳定状态；其全部迭代均已保留"),
-    (r"^(.+) and (.+) use different OpenCV builds: a time difference between them measures the library as much as "
-     r"the language\.$", "{0} 与 {1} 使用不同的 OpenCV 构建：二者的时间差异既反映语言，也同样反映库本身。"),
-]]
-_SUFFIX_ZH = {": no difference shown on this machine": "：在本机未显示出差异",
-              "consistent": "一致", "same direction, different size": "方向相同，幅度不同", "not confirmed": "未得到证实",
-              "contradicted": "被推翻", "not comparable": "不可比较"}
-
-
-def translator(lang: str) -> Callable[[str], str]:
-    """`_(text)`: the text in `lang`; English text is returned unchanged where no translation exists."""
-    if lang != "zh-CN":
-        return lambda text: text
-
-    def _(text: str) -> str:
-        if text in ZH:
-            return ZH[text]
-        for pattern, template in PATTERNS:
-            m = pattern.match(text)
-            if m:
-                groups = [_SUFFIX_ZH.get(g, g) if g else "" for g in m.groups()]
-                return template.format(*groups)
-        return text
+def translator(lang: str) -> Callable[[Any], str]:
+    """`_(text)`: a fixed text in `lang` (English where no translation exists), or a message from summary.json
+    ({"code", "params", ...}) rendered in `lang` (orchestrator/messages.py)."""
+    def _(text: Any) -> str:
+        if isinstance(text, dict) and "code" in text:
+            return messages.render(text, lang)
+        if isinstance(text, messages.Message):
+            return text.text(lang)
+        return ZH.get(text, text) if lang == "zh-CN" else text
 
     return _

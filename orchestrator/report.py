@@ -14,6 +14,7 @@ import jinja2
 
 from . import charts, exports, i18n, rundata
 from . import summary as summary_mod
+from .messages import Message, msg
 from .runfolder import RunFolder
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -143,16 +144,10 @@ def _pairs(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def _build_warning(summary: dict[str, Any]) -> list[str]:
+def _build_warning(summary: dict[str, Any]) -> list[Message]:
     """Compared runners that do not share one OpenCV build: their difference is partly the library's."""
-    out = []
-    for pair in summary["parity"]:
-        if pair["same_build"] is False:
-            text = (f"{pair['a']} and {pair['b']} use different OpenCV builds: a time difference between them "
-                    f"measures the library as much as the language.")
-            if text not in out:
-                out.append(text)
-    return out
+    pairs = dict.fromkeys((p["a"], p["b"]) for p in summary["parity"] if p["same_build"] is False)
+    return [msg("different_builds", a=a, b=b) for a, b in pairs]
 
 
 def _reproduce(run_dir: Path, environment: dict[str, Any]) -> str:

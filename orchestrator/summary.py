@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 
 from . import claims, comparisons, figures, overhead, quiet, rundata, statistics, verdicts
+from .messages import Message, msg
 from .protocol import PHASES
 from .rundata import CellData
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIN_ITERATIONS = 10  # hyperfine's floor: fewer measured runs say little about a distribution
 CV_WARNING = 0.10  # pyperf warns when the standard deviation reaches 10 % of the mean
 SPREAD_WARNING = 0.05  # process medians 5 % apart: beyond the 3 % spread that the default 10 rounds are planned for
@@ -85,8 +86,9 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
         out["latency_ms"]["process_median"] = level.as_dict() if level else None
         out["latency_ms"]["ci95_p99"] = statistics.quantile_ci(latencies, 0.99)
         out["phases_ms"] = {ph: _p50_mean(cell.phase_ms(ph)) for ph in PHASES}
-        out["warnings"] = (_warnings(cell, latencies, level) + _min_time(latencies, scenario.get("min_time_s", 3))
-                           + _warmup_warnings(cell, scenario))
+        messages = (_warnings(cell, latencies, level) + _min_time(latencies, scenario.get("min_time_s", 3))
+                    + _warmup_warnings(cell, scenario))
+        out["warnings"] = [m.as_dict() for m in messages]
     colds = [s.iterations[0]["total_ns"] / 1e6 for s in cell.streams if s.iterations and s.iterations[0]["index"] == 0]
     loads = [s.load["load_ns"] / 1e6 for s in cell.streams if s.load]
     starts = [p["startup_ms"] for p in cell.processes if p.get("startup_ms") is not None]
@@ -171,47 +173,37 @@ def _sampler_cost(cell: CellData) -> dict[str, float | None] | None:
             "whole": round(100 * sum(m["sampler_cpu_s"] for m in metas) / wall, 3) if wall > 0 else None}
 
 
-def _min_time(latencies: np.ndarray, min_time_s: float) -> list[str]:
+def _min_time(latencies: np.ndarray, min_time_s: float) -> list[Message]:
     """Flag a cell that measured less than min_time_s in total (hyperfine's 3 s floor): too short to trust."""
     total_s = float(latencies.sum()) / 1000
-    if total_s >= min_time_s:
-        return []
-    return [f"measured only {total_s:.1f} s in total (under {min_time_s:g} s): raise scenario.iterations or "
-            "scenario.repeats"]
+    return [] if total_s >= min_time_s else [msg("short_measurement", total_s=total_s, min_s=min_time_s)]
 
 
-def _warnings(cell: CellData, latencies: np.ndarray, level: statistics.Level | None) -> list[str]:
+def _warnings(cell: CellData, latencies: np.ndarray, level: statistics.Level | None) -> list[Message]:
     warnings = []
     if cell.auto_warmup and None in cell.warmup_detected():
-        warnings.append("warmup: auto found no steady state in some process; all its iterations were kept")
+        warnings.append(msg("auto_no_steady"))
     if len(latencies) < MIN_ITERATIONS:
-        warnings.append(f"only {len(latencies)} measured iterations (fewer than {MIN_ITERATIONS}): "
-                        "raise scenario.iterations")
+        warnings.append(msg("few_iterations", n=len(latencies), min=MIN_ITERATIONS))
     cv = statistics.coefficient_of_variation(latencies)
     if cv >= CV_WARNING:
-        warnings.append(f"latency varies a lot (std = {cv:.0%} of the mean, pooled over processes)")
+        warnings.append(msg("high_cv", cv=cv))
     if level and level.spread is not None and level.spread >= SPREAD_WARNING:
-        warnings.append(f"process medians differ by {level.spread:.1%} (between-process spread): verdicts need "
-                        "more rounds")
+        warnings.append(msg("process_spread", spread=level.spread))
     busy = cell.busy_rounds()
     if busy:
-        worst = max(m["other_cores"] for m in busy.values())
-        warnings.append(f"{len(busy)} process(es) ran beside other work (up to {worst:.2f} cores): "
-                        "their comparisons get no verdict")
+        warnings.append(msg("busy_processes", n=len(busy), worst=max(m["other_cores"] for m in busy.values())))
     flagged = statistics.outliers(latencies)
     if flagged:
-        warnings.append(f"{len(flagged)} outlier(s) by modified Z-score > {statistics.OUTLIER_Z} "
-                        "(kept in every statistic)")
+        warnings.append(msg("outliers", n=len(flagged), z=statistics.OUTLIER_Z))
     return warnings
 
 
-def _warmup_warnings(cell: CellData, scenario: dict[str, Any]) -> list[str]:
+def _warmup_warnings(cell: CellData, scenario: dict[str, Any]) -> list[Message]:
     """auto: say how much was dropped; fixed: say when the stream was still settling after the warm-up."""
     detected = [k for k in cell.warmup_detected() if k]
     if not detected:
         return []
     if cell.auto_warmup:
-        return [f"warmup: auto dropped {sum(detected)} slow iteration(s) at the start of {len(detected)} "
-                "process(es)"]
-    return [f"still settling after warmup {scenario.get('warmup')}: {len(detected)} process(es) were slower for "
-            f"their first {max(detected)} measured iteration(s) (kept); raise scenario.warmup or use warmup: auto"]
+        return [msg("auto_dropped", dropped=sum(detected), processes=len(detected))]
+    return [msg("still_settling", warmup=scenario.get("warmup"), processes=len(detected), first=max(detected))]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
+from .messages import Message, msg
 from .statistics import Paired
 
 MIN_ROUNDS = 6
@@ -34,35 +35,40 @@ MAX_ROUNDS_HINT = 1000
 class Verdict:
     outcome: str  # faster | equivalent | inconclusive | too_few_rounds
     winner: str | None  # the faster (smaller) side when outcome is faster
-    text: str
+    message: Message
     rounds_needed: int | None  # more rounds suggested when inconclusive or too few
+
+    @property
+    def text(self) -> str:
+        return self.message.text()
 
 
 def decide(p: Paired, p_holm: float | None, min_effect: float, a: str, b: str, word: str = "faster") -> Verdict:
-    """The outcome for ratio a / b (below 1: a is faster, or smaller with word="smaller")."""
+    """The outcome for ratio a / b (below 1: a is faster, or smaller with word="smaller", or has the lower
+    throughput with word="lower_throughput"); `word` is the message code of a difference shown."""
     band = math.log1p(min_effect)
     if p.n < MIN_ROUNDS or p.ci95 is None or p_holm is None or p.ci90 is None:
         more = MIN_ROUNDS - p.n
-        return Verdict("too_few_rounds", None, f"no verdict: {p.n} paired round(s), need at least {MIN_ROUNDS} "
-                                               "(raise scenario.repeats)", max(more, 1))
+        return Verdict("too_few_rounds", None, msg("too_few_rounds", n=p.n, min=MIN_ROUNDS), max(more, 1))
     effect = math.log(p.ratio)
+    interval = {"ratio": p.ratio, "lo": p.ci95[0], "hi": p.ci95[1], "band": min_effect * 100}
     if -band <= math.log(p.ci90[0]) and math.log(p.ci90[1]) <= band:
-        return Verdict("equivalent", None, f"equivalent within ±{min_effect * 100:g} % "
-                                           f"(ratio {p.ratio:.3f} [{p.ci95[0]:.3f}, {p.ci95[1]:.3f}])", None)
+        return Verdict("equivalent", None, msg("equivalent", **interval), None)
     if p_holm < ALPHA and abs(effect) >= band:
-        return Verdict("faster", a if effect < 0 else b, _faster_text(p, a, b, word), None)
+        return Verdict("faster", a if effect < 0 else b, _difference(p, a, b, word), None)
     holm_factor = max(1.0, p_holm / p.p_value) if p.p_value else 1.0
     more = max(_rounds_needed(p, band, holm_factor) - p.n, 1)
-    hint = f"about {more} more round(s)" if more <= MAX_ROUNDS_HINT else f"over {MAX_ROUNDS_HINT} more rounds"
-    return Verdict("inconclusive", None, f"inconclusive: ratio {p.ratio:.3f} [{p.ci95[0]:.3f}, {p.ci95[1]:.3f}], "
-                                         f"need {hint} to settle it at ±{min_effect * 100:g} %", more)
+    if more <= MAX_ROUNDS_HINT:
+        return Verdict("inconclusive", None, msg("inconclusive", more=more, **interval), more)
+    return Verdict("inconclusive", None, msg("inconclusive_many", more=MAX_ROUNDS_HINT, **interval), more)
 
 
-def _faster_text(p: Paired, a: str, b: str, word: str) -> str:
+def _difference(p: Paired, a: str, b: str, word: str) -> Message:
+    """The smaller side of ratio a / b and by how much, in % of the other, with the CI in the same terms."""
     lo, hi = p.ci95  # type: ignore[misc]
     if p.ratio < 1:
-        return f"{a} {word} by {(1 - p.ratio) * 100:.1f} % [{(1 - hi) * 100:.1f}, {(1 - lo) * 100:.1f}]"
-    return f"{b} {word} by {(1 - 1 / p.ratio) * 100:.1f} % [{(1 - 1 / lo) * 100:.1f}, {(1 - 1 / hi) * 100:.1f}]"
+        return msg(word, who=a, pct=(1 - p.ratio) * 100, lo=(1 - hi) * 100, hi=(1 - lo) * 100)
+    return msg(word, who=b, pct=(1 - 1 / p.ratio) * 100, lo=(1 - 1 / lo) * 100, hi=(1 - 1 / hi) * 100)
 
 
 def _rounds_needed(p: Paired, band: float, holm_factor: float = 1.0) -> int:

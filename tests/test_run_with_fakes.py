@@ -199,14 +199,16 @@ def test_warmup_auto_detects_the_slow_start(tmp_path: Path) -> None:
     assert c["warmup"]["mode"] == "auto" and c["warmup"]["detected"] == [4] * 6
     assert c["iterations"] == 6 * (30 + 10 - 4)  # the runner runs 10 extra; the detected warm-up is dropped
     assert c["latency_ms"]["max"] < 1.5 * c["latency_ms"]["p50"]  # no slow warm-up iteration left
-    assert "warmup: auto dropped 24 slow iteration(s) at the start of 6 process(es)" in c["warnings"]
+    assert {"code": "auto_dropped", "params": {"dropped": 24, "processes": 6},
+            "text": "warmup: auto dropped 24 slow iteration(s) at the start of 6 process(es)"} in c["warnings"]
 
 
 def test_a_fixed_warmup_that_was_too_short_is_flagged(tmp_path: Path) -> None:
     c = cell(run(tmp_path, fake_config(tmp_path, {"a": {"FAKE_WARM": "3"}}, [], iterations=30)), "a")
     assert c["warmup"]["mode"] == "fixed" and c["warmup"]["detected"] == [3] * 6
     assert c["iterations"] == 6 * 30  # kept: a fixed warm-up is the user's choice, the report only warns
-    assert any(w.startswith("still settling after warmup 2: 6 process(es)") for w in c["warnings"])
+    assert any(w["code"] == "still_settling" and w["params"]["warmup"] == 2 and w["params"]["processes"] == 6
+               for w in c["warnings"])
 
 
 def test_native_overhead_min_time_and_affinity(tmp_path: Path) -> None:
@@ -216,7 +218,8 @@ def test_native_overhead_min_time_and_affinity(tmp_path: Path) -> None:
     (entry,) = summary["native_overhead"]
     assert entry["runner"] == "lang" and entry["phases"]["total"]["ratio"] == pytest.approx(1.25, abs=0.05)
     assert entry["phases"]["inference"]["ci95"][0] > 1
-    assert any("under 3 s" in w for w in cell(summary, "lang")["warnings"])  # 20 x 25 ms = 0.5 s
+    assert any(w["code"] == "short_measurement" and w["params"]["min_s"] == 3
+               for w in cell(summary, "lang")["warnings"])  # 20 x 25 ms = 0.5 s
     stderr = next((tmp_path / "run" / "raw").glob("*lang*/process-0.stderr.log")).read_text()
     if sys.platform.startswith("linux"):
         assert "affinity [0]" in stderr

@@ -27,7 +27,7 @@ def test_steady_start_never_drops_a_fast_start() -> None:
 
 def test_claim_verdicts() -> None:
     def verdict(claimed: float | None, lo: float, hi: float, null: float = 1.0) -> str:
-        return claims._verdict(claimed, lo, hi, null, "ratio", "CI")[0]
+        return claims._verdict(claimed, lo, hi, null, "claim_ratio_ci")[0]
     assert verdict(0.9, 0.85, 0.95) == "consistent"
     assert verdict(0.9, 0.5, 0.6) == "same direction, different size"
     assert verdict(0.9, 0.95, 1.05) == "not confirmed"
