@@ -276,6 +276,8 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
         head = list(zip(index[:6].tolist(), warmup[:6].tolist()))
         problems.append(f"iterations (index, warmup) {head}{' ...' if len(index) > 6 else ''} ({len(index)} in all) "
                         f"do not match the spec: {want}")
+    if not kind.frames and spec.get("images"):
+        problems += _image_order(stream, spec)
     if not kind.frames:
         images = {_base_name(p) for p in spec.get("images", [])}
         if set(stream.detections) != images:
@@ -285,6 +287,22 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
     if kind.workers and stream.result is not None and stream.result["completed"] != n:
         problems.append(f"result record says {stream.result['completed']} completed, spec {n}")
     return problems
+
+
+def _image_order(stream: Stream, spec: dict[str, Any]) -> list[str]:
+    """Iteration i (a worker's warm-up i, request k) processes images[i % len(images)]; a batch iteration names
+    the first of its images, images[i * B % len(images)]."""
+    t = stream.iterations
+    names = [_base_name(p) for p in spec["images"]]
+    step = spec.get("batch", 1) if spec["scenario"] == "batch" else 1
+    want = np.array(names, dtype=object)[(t["index"] * step) % len(names)]
+    got = np.array(t.images, dtype=object)[t["image"]] if len(t) else want
+    bad = np.flatnonzero(want != got)
+    if not len(bad):
+        return []
+    i = int(bad[0])
+    return [f"iteration {int(t['index'][i])}{' (warm-up)' if t['warmup'][i] else ''} processed {got[i]}, the "
+            f"protocol gives it {want[i]} (images[i % len(images)])"]
 
 
 def _base_name(path: str) -> str:

@@ -36,7 +36,7 @@ class Timing:
 def warm_up(worker: Worker, spec: Spec, w: int, emit: Emit, seen: Callable[[str], bool]) -> None:
     """The worker's own warm-up iterations, before the release (reported with warmup: true)."""
     for i in range(spec.warmup):
-        path = spec.images[(w + i) % len(spec.images)]
+        path = spec.images[i % len(spec.images)]  # as every runner: images[i % len(images)] (docs/protocol.md)
         phases, image, dets = worker.process(path)
         _emit_iteration(emit, i, True, w, path, phases, dets, None, None)
         if seen(path):

@@ -113,6 +113,11 @@ MUTATIONS: list[tuple[str, str, Callable[[list[dict]], Any], str]] = [
      "load records"),
     ("call_overhead", "calls out of order", lambda rs: rs.insert(2, rs.pop(1)), "call_sample records"),
     ("call_overhead", "a sample after the end", lambda rs: rs.append(rs[1]), "after the end"),
+    ("single", "an image out of order", lambda rs: rs[_first("iteration")(rs)].update(image="dog.jpg"),
+     "processed dog.jpg"),
+    ("concurrency", "a warm-up on another image",
+     lambda rs: next(r for r in rs if r["type"] == "iteration" and r["warmup"]).update(image="zidane.jpg"),
+     "(warm-up) processed zidane.jpg"),
     ("video", "more frames than the end says", lambda rs: rs[-1].update(iterations=rs[-1]["iterations"] - 1),
      "iterations"),
 ]
