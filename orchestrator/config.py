@@ -233,6 +233,16 @@ def _images(doc: Doc) -> list[Path]:
     raise doc.fail(("images",), "expected a folder or a non-empty list of image files")
 
 
+def _interpreter(doc: Doc, kp: tuple, value: str) -> str:
+    """A path (`~` and `$VARIABLES` expanded, relative to the config's folder) or a bare name for PATH. Not
+    checked here: a config that names /usr/bin/python3 still loads on a machine without one, and that runner's
+    cells fail with the reason while the others run."""
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    if os.sep in expanded or (os.altsep and os.altsep in expanded):
+        return str(resolve_path(doc, expanded))
+    return expanded
+
+
 def _runners(doc: Doc) -> list[Runner]:
     runners = []
     for i, item in enumerate(list_of_mappings(doc, "runners")):
@@ -245,7 +255,7 @@ def _runners(doc: Doc) -> list[Runner]:
         if interpreter is not None:
             if kind != "python":
                 raise doc.fail(kp + ("interpreter",), "only python runners take an interpreter")
-            interpreter = typed(doc, kp + ("interpreter",), str)
+            interpreter = _interpreter(doc, kp + ("interpreter",), typed(doc, kp + ("interpreter",), str))
         env = item.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, (str, int, float)) for v in env.values()):
             raise doc.fail(kp + ("env",), "expected a mapping of environment variable names to values")

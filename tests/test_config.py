@@ -109,6 +109,15 @@ def test_interpreter_only_for_python(folder: Path) -> None:
     assert err.key == "runners[0].interpreter"
 
 
+def test_interpreter_paths_are_expanded_as_every_path(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYHOME", "/opt/py")
+    cases = (("$PYHOME/bin/python3", "/opt/py/bin/python3"), ("venv/bin/python", str(folder / "venv/bin/python")),
+             ("~/py/bin/python", str(Path("~/py/bin/python").expanduser())), ("python3", "python3"))
+    for given, want in cases:
+        c = config.load(write(folder, GOOD.replace("interpreter: /usr/bin/python3", f"interpreter: {given}")))
+        assert c.runners[1].interpreter == want, given
+
+
 def test_cli_prints_one_clear_line_and_no_traceback(folder: Path) -> None:
     path = write(folder, GOOD.replace("kind: go", "kind: java"))
     done = subprocess.run([sys.executable, "-m", "orchestrator", "run", str(path)], capture_output=True, text=True)
