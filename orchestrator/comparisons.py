@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import parity, quiet, statistics, verdicts
+from .config import Parity
 from .messages import Message, msg
 from .rundata import CellData
 
 
-def check_parity(cells: list[CellData], pairs: list[tuple], tolerances: dict[str, float]) -> list[dict[str, Any]]:
+def check_parity(cells: list[CellData], pairs: list[tuple], tolerances: Parity) -> list[dict[str, Any]]:
     """For each compared pair and cell key (scenario variant, model, threads): match the two runners' detections."""
     by_key = {(c.info["runner"],) + c.key: c for c in cells}
     results = []
@@ -29,7 +30,7 @@ def _base(a: CellData, b: CellData) -> dict[str, Any]:
             "model": a.info["model"], "threads": a.info["threads"]}
 
 
-def _parity_pair(a: CellData, b: CellData, tolerances: dict[str, float]) -> dict[str, Any]:
+def _parity_pair(a: CellData, b: CellData, tolerances: Parity) -> dict[str, Any]:
     base = _base(a, b)
     ha, hb = a.hello(), b.hello()
     da, db = a.detections(), b.detections()
@@ -40,8 +41,8 @@ def _parity_pair(a: CellData, b: CellData, tolerances: dict[str, float]) -> dict
         return {**base, "status": "n/a", "same_build": None, "tolerance": None, "mismatches": [],
                 "reason": "one side has no detections (the cell failed)"}
     same = ha["opencv_build_hash"] == hb["opencv_build_hash"]
-    tol = parity.Tolerance(tolerances.get("iou", 0.99), tolerances.get("score", 1e-3)) if same else \
-        parity.Tolerance(tolerances.get("cross_build_iou", 0.9), tolerances.get("cross_build_score", 0.05))
+    tol = parity.Tolerance(tolerances.iou, tolerances.score) if same else \
+        parity.Tolerance(tolerances.cross_build_iou, tolerances.cross_build_score)
     mismatches = parity.compare(da, db, tol)
     return {**base, "status": "fail" if mismatches else "pass", "same_build": same,
             "tolerance": {"iou": tol.iou, "score": tol.score}, "mismatches": mismatches,

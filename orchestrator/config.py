@@ -134,7 +134,13 @@ def load(path: str | os.PathLike) -> Config:
     return parse(text, path)
 
 
-def parse(text: str, path: Path) -> Config:
+def load_resolved(path: Path) -> Config:
+    """A run folder's config.yaml, through the same schema and defaults as a user's config. Its files are not
+    required to exist: a run re-renders on a machine without its models and images."""
+    return parse(path.read_text(encoding="utf-8"), path, check_files=False)
+
+
+def parse(text: str, path: Path, check_files: bool = True) -> Config:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -145,7 +151,7 @@ def parse(text: str, path: Path) -> Config:
     lines: dict[tuple, int] = {}
     if node is not None:
         collect_lines(node, (), lines, path)
-    doc = Doc(path, data, lines)
+    doc = Doc(path, data, lines, check_files)
     if not isinstance(data, dict):
         raise doc.fail((), "the config must be a mapping of keys (name, models, images, runners, ...)")
     return _build(doc)

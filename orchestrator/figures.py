@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import statistics
+from . import statistics, warmup
 from .rundata import CellData
+from .scenarios import Scenario
 
 
-def for_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+def for_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     """The figures that orchestrator/registry.py names for the cell's scenario (none for single)."""
     figures = FIGURES.get(cell.info.get("scenario", "single"))
     return figures(cell, scenario) if figures else {}
@@ -22,18 +23,18 @@ def _median(values: list[float]) -> float | None:
     return statistics.describe(values)["p50"] if values else None
 
 
-def _video(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+def _video(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     results = cell.results()
-    warm = scenario.get("warmup", 0) if isinstance(scenario.get("warmup"), int) else 1
+    warm = warmup.AUTO_RUNNER_WARMUP if scenario.warmup is None else scenario.warmup  # as the runner ran it
     fps = [(r["processed"] - warm) / (r["measured_wall_ns"] / 1e9) for r in results
            if r["measured_wall_ns"] > 0 and r["processed"] > warm]
-    return {"fps": _median(fps), "fps_per_process": fps, "realtime": scenario.get("realtime", False),
+    return {"fps": _median(fps), "fps_per_process": fps, "realtime": scenario.realtime,
             "frames_read": sum(r["frames_read"] for r in results), "processed": sum(r["processed"] for r in results),
             "dropped": sum(r["dropped"] for r in results),
             "source_fps": results[0]["source_fps"] if results else None}
 
 
-def _concurrency(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+def _concurrency(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     results = cell.results()
     throughput = [r["completed"] / (r["measured_wall_ns"] / 1e9) for r in results if r["measured_wall_ns"] > 0]
     return {"workers": cell.info["variant"]["workers"], "mode": results[0]["mode"] if results else None,
@@ -41,12 +42,12 @@ def _concurrency(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
             "startup_ms": _median([r["startup_ns"] / 1e6 for r in results])}
 
 
-def _server(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+def _server(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     figures = _concurrency(cell, scenario)
     results = cell.results()
     achieved = [r["completed"] / (r["measured_wall_ns"] / 1e9) for r in results if r["measured_wall_ns"] > 0]
     latencies = cell.measured_ms()
-    bound = scenario.get("p99_bound_ms")
+    bound = scenario.p99_bound_ms
     p99 = statistics.describe(latencies)["p99"] if len(latencies) else None
     queue = [v / 1e6 for t in cell.measured() for v in t["queue_ns"][t["queue_ns"] >= 0].tolist()]
     figures.pop("throughput_ips")
@@ -73,8 +74,8 @@ def server_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _batch(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
-    batch = scenario.get("batch", 1)
+def _batch(cell: CellData, scenario: Scenario) -> dict[str, Any]:
+    batch = scenario.batch
     per_image = (cell.measured_ms() / batch).tolist()
     return {"batch": batch, "per_image_ms": {"p50": _median(per_image),
                                              "mean": statistics.describe(per_image)["mean"] if per_image else None}}
@@ -84,7 +85,7 @@ CALLS = (("opencv", "ns_per_call"), ("empty", "ns_per_call_empty"), ("mat", "ns_
          ("loop", "ns_per_loop"))
 
 
-def _calls(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+def _calls(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     """ns per call: the geometric mean of the process medians with its t interval over processes; `net` is the
     call less the language's empty loop (`loop`), the cost of the call itself."""
     out: dict[str, Any] = {}
@@ -99,5 +100,5 @@ def _calls(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
 
 
 # Each scenario's figures (the keys registry.ScenarioType.figures names), by scenario.
-FIGURES: dict[str, Callable[[CellData, dict[str, Any]], dict[str, Any]]] = {
+FIGURES: dict[str, Callable[[CellData, Scenario], dict[str, Any]]] = {
     "video": _video, "concurrency": _concurrency, "server": _server, "batch": _batch, "call_overhead": _calls}

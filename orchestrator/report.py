@@ -28,10 +28,10 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
     summary = summary_mod.build(run)
     exports.write_all(run_dir, summary)
     config, environment, cells = run.config, run.environment, run.cells
-    lang = lang or config.get("report", {}).get("lang", "en")
+    lang = lang or config.lang
     _ = i18n.translator(lang)
     charts.use_language(lang)
-    runners = [r["name"] for r in config["runners"]]
+    runners = [r.name for r in config.runners]
     colours = charts.runner_colours(runners)
     images = {
         "latency": charts.latency_distribution(cells, colours, _),

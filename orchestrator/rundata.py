@@ -10,8 +10,10 @@ import numpy as np
 
 from . import sampling, statistics, warmup
 from .columns import IterationTable
+from .config import Config, load_resolved
 from .protocol import Stream, read_file
 from .runfolder import RunFolder, read_samples
+from .scenarios import Scenario
 
 
 @dataclass
@@ -142,22 +144,21 @@ def _mib(value: int | None) -> float | None:
 
 @dataclass
 class Run:
-    config: dict[str, Any]
+    config: Config  # config.yaml through the schema of every config: one set of defaults
     environment: dict[str, Any]
     cells: list[CellData]
     processes: list[dict[str, Any]]
     path: Path
 
-    def scenario(self, cell: CellData) -> dict[str, Any]:
-        name = cell.info.get("scenario_name", "single")
-        return next((s for s in self.config.get("scenarios", []) if s["name"] == name), {})
+    def scenario(self, cell: CellData) -> Scenario:
+        return next(s for s in self.config.scenarios if s.name == cell.info["scenario_name"])
 
 
 def load(run_dir: Path) -> Run:
     """Everything a run folder holds, read once: the report, the exports and the claims work on this."""
     folder = RunFolder(run_dir)
-    config = folder.read_config()
-    auto = {s["name"] for s in config.get("scenarios", []) if s.get("warmup") == "auto"}
+    config = load_resolved(folder.config)
+    auto = {s.name for s in config.scenarios if s.warmup is None}
     cells = {c["id"]: CellData(c, c.get("scenario_name") in auto) for c in folder.read_cells()}
     processes = folder.read_processes()
     for meta in processes:

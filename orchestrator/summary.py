@@ -6,14 +6,16 @@ rebuilds the same summary on any machine, without the models or the runners.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-from . import claims, comparisons, figures, overhead, quiet, rundata, statistics, verdicts
+from . import claims, comparisons, figures, overhead, quiet, rundata, scenarios, statistics, verdicts
 from .messages import Message, msg
 from .protocol import PHASES
 from .rundata import CellData
+from .scenarios import Scenario
 
 SCHEMA_VERSION = 3
 MIN_ITERATIONS = 10  # hyperfine's floor: fewer measured runs say little about a distribution
@@ -25,33 +27,33 @@ def build(run: rundata.Run) -> dict[str, Any]:
     """summary.json of a loaded run folder."""
     config, cells = run.config, run.cells
     summaries = [summarize_cell(c, run.scenario(c)) for c in cells]
-    pairs = [tuple(p) for p in config.get("compare", [])]
-    parity_results = comparisons.check_parity(cells, pairs, config.get("parity", {}))
+    pairs = config.compare
+    parity_results = comparisons.check_parity(cells, pairs, config.parity)
     comparisons.attach_parity(summaries, parity_results)
-    min_effect = config.get("min_effect", verdicts.DEFAULT_MIN_EFFECT)
+    min_effect = config.min_effect
     entries = comparisons.compare_cells(cells, summaries, pairs, parity_results, min_effect)
     return {
         "schema_version": SCHEMA_VERSION,
         "design": {"unit": "process", "pairing": "rounds", "test": "paired t test on log process medians",
                    "alpha": verdicts.ALPHA, "correction": "holm", "min_effect": min_effect,
-                   "min_rounds": verdicts.MIN_ROUNDS, "busy_cores": config.get("busy_cores", quiet.BUSY_CORES),
-                   "order": config.get("order", "random"), "seed": config.get("seed")},
+                   "min_rounds": verdicts.MIN_ROUNDS, "busy_cores": config.busy_cores,
+                   "order": config.order, "seed": config.seed},
         "run_id": run.path.name,
-        "name": config.get("name"),
-        "description": config.get("description", ""),
-        "scenarios": config.get("scenarios", []),
+        "name": config.name,
+        "description": config.description,
+        "scenarios": [scenarios.resolved(s) for s in config.scenarios],
         "cells": summaries,
         "comparisons": entries,
         "parity": parity_results,
-        "native_overhead": overhead.native_overhead(cells, summaries, config.get("reference")),
+        "native_overhead": overhead.native_overhead(cells, summaries, config.reference),
         "server_capacity": figures.server_capacity(summaries),
-        "claims": claims.check(config.get("claims", []), summaries, cells),
+        "claims": claims.check([asdict(c) for c in config.claims], summaries, cells),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
 
 
-def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
+def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     info, hello = cell.info, cell.hello()
     errors = [p["error"] for p in cell.processes if p.get("status") != "ok" and p.get("error")]
     statuses = {p.get("status") for p in cell.processes}
@@ -86,7 +88,7 @@ def summarize_cell(cell: CellData, scenario: dict[str, Any]) -> dict[str, Any]:
         out["latency_ms"]["process_median"] = level.as_dict() if level else None
         out["latency_ms"]["ci95_p99"] = statistics.quantile_ci(latencies, 0.99)
         out["phases_ms"] = {ph: _p50_mean(cell.phase_ms(ph)) for ph in PHASES}
-        messages = (_warnings(cell, latencies, level) + _min_time(latencies, scenario.get("min_time_s", 3))
+        messages = (_warnings(cell, latencies, level) + _min_time(latencies, scenario.min_time_s)
                     + _warmup_warnings(cell, scenario))
         out["warnings"] = [m.as_dict() for m in messages]
     colds = [s.iterations[0]["total_ns"] / 1e6 for s in cell.streams if s.iterations and s.iterations[0]["index"] == 0]
@@ -199,11 +201,11 @@ def _warnings(cell: CellData, latencies: np.ndarray, level: statistics.Level | N
     return warnings
 
 
-def _warmup_warnings(cell: CellData, scenario: dict[str, Any]) -> list[Message]:
+def _warmup_warnings(cell: CellData, scenario: Scenario) -> list[Message]:
     """auto: say how much was dropped; fixed: say when the stream was still settling after the warm-up."""
     detected = [k for k in cell.warmup_detected() if k]
     if not detected:
         return []
     if cell.auto_warmup:
         return [msg("auto_dropped", dropped=sum(detected), processes=len(detected))]
-    return [msg("still_settling", warmup=scenario.get("warmup"), processes=len(detected), first=max(detected))]
+    return [msg("still_settling", warmup=scenario.warmup, processes=len(detected), first=max(detected))]

@@ -18,8 +18,9 @@ from .errors import ConfigError
 class Doc:
     """The parsed YAML plus the line of every key, so that each error can point at its line."""
 
-    def __init__(self, path: Path, data: Any, lines: dict[tuple, int]) -> None:
+    def __init__(self, path: Path, data: Any, lines: dict[tuple, int], check_files: bool = True) -> None:
         self.path, self.data, self.lines = path, data, lines
+        self.check_files = check_files  # False when re-reading a run folder's config.yaml on another machine
 
     def fail(self, keypath: tuple, problem: str) -> ConfigError:
         line = None
@@ -151,6 +152,6 @@ def existing_file(doc: Doc, keypath: tuple, value: Any, hint: str) -> Path:
     if not isinstance(value, str) or not value:
         raise doc.fail(keypath, "expected a file path")
     path = resolve_path(doc, value)
-    if not path.is_file():
+    if doc.check_files and not path.is_file():
         raise doc.fail(keypath, f"file not found: {path}; {hint}")
     return path
