@@ -38,9 +38,9 @@ from .rundata import CellData
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
 
 
-def check(claims: list[dict[str, Any]], summaries: list[dict[str, Any]], cells: list[CellData]
-          ) -> list[dict[str, Any]]:
-    return [_finish(_check_one(c, summaries, cells)) for c in claims]
+def check(claims: list[dict[str, Any]], cells: list[CellData]) -> list[dict[str, Any]]:
+    """Each claim against the cells (their summaries attached) of this run."""
+    return [_finish(_check_one(c, cells)) for c in claims]
 
 
 def _finish(out: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def _finish(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[CellData]) -> dict[str, Any]:
+def _check_one(claim: dict[str, Any], cells: list[CellData]) -> dict[str, Any]:
     claimed = claim["a_value"] / claim["b_value"] if claim["b_value"] else None
     out = {"claim": claim["claim"], "metric": claim["metric"], "a": claim["a"], "b": claim["b"],
            "claimed": {"a": claim["a_value"], "b": claim["b_value"], "ratio": claimed,
@@ -63,7 +63,7 @@ def _check_one(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: li
     if metric == "startup":  # no scenario of this version starts bare workers
         out["detail"] = msg("claim_startup")
         return out
-    pair, why = _find_pair(claim, summaries, cells)
+    pair, why = _find_pair(claim, cells)
     if pair is None:
         out["detail"] = why
         return out
@@ -151,13 +151,13 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
     return ca.per_process(stat), cb.per_process(stat), "ms", metric.replace("_", " ")
 
 
-def _find_pair(claim: dict[str, Any], summaries: list[dict[str, Any]], cells: list[CellData]
+def _find_pair(claim: dict[str, Any], cells: list[CellData]
                ) -> tuple[tuple | None, Message | None]:
     """The first two cells of the claim's runners that share a scenario variant, model and thread count and
     carry the claim's metric; with `workers`, only cells with that many workers."""
     kind = claim_scenario(claim["metric"])
-    usable = [(c, s) for c, s in zip(cells, summaries)
-              if (s["scenario"] == kind if kind else len(c.measured_ms()) and s["scenario"] != "call_overhead")]
+    usable = [(c, c.summary) for c in cells if (c.summary["scenario"] == kind if kind else
+                                                len(c.measured_ms()) and c.summary["scenario"] != "call_overhead")]
     workers = claim.get("workers")
     if workers is not None:
         measured = sorted({s.get("workers") for _, s in usable if s.get("workers")})

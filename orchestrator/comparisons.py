@@ -7,22 +7,12 @@ from typing import Any
 from . import parity, quiet, statistics, verdicts
 from .config import Parity
 from .messages import Message, msg
-from .rundata import CellData
+from .rundata import CellData, matched
 
 
 def check_parity(cells: list[CellData], pairs: list[tuple], tolerances: Parity) -> list[dict[str, Any]]:
     """For each compared pair and cell key (scenario variant, model, threads): match the two runners' detections."""
-    by_key = {(c.info["runner"],) + c.key: c for c in cells}
-    results = []
-    for a_name, b_name in pairs:
-        for cell in cells:
-            if cell.info["runner"] != a_name:
-                continue
-            other = by_key.get((b_name,) + cell.key)
-            if other is None:
-                continue
-            results.append(_parity_pair(cell, other, tolerances))
-    return results
+    return [_parity_pair(a, b, tolerances) for a_name, b_name in pairs for a, b in matched(cells, a_name, b_name)]
 
 
 def _base(a: CellData, b: CellData) -> dict[str, Any]:
@@ -62,21 +52,15 @@ def attach_parity(summaries: list[dict[str, Any]], results: list[dict[str, Any]]
                        "mismatches": sum(len(r["mismatches"]) for r in checked)}
 
 
-def compare_cells(cells: list[CellData], summaries: list[dict[str, Any]], pairs: list[tuple],
-                  parity_results: list[dict[str, Any]], min_effect: float = verdicts.DEFAULT_MIN_EFFECT
-                  ) -> list[dict[str, Any]]:
+def compare_cells(cells: list[CellData], pairs: list[tuple], parity_results: list[dict[str, Any]],
+                  min_effect: float = verdicts.DEFAULT_MIN_EFFECT) -> list[dict[str, Any]]:
     """For each compared pair and matching cell: median latency (or ns per call), throughput and memory as
     paired log-ratios over rounds (orchestrator/statistics.py), p99 from order statistics; p-values
     Holm-corrected per metric; each tested entry gets one of the outcomes of orchestrator/verdicts.py."""
-    by_key = {(c.info["runner"],) + c.key: (c, s) for c, s in zip(cells, summaries)}
     entries = []
     for a_name, b_name in pairs:
-        for cell, summ in zip(cells, summaries):
-            if cell.info["runner"] != a_name:
-                continue
-            match = by_key.get((b_name,) + cell.key)
-            if match is not None:
-                entries += _compare_pair(cell, summ, *match, parity_results)
+        for a, b in matched(cells, a_name, b_name):
+            entries += _compare_pair(a, a.summary, b, b.summary, parity_results)
     # Holm within each metric, over the comparisons that can get a verdict (enough rounds, same work, a quiet
     # machine): the family-wise error of the run's latency verdicts stays at alpha, without tests that can never
     # become verdicts diluting them.

@@ -13,25 +13,25 @@ from typing import Any
 
 from . import statistics
 from .protocol import PHASES
+from .rundata import CellData
 
 
-def native_overhead(cells: list[Any], summaries: list[dict[str, Any]], reference: str | None) -> list[dict[str, Any]]:
+def native_overhead(cells: list[CellData], reference: str | None) -> list[dict[str, Any]]:
     if reference is None:
         return []
-    refs = {c.key: (c, s) for c, s in zip(cells, summaries) if c.info["runner"] == reference and len(c.measured_ms())}
-    out = []
-    for cell, summ in zip(cells, summaries):
-        key = cell.key
-        if cell.info["runner"] == reference or key not in refs or not len(cell.measured_ms()):
-            continue
-        ref, ref_summ = refs[key]
-        phases = {ph: _ratio(cell.process_medians(ph), ref.process_medians(ph)) for ph in PHASES}
-        phases["total"] = _ratio(cell.process_medians(), ref.process_medians())
-        mem, ref_mem = summ["memory_mb"], ref_summ["memory_mb"]
-        out.append({"runner": cell.info["runner"], "reference": reference, "scenario": key[0], "model": key[1],
-                    "threads": key[2], "phases": phases,
-                    "peak_rss_ratio": mem["peak_rss"] / ref_mem["peak_rss"] if mem and ref_mem else None})
-    return out
+    refs = {c.key: c for c in cells if c.info["runner"] == reference and len(c.measured_ms())}
+    return [_overhead(c, refs[c.key], reference) for c in cells
+            if c.info["runner"] != reference and c.key in refs and len(c.measured_ms())]
+
+
+def _overhead(cell: CellData, ref: CellData, reference: str) -> dict[str, Any]:
+    key = cell.key
+    phases = {ph: _ratio(cell.process_medians(ph), ref.process_medians(ph)) for ph in PHASES}
+    phases["total"] = _ratio(cell.process_medians(), ref.process_medians())
+    mem, ref_mem = cell.summary["memory_mb"], ref.summary["memory_mb"]
+    return {"runner": cell.info["runner"], "reference": reference, "scenario": key[0], "model": key[1],
+            "threads": key[2], "phases": phases,
+            "peak_rss_ratio": mem["peak_rss"] / ref_mem["peak_rss"] if mem and ref_mem else None}
 
 
 def _ratio(values: dict[int, float], reference: dict[int, float]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class CellData:
     processes: list[dict[str, Any]] = field(default_factory=list)  # meta of each process
     streams: list[Stream] = field(default_factory=list)
     samples: list[list[Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)  # its entry of summary.json, once summary.py made it
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)  # filled on first use, after loading
 
     @property
@@ -130,6 +131,13 @@ class CellData:
 
 
 MIB = 1024 * 1024
+
+
+def matched(cells: list[CellData], a: str, b: str) -> list[tuple[CellData, CellData]]:
+    """The cells of runner a, each with runner b's cell of the same scenario variant, model and thread count:
+    the pairs every comparison (parity, verdicts, native overhead) is made on."""
+    of_b = {c.key: c for c in cells if c.info["runner"] == b}
+    return [(c, of_b[c.key]) for c in cells if c.info["runner"] == a and c.key in of_b]
 
 
 def _ns_per_call(stream: Stream, call: str) -> list[float]:

@@ -26,12 +26,14 @@ SPREAD_WARNING = 0.05  # process medians 5 % apart: beyond the 3 % spread that t
 def build(run: rundata.Run) -> dict[str, Any]:
     """summary.json of a loaded run folder."""
     config, cells = run.config, run.cells
-    summaries = [summarize_cell(c, run.scenario(c)) for c in cells]
+    for c in cells:
+        c.summary = summarize_cell(c, run.scenario(c))
+    summaries = [c.summary for c in cells]
     pairs = config.compare
     parity_results = comparisons.check_parity(cells, pairs, config.parity)
     comparisons.attach_parity(summaries, parity_results)
     min_effect = config.min_effect
-    entries = comparisons.compare_cells(cells, summaries, pairs, parity_results, min_effect)
+    entries = comparisons.compare_cells(cells, pairs, parity_results, min_effect)
     return {
         "schema_version": SCHEMA_VERSION,
         "design": {"unit": "process", "pairing": "rounds", "test": "paired t test on log process medians",
@@ -45,9 +47,9 @@ def build(run: rundata.Run) -> dict[str, Any]:
         "cells": summaries,
         "comparisons": entries,
         "parity": parity_results,
-        "native_overhead": overhead.native_overhead(cells, summaries, config.reference),
+        "native_overhead": overhead.native_overhead(cells, config.reference),
         "server_capacity": figures.server_capacity(summaries),
-        "claims": claims.check([asdict(c) for c in config.claims], summaries, cells),
+        "claims": claims.check([asdict(c) for c in config.claims], cells),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
