@@ -96,9 +96,6 @@ class RunFolder:
 
     # Reading.
 
-    def read_config(self) -> dict[str, Any]:
-        return yaml.safe_load(self.config.read_text(encoding="utf-8"))
-
     def read_environment(self) -> dict[str, Any]:
         return json.loads(self.environment.read_text(encoding="utf-8")) if self.environment.is_file() else {}
 

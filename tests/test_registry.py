@@ -6,11 +6,12 @@ These are the places docs/adding.md tells a newcomer to touch; a scenario missin
 from __future__ import annotations
 
 import re
+import textwrap
 
 import pytest
 from conftest import FIXTURES, ROOT
 
-from orchestrator import figures, protocol, registry, scenarios
+from orchestrator import config, figures, matrix, protocol, registry, scenarios
 
 NAMES = registry.TYPES
 
@@ -21,6 +22,31 @@ def test_each_layer_reads_the_registry() -> None:
     assert set(protocol.RESULT_SCHEMA) == {n for n, t in registry.SCENARIO_TYPES.items() if t.result}
     assert set(figures.FIGURES) == {n for n, t in registry.SCENARIO_TYPES.items() if t.figures}
     assert registry.claim_scenario("throughput") == "concurrency" and registry.claim_scenario("latency_p50") is None
+
+
+def test_each_spec_carries_the_keys_its_scenario_declares(tmp_path) -> None:  # noqa: ANN001
+    for name in ("m.onnx", "a.jpg", "v.avi"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "c.yaml").write_text(textwrap.dedent("""\
+        name: all
+        models: [{name: m, path: m.onnx, input_size: 320}, {name: mb, path: m.onnx, input_size: 320, batch: 2}]
+        images: [a.jpg]
+        runners: [{name: go, kind: go}]
+        scenarios:
+          - {type: single}
+          - {type: video, video: v.avi}
+          - {type: concurrency, workers: [2]}
+          - {type: server, workers: [1], rates: [4]}
+          - {type: batch, batch: 2}
+          - {type: call_overhead}
+        """))
+    cfg = config.load(tmp_path / "c.yaml")
+    specs = {c.scenario.type: matrix.spec(cfg, c) for c in matrix.expand(cfg)}
+    assert set(specs) == set(NAMES)
+    for name, spec in specs.items():
+        kind = registry.scenario_type(name)
+        assert set(kind.spec_keys) <= set(spec), name
+        assert bool(spec["images"]) == kind.images, name
 
 
 @pytest.mark.parametrize("name", NAMES)
