@@ -20,7 +20,7 @@ import scenario_concurrency
 import scenario_server
 import scenario_single
 import scenario_video
-from backends import available_targets
+from backend import available_targets
 from memory import peak_rss_bytes
 from records import PROTOCOL_VERSION, RecordWriter, RunnerError, claim_stdout
 from spec import Spec, load_spec

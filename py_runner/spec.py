@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from backends import BACKENDS, TARGETS
+from backend import BACKENDS, TARGETS
 from records import PROTOCOL_VERSION, RunnerError
 
 SCENARIOS = ("single", "video", "concurrency", "server", "batch", "call_overhead")

@@ -8,7 +8,7 @@ from typing import Any
 
 import cv2
 import records
-from backends import BACKENDS, TARGETS
+from backend import BACKENDS, TARGETS
 from pipeline import Detections, postprocess, preprocess
 from records import RunnerError
 from spec import Spec

@@ -2,7 +2,7 @@
 // is dropped when the next one has already arrived (docs/protocol.md, "Scenarios", video).
 #include "memory.hpp"
 #include "scenarios.hpp"
-#include "video_rules.hpp"
+#include "schedule.hpp"
 
 #include <opencv2/videoio.hpp>
 

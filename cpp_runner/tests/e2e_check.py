@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end check of cpp_runner on the real model (standard library only).
+"""End-to-end check of cpp_runner on the real model (standard library, and the orchestrator's validator).
 
 usage: e2e_check.py CPP_RUNNER REPO_ROOT
 Exit 0 pass, 1 fail, 77 skip (models/ or data/images/ not there yet).

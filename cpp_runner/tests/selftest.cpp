@@ -9,7 +9,7 @@
 #include "run.hpp"
 #include "scenario_common.hpp"
 #include "spec.hpp"
-#include "video_rules.hpp"
+#include "schedule.hpp"
 #include "pool.hpp"
 
 #include <nlohmann/json.hpp>
@@ -223,7 +223,7 @@ void test_backend() {
     CHECK(has_cpu);
 }
 
-void test_video_rules() {
+void test_schedule() {
     CHECK_EQ(frame_name(0), "frame-000000");
     CHECK_EQ(frame_name(123), "frame-000123");
     CHECK_EQ(frame_name(1234567), "frame-1234567");
@@ -699,7 +699,7 @@ int main() {
     test_decode_nms();
     test_map_back();
     test_backend();
-    test_video_rules();
+    test_schedule();
     test_batch_slicing();
     test_dispatch_order();
     test_first_seen();

@@ -1,4 +1,4 @@
-#include "video_rules.hpp"
+#include "schedule.hpp"
 
 #include <cmath>
 #include <cstdio>
