@@ -19,6 +19,7 @@ OPTIONAL = ("frame", "worker", "queue_ns", "latency_ns", "batch")
 # One row of the parse buffer, in this order (the image as a code into IterationTable.images).
 ROW = ("index", "total_ns", *PHASES, "detections", *OPTIONAL, "warmup", "image")
 ABSENT = int(np.iinfo(np.int64).min)  # not -1: a runner's negative value must stay visible as one
+COMPACT = {"warmup": np.bool_, "image": np.int32, "detections": np.int32}  # the other columns stay int64
 
 
 class IterationTable:
@@ -61,7 +62,7 @@ class IterationTable:
             bad = np.flatnonzero(c[name] < 0)
             if len(bad):
                 out.append(f"iteration record {bad[0]} (of {len(self)}): {name} must be a non-negative integer")
-        for name in OPTIONAL:
+        for name in (n for n in OPTIONAL if n in c):
             bad = np.flatnonzero((c[name] < 0) & (c[name] != ABSENT))
             if len(bad):
                 out.append(f"iteration record {bad[0]} (of {len(self)}): {name} must be a non-negative integer")
@@ -71,12 +72,13 @@ class IterationTable:
         return out
 
     def freeze(self) -> IterationTable:
-        """The columns as numpy arrays: views into the one parse buffer, so freezing copies nothing."""
+        """The columns as contiguous numpy arrays, the parse buffer released. An optional key that no row has is
+        not stored: a single run's row takes 57 bytes, not 112."""
         if self._buffer is not None:
             rows = np.frombuffer(self._buffer, dtype=np.int64).reshape(-1, len(ROW)) if len(self._buffer) else \
                 np.zeros((0, len(ROW)), np.int64)
-            self.cols = {name: rows[:, k] for k, name in enumerate(ROW)}
-            self.cols["warmup"] = self.cols["warmup"].astype(bool)
+            self.cols = {name: np.array(rows[:, k], dtype=COMPACT.get(name, np.int64)) for k, name in enumerate(ROW)
+                         if not (name in OPTIONAL and len(rows) and (rows[:, k] == ABSENT).all())}
             self._buffer = None
         return self
 
@@ -91,17 +93,19 @@ class IterationTable:
         return len(self) > 0
 
     def column(self, name: str) -> np.ndarray:
-        return self.freeze().cols[name]
+        """A column; an optional key that no row has reads as ABSENT in every row."""
+        cols = self.freeze().cols
+        return cols[name] if name in cols else np.full(len(self), ABSENT, np.int64)
 
     def has(self, name: str) -> bool:
         """Whether every row carries the optional key `name`."""
-        col = self.column(name)
-        return len(col) > 0 and bool((col >= 0).all())
+        col = self.freeze().cols.get(name)
+        return col is not None and len(col) > 0 and bool((col >= 0).all())
 
     def latency_ns(self) -> np.ndarray:
         """Arrival to result where the scenario has arrivals (server, measured requests), else the four phases."""
-        lat = self.column("latency_ns")
-        return np.where(lat >= 0, lat, self.column("total_ns"))
+        lat = self.freeze().cols.get("latency_ns")
+        return self.column("total_ns") if lat is None else np.where(lat >= 0, lat, self.column("total_ns"))
 
     def own_ns(self, phases: tuple[str, ...]) -> np.ndarray:
         return sum((self.column(p) for p in phases), np.zeros(len(self), np.int64))
@@ -135,7 +139,7 @@ class IterationTable:
                                "image": self.images[int(c["image"][i])],
                                "phases_ns": {p: int(c[p][i]) for p in PHASES}, "total_ns": int(c["total_ns"][i]),
                                "detections": int(c["detections"][i])}
-        out.update({k: int(c[k][i]) for k in OPTIONAL if c[k][i] != ABSENT})
+        out.update({k: int(c[k][i]) for k in OPTIONAL if k in c and c[k][i] != ABSENT})
         return out
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 from conftest import FIXTURES
 
-from orchestrator.columns import IterationTable
+from orchestrator.columns import ABSENT, IterationTable
 
 
 def records(scenario: str) -> list[dict]:
@@ -52,6 +52,12 @@ def test_values_are_checked_on_whole_columns() -> None:
     assert any("record 1" in p and "sum of its phases" in p for p in problems)
     assert any("record 2" in p and "worker" in p for p in problems)
     assert table(good).problems() == []
+
+
+def test_a_key_no_row_has_is_not_stored_but_reads_as_absent() -> None:
+    t = table(records("single"))
+    assert "latency_ns" not in t.cols and not t.has("latency_ns")
+    assert (t.column("worker") == ABSENT).all() and t.latency_ns().tolist() == t.column("total_ns").tolist()
 
 
 def test_measured_rows_are_views_when_warm_ups_come_first() -> None:
