@@ -2,4 +2,5 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a worker process started by spawn (Windows, macOS) imports this module too
+    sys.exit(main())

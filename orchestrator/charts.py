@@ -78,10 +78,10 @@ def ecdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[ranks], (ranks + 1) / n
 
 
-def thin_series(t: list[float], y: list[float]) -> tuple[list[float], list[float]]:
-    """At most MAX_POINTS points of a time series; each kept point is the maximum of its stretch (a peak
-    stays a peak)."""
-    step = -(-len(y) // MAX_POINTS)
+def thin_series(t: list[float], y: list[float], budget: int = 400) -> tuple[list[float], list[float]]:
+    """At most `budget` points of a time series (one of many lines in a 4-inch panel); each kept point is the
+    maximum of its stretch, so a peak stays a peak."""
+    step = -(-len(y) // budget)
     if step <= 1:
         return t, y
     return t[::step], [max(y[i:i + step]) for i in range(0, len(y), step)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -12,7 +14,7 @@ from . import sampling, statistics, warmup
 from .columns import IterationTable
 from .config import Config, load_resolved
 from .protocol import Stream, read_file
-from .runfolder import RunFolder, read_samples
+from .runfolder import ProcessFiles, RunFolder, read_samples
 from .scenarios import Scenario
 
 
@@ -169,10 +171,27 @@ def load(run_dir: Path) -> Run:
     auto = {s.name for s in config.scenarios if s.warmup is None}
     cells = {c["id"]: CellData(c, c.get("scenario_name") in auto) for c in folder.read_cells()}
     processes = folder.read_processes()
-    for meta in processes:
+    files = [folder.process(meta["cell"], meta["repeat"]) for meta in processes]
+    for meta, f, stream in zip(processes, files, _streams(files)):
         cell = cells[meta["cell"]]
-        files = folder.process(meta["cell"], meta["repeat"])
         cell.processes.append(meta)
-        cell.streams.append(read_file(str(files.jsonl), folder.read_spec(files)) if files.jsonl.is_file() else Stream())
-        cell.samples.append(read_samples(files.samples))
+        cell.streams.append(stream)
+        cell.samples.append(read_samples(f.samples))
     return Run(config, folder.read_environment(), list(cells.values()), processes, run_dir)
+
+
+PARALLEL_BYTES = 32 * 2**20  # below this much raw data, starting worker processes costs more than it saves
+
+
+def _streams(files: list[ProcessFiles]) -> list[Stream]:
+    """Each process's stream, parsed and validated; in worker processes, one per CPU, when there is a lot."""
+    size = sum(f.jsonl.stat().st_size for f in files if f.jsonl.is_file())
+    cpus = os.cpu_count() or 1
+    if size < PARALLEL_BYTES or cpus < 2 or len(files) < 2:
+        return [_stream(f) for f in files]
+    with ProcessPoolExecutor(min(cpus, len(files))) as pool:
+        return list(pool.map(_stream, files, chunksize=max(1, len(files) // (4 * cpus))))
+
+
+def _stream(files: ProcessFiles) -> Stream:
+    return read_file(str(files.jsonl), RunFolder.read_spec(files)) if files.jsonl.is_file() else Stream()

@@ -60,3 +60,20 @@ def test_the_golden_files_say_what_their_inputs_are() -> None:
     """A golden file regenerated without reading it still has to tell a 10 % difference from none."""
     assert latency_outcome("faster") == "faster"
     assert latency_outcome("identical") != "faster"
+
+
+def test_parsing_in_worker_processes_gives_the_same_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long run's streams are parsed in worker processes (rundata.PARALLEL_BYTES); the result is the same."""
+    serial = rounded(summary.build(rundata.load(GOLDEN / "faster")))
+    pools = []
+
+    class Pool(rundata.ProcessPoolExecutor):
+        def __init__(self, workers: int) -> None:
+            pools.append(workers)
+            super().__init__(workers)
+
+    monkeypatch.setattr(rundata, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(rundata.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(rundata, "ProcessPoolExecutor", Pool)
+    assert rounded(summary.build(rundata.load(GOLDEN / "faster"))) == serial
+    assert pools == [2]
