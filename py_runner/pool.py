@@ -20,7 +20,7 @@ from typing import Any, Callable
 import cv2
 from records import RunnerError, iteration_record, load_record
 from spec import Spec
-from worker import Worker, clock, detections_record
+from worker import Worker, clock, detections_record, read_image
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -41,6 +41,15 @@ def warm_up(worker: Worker, spec: Spec, w: int, emit: Emit, seen: Callable[[str]
         _emit_iteration(emit, i, True, w, path, phases, dets, None, None)
         if seen(path):
             emit(detections_record(os.path.basename(path), image, dets))
+
+
+def report_unseen(worker: Worker, paths: list[str], emit: Emit) -> None:
+    """Detections records of the images no request reached, processed untimed after the measured work (every
+    image of the spec gets one, as in every runner)."""
+    for path in paths:
+        image = read_image(path)
+        _, _, dets = worker.finish(image, 0, 0)
+        emit(detections_record(os.path.basename(path), image, dets))
 
 
 def work(worker: Worker, spec: Spec, w: int, jobs: Any, emit: Emit, seen: Callable[[str], bool]) -> int:
@@ -119,6 +128,7 @@ def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None],
     for t in threads:
         t.join()
     _raise_first(errors)
+    report_unseen(workers[0], [p for p in dict.fromkeys(spec.images) if first_time(p)], emit)
     memory()
     timing.last_done_ns = max(lasts)
     return timing
@@ -129,8 +139,9 @@ def _raise_first(errors: list[BaseException]) -> None:
         raise errors[0]
 
 
-def _child(spec: Spec, w: int, jobs: Any, results: Any, release: Any) -> None:
-    """A worker process: everything it would write goes to the parent through `results`."""
+def _child(spec: Spec, w: int, jobs: Any, results: Any, release: Any, tail: Any) -> None:
+    """A worker process: everything it would write goes to the parent through `results`. After the measured work,
+    worker 0 gets from `tail` the images no request reached and writes their detections."""
     try:
         if spec.threads > 0:
             cv2.setNumThreads(spec.threads)
@@ -148,6 +159,9 @@ def _child(spec: Spec, w: int, jobs: Any, results: Any, release: Any) -> None:
         release.wait()
         last = work(worker, spec, w, jobs, lambda r: results.put(("record", r)), first_time)
         results.put(("done", last))
+        if w == 0:
+            report_unseen(worker, tail.get(), lambda r: results.put(("record", r)))
+            results.put(("tail", None))
     except RunnerError as exc:
         results.put(("error", (exc.code, str(exc))))
     except BaseException as exc:  # noqa: BLE001 - the parent turns it into an error record
@@ -156,9 +170,9 @@ def _child(spec: Spec, w: int, jobs: Any, results: Any, release: Any) -> None:
 
 def run_processes(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> Timing:
     ctx = multiprocessing.get_context("spawn")
-    jobs, results, release = ctx.Queue(), ctx.Queue(), ctx.Event()
+    jobs, results, release, tail = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Queue()
     t0 = clock()
-    procs = [ctx.Process(target=_child, args=(spec, w, jobs, results, release), daemon=True)
+    procs = [ctx.Process(target=_child, args=(spec, w, jobs, results, release, tail), daemon=True)
              for w in range(spec.workers)]
     for p in procs:
         p.start()
@@ -171,6 +185,8 @@ def run_processes(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> T
     feeder = threading.Thread(target=feed, args=(jobs, timing.release_ns), daemon=True)
     feeder.start()
     lasts = _collect(results, procs, emit, seen, until="done", count=spec.workers)
+    tail.put([p for p in dict.fromkeys(spec.images) if os.path.basename(p) not in seen])
+    _collect(results, procs, emit, seen, until="tail", count=1)
     feeder.join()
     for p in procs:
         p.join()

@@ -95,3 +95,26 @@ def test_runner_program_follows_the_contract(name: str, case: Case, built: None)
     stream = protocol.parse_lines(done.stdout.splitlines())
     assert not stream.problems, (stream.problems, done.stderr)
     check(case, done.returncode, [json.loads(line) for line in done.stdout.splitlines()])
+
+
+SIX_IMAGES = [f"data/images/{n}" for n in ("bus.jpg", "zidane.jpg", "dog.jpg", "horses.jpg", "kite.jpg", "eagle.jpg")]
+CONCURRENCY = {"scenario": "concurrency", "workers": 2, "iterations": 2, "warmup": 1}
+# Fewer requests than images, so that some images are never reached: (runner, spec keys).
+UNSEEN = [("go", {**CONCURRENCY, "mode": "goroutines"}), ("cpp", {**CONCURRENCY, "mode": "threads"}),
+          ("python-pip", {**CONCURRENCY, "mode": "threads"}), ("python-pip", {**CONCURRENCY, "mode": "processes"}),
+          *[(name, {"scenario": "batch", "batch": 4, "iterations": 1, "warmup": 0}) for name in ("go", "cpp",
+                                                                                                  "python-pip")]]
+
+
+@pytest.mark.parametrize(("name", "keys"), UNSEEN, ids=[f"{n}-{k['scenario']}-{k.get('mode', '')}" for n, k in UNSEEN])
+def test_every_image_gets_its_detections_record(name: str, keys: dict, tmp_path: Path, built: None,
+                                                real_assets: None) -> None:
+    """Images that no iteration reached are processed once more, untimed (docs/protocol.md, "detections")."""
+    spec = absolute({**SPEC, **keys, "images": SIX_IMAGES})
+    if keys["scenario"] == "batch":
+        spec["model"] = {**spec["model"], "name": "yolov5s-320-b4",
+                         "path": str(ROOT / "models" / "yolov5s-320-b4.onnx")}
+    code, lines, stderr = run_runner(name, spec, tmp_path)
+    stream = protocol.parse_lines(lines, spec)
+    assert code == 0 and stream.complete, (stream.problems, stderr[-500:])
+    assert len(stream.detections) == 6
