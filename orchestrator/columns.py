@@ -19,7 +19,7 @@ OPTIONAL = ("frame", "worker", "queue_ns", "latency_ns", "batch")
 # One row of the parse buffer, in this order (the image as a code into IterationTable.images).
 ROW = ("index", "total_ns", *PHASES, "detections", *OPTIONAL, "warmup", "image")
 ABSENT = int(np.iinfo(np.int64).min)  # not -1: a runner's negative value must stay visible as one
-COMPACT = {"warmup": np.bool_, "image": np.int32, "detections": np.int32}  # the other columns stay int64
+COMPACT = {"warmup": np.bool_, "image": np.int32}  # the other columns stay int64
 
 
 class IterationTable:
@@ -39,7 +39,10 @@ class IterationTable:
         try:
             phases, get, image = record["phases_ns"], record.get, record["image"]
             if not (type(record["warmup"]) is bool and type(image) is str and type(record["index"]) is int
-                    and type(record["total_ns"]) is int and len(phases) == 4):
+                    and type(record["total_ns"]) is int and type(record["detections"]) is int and len(phases) == 4
+                    and type(phases["decode"]) is int and type(phases["preprocess"]) is int
+                    and type(phases["inference"]) is int and type(phases["postprocess"]) is int
+                    and (len(record) == 7 or all(type(record[k]) is int for k in OPTIONAL if k in record))):
                 return False
             code = self._names.get(image)
             if code is None:
@@ -73,7 +76,7 @@ class IterationTable:
 
     def freeze(self) -> IterationTable:
         """The columns as contiguous numpy arrays, the parse buffer released. An optional key that no row has is
-        not stored: a single run's row takes 57 bytes, not 112."""
+        not stored: a single run's row takes 61 bytes, not 112."""
         if self._buffer is not None:
             rows = np.frombuffer(self._buffer, dtype=np.int64).reshape(-1, len(ROW)) if len(self._buffer) else \
                 np.zeros((0, len(ROW)), np.int64)

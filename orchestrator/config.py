@@ -224,6 +224,18 @@ def _models(doc: Doc) -> list[Model]:
 
 
 def _images(doc: Doc) -> list[Path]:
+    """The images, with distinct base names: the runners name each by its base name in their records."""
+    images = _image_paths(doc)
+    names = [p.name for p in images]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise doc.fail(("images", i) if isinstance(doc.data.get("images"), list) else ("images",),
+                           f"two images are named {name!r} ({images[names.index(name)]} and {images[i]}): the "
+                           "runners report each image by its file name; rename or drop one")
+    return images
+
+
+def _image_paths(doc: Doc) -> list[Path]:
     value = doc.data.get("images")
     hint = "run `make data` to fetch the images"
     if isinstance(value, str):
@@ -276,7 +288,7 @@ def _affinity(doc: Doc) -> list[int] | None:
     value = doc.data.get("cpu_affinity")
     if value is None:
         return None
-    count = os.cpu_count() or 1
+    count = (os.cpu_count() or 1) if doc.check_files else 2**16  # a run folder's machine had its own CPUs
     if not isinstance(value, list) or not value or not all(isinstance(v, int) and 0 <= v < count for v in value):
         raise doc.fail(("cpu_affinity",), f"expected a list of CPU numbers between 0 and {count - 1}, got {value!r}")
     return value

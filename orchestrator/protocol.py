@@ -121,10 +121,9 @@ def _check_iteration(record: dict[str, Any]) -> str | None:
         return f"iteration record: phases_ns must hold non-negative integers for {', '.join(PHASES)}"
     if total != d + p + i + q:
         return f"iteration record: total_ns {total} is not the sum of its phases"
-    if len(record) > 8:  # a scenario's own keys
+    if len(record) > 7:  # a scenario's own keys
         for key in OPTIONAL:
-            value = get(key)
-            if value is not None and (type(value) is not int or value < 0):
+            if key in record and (type(record[key]) is not int or record[key] < 0):
                 return f"iteration record: {key} must be a non-negative integer"
     return None
 
@@ -203,8 +202,8 @@ def _add(stream: Stream, record: dict[str, Any]) -> None:
         setattr(stream, kind, record)
     elif kind == "load":
         stream.loads.append(record)
-    elif kind == "iteration":
-        stream.iterations.append(record)
+    elif kind == "iteration" and not stream.iterations.append(record):  # check_record passed: cannot happen
+        raise AssertionError(f"an iteration record that passed its check did not fit the columns: {record}")
     elif kind == "call_sample":
         stream.call_samples.append(record)
     else:
@@ -265,9 +264,10 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
     elif (end["warmup"], end["iterations"]) != (warm, n):
         problems.append(f"end record says {end['warmup']} + {end['iterations']} iterations, spec {warm} + {n}")
     if kind.workers:  # per-worker warm-ups, then the shared queue, in completion order
-        ok = (np.array_equal(np.sort(index[~warmup]), np.arange(n)) and
-              np.array_equal(np.bincount(index[warmup], minlength=warm)[:warm], np.full(warm, workers)) and
-              int(warmup.sum()) == warm * workers)
+        warm_index = index[warmup]
+        ok = (np.array_equal(np.sort(index[~warmup]), np.arange(n)) and len(warm_index) == warm * workers and
+              bool(((warm_index >= 0) & (warm_index < warm)).all()) and
+              np.array_equal(np.bincount(warm_index, minlength=warm), np.full(warm, workers)))
         want = f"{warm} warm-up iterations per worker ({workers}), then requests 0 .. {n - 1}, each once"
     else:
         ok = np.array_equal(index, np.arange(warm + n)) and np.array_equal(warmup, np.arange(warm + n) < warm)
@@ -284,8 +284,9 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
             missing = sorted(images - set(stream.detections))
             problems.append(f"detections records for {len(stream.detections)} images, want one for each of "
                             f"{len(images)}" + (f" (missing: {', '.join(missing[:3])})" if missing else ""))
-    if kind.workers and stream.result is not None and stream.result["completed"] != n:
-        problems.append(f"result record says {stream.result['completed']} completed, spec {n}")
+    completed = (stream.result or {}).get("completed")
+    if kind.workers and completed is not None and completed != n:
+        problems.append(f"result record says {completed} completed, spec {n}")
     return problems
 
 

@@ -161,7 +161,10 @@ class Run:
     path: Path
 
     def scenario(self, cell: CellData) -> Scenario:
-        return next(s for s in self.config.scenarios if s.name == cell.info["scenario_name"])
+        """The cell's scenario; by its type when the name is not in config.yaml (a folder edited by hand)."""
+        name, kind = cell.info.get("scenario_name"), cell.info.get("scenario", "single")
+        return next((s for s in self.config.scenarios if s.name == name), None) or \
+            next((s for s in self.config.scenarios if s.type == kind), self.config.scenarios[0])
 
 
 def load(run_dir: Path) -> Run:
@@ -184,14 +187,19 @@ PARALLEL_BYTES = 32 * 2**20  # below this much raw data, starting worker process
 
 
 def _streams(files: list[ProcessFiles]) -> list[Stream]:
-    """Each process's stream, parsed and validated; in worker processes, one per CPU, when there is a lot."""
+    """Each process's stream, parsed; in worker processes, one per usable CPU, when there is a lot. Validation
+    against the spec happened when the process ran (execution.py) and decided its status; it is not redone."""
     size = sum(f.jsonl.stat().st_size for f in files if f.jsonl.is_file())
-    cpus = os.cpu_count() or 1
+    cpus = usable_cpus()
     if size < PARALLEL_BYTES or cpus < 2 or len(files) < 2:
         return [_stream(f) for f in files]
     with ProcessPoolExecutor(min(cpus, len(files))) as pool:
         return list(pool.map(_stream, files, chunksize=max(1, len(files) // (4 * cpus))))
 
 
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _stream(files: ProcessFiles) -> Stream:
-    return read_file(str(files.jsonl), RunFolder.read_spec(files)) if files.jsonl.is_file() else Stream()
+    return read_file(str(files.jsonl)) if files.jsonl.is_file() else Stream()

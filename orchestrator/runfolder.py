@@ -107,10 +107,6 @@ class RunFolder:
             return []
         return [json.loads(line) for line in self.processes.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-    @staticmethod
-    def read_spec(files: ProcessFiles) -> dict[str, Any] | None:
-        return json.loads(files.spec.read_text(encoding="utf-8")) if files.spec.is_file() else None
-
 
 def write_samples(path: Path, samples: list[sampling.Sample]) -> None:
     rows = [SAMPLES_HEADER] + [

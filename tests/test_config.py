@@ -160,3 +160,17 @@ def test_doctor_names_what_is_missing_and_how_to_get_it(tmp_path: Path) -> None:
     line = next(x for x in done.stdout.splitlines() if "old-python" in x)
     assert line.startswith("MISSING") and "python3-opencv" in done.stdout
     assert any(x.startswith("ok") and "Go toolchain" in x for x in done.stdout.splitlines())
+
+
+def test_two_images_with_one_name_are_refused(folder: Path) -> None:
+    (folder / "other").mkdir()
+    (folder / "other" / "a.jpg").write_bytes(b"x")
+    err = error_of(folder, GOOD.replace("images: imgs", "images: [imgs/a.jpg, other/a.jpg]"))
+    assert err.key == "images[1]" and "two images are named 'a.jpg'" in str(err)
+
+
+def test_a_run_folder_config_loads_on_a_machine_with_fewer_cpus(folder: Path) -> None:
+    path = write(folder, GOOD + "cpu_affinity: [4000]\n")
+    with pytest.raises(ConfigError):
+        config.load(path)  # a user's config is checked against this machine
+    assert config.load_resolved(path).cpu_affinity == [4000]  # a run folder's was checked on its own

@@ -73,7 +73,7 @@ def test_parsing_in_worker_processes_gives_the_same_summary(monkeypatch: pytest.
             super().__init__(workers)
 
     monkeypatch.setattr(rundata, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(rundata.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(rundata, "usable_cpus", lambda: 2)
     monkeypatch.setattr(rundata, "ProcessPoolExecutor", Pool)
     assert rounded(summary.build(rundata.load(GOLDEN / "faster"))) == serial
     assert pools == [2]
