@@ -4,6 +4,7 @@ package main
 // the Python runner's tests: every case runs in process, without a model, in milliseconds.
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -49,7 +50,9 @@ func loadContract(t *testing.T) contract {
 		t.Fatal(err)
 	}
 	var c contract
-	if err := json.Unmarshal(data, &c); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // big integers (arrivals_ns near 2^63) reach the spec as written, not rounded to a float64
+	if err := dec.Decode(&c); err != nil {
 		t.Fatal(err)
 	}
 	return c

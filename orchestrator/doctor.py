@@ -45,6 +45,10 @@ def checks(config_path: Path) -> list[Check]:
                      "under C:/opencv/build/install (gocv's win_build_opencv.cmd)"))
     ok, detail = _probe(["cmake", "--version"])
     out.append(Check("CMake (C++ runner)", ok, detail, "Debian: apt-get install cmake g++"))
+    ok, detail = _probe(["pkg-config", "--modversion", "nlohmann_json", "openssl"])
+    out.append(Check("nlohmann-json and OpenSSL (C++ runner)", ok, detail,
+                     "Debian: apt-get install nlohmann-json3-dev libssl-dev; elsewhere vcpkg or brew: "
+                     "nlohmann-json openssl"))
     for name, interpreter in _interpreters(config_path):
         ok, detail = _probe([interpreter, "-c", "import cv2, numpy; print('cv2', cv2.__version__, 'numpy', "
                                                 "numpy.__version__)"])

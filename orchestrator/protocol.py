@@ -7,7 +7,8 @@ valid record before the garbage is kept. Three layers of checks, each adding to 
   nothing after end or error, one detections record per image;
 - the stream against the spec that started it (`validate`): the scenario's own keys (a server iteration without
   latency_ns would report service time as latency), the counts and indices of iterations, loads and samples,
-  the result record, the end record's counts, a detections record for every image.
+  the image each iteration processed, the result record, the end record's counts, a detections record for
+  every image.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import numpy as np
 from .columns import OPTIONAL, PHASES, IterationTable
 from .registry import SCENARIO_TYPES
 
-try:  # orjson parses a line about six times faster; the standard library's reader when it is not installed
-    from orjson import loads  # (the C++ end-to-end check imports this module from the system Python)
+try:  # orjson parses a line about six times faster; the standard library's reader where it is not installed
+    from orjson import loads  # (the C++ end-to-end check may run on a Python with numpy but without orjson)
 except ImportError:  # pragma: no cover
     from json import loads
 
@@ -251,6 +252,8 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
     if len(stream.loads) != loads:
         problems.append(f"{len(stream.loads)} load records, want {loads}")
     if kind.call_samples:
+        if (end["warmup"], end["iterations"]) != (warm, n):
+            problems.append(f"end record says {end['warmup']} + {end['iterations']} samples, spec {warm} + {n}")
         want = [(c, i, i < warm) for i in range(warm + n) for c in CALLS]
         got = [(r["call"], r["index"], r["warmup"]) for r in stream.call_samples]
         if got != want:

@@ -35,7 +35,7 @@ HELLO = {"type": "hello", "protocol": 1, "language_version": "x", "opencv_versio
          "target": "cpu", "available_targets": ["cpu"]}
 
 
-def make_config(tmp: Path, small: bool) -> Path:
+def make_config(tmp: Path, small: bool, iterations: int) -> Path:
     """8 cells (2 runners x 2 models x 2 thread counts), or 2 with `small` (one model, one thread count)."""
     for name in ("m320.onnx", "m640.onnx", "a.jpg", "b.jpg"):
         (tmp / name).write_bytes(b"x")
@@ -45,7 +45,7 @@ def make_config(tmp: Path, small: bool) -> Path:
         models:
           - {{name: m320, path: m320.onnx, input_size: 320}}{models}
         images: [a.jpg, b.jpg]
-        scenario: {{warmup: 2, iterations: 10, repeats: {ROUNDS}}}
+        scenario: {{warmup: 2, iterations: {iterations}, repeats: {ROUNDS}}}
         threads: {1 if small else [1, 2]}
         seed: 1
         compare: [[go, python]]
@@ -102,18 +102,17 @@ def generate(out: Path, iterations: int, small: bool = False, python_factor: flo
     """A run folder of about `iterations` measured iterations; the python runner `python_factor` slower.
     `portable` (the golden tests' inputs): no path or fact of this machine in it."""
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = make_config(Path(tmp), small)
+        per_process = max(1, iterations // ((2 if small else 8) * ROUNDS))
+        config_path = make_config(Path(tmp), small, per_process)
         config = config_mod.load(config_path)
         cells = matrix.expand(config)
         folder = RunFolder(out)
         folder.write_config(config_mod.resolved(config))
         folder.write_environment(environment.collect([m.path for m in config.models], config.images, config_path))
         folder.write_cells(run.cell_info(cells, {}))
-        per_process = max(1, iterations // (len(cells) * ROUNDS))
         rng = random.Random(seed)
         for order, (cell, repeat) in enumerate(matrix.schedule(cells, {"single": ROUNDS}, "random", 1)):
-            spec = {**matrix.spec(config, cell, repeat), "iterations": per_process}
-            write_process(folder, cell, spec, repeat, order, rng, python_factor)
+            write_process(folder, cell, matrix.spec(config, cell, repeat), repeat, order, rng, python_factor)
         if portable:
             _make_portable(folder, Path(tmp))
 

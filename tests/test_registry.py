@@ -5,6 +5,7 @@ These are the places docs/adding.md tells a newcomer to touch; a scenario missin
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 
@@ -12,16 +13,32 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 from orchestrator import config, figures, matrix, protocol, registry, scenarios
+from orchestrator.rundata import CellData
 
 NAMES = registry.TYPES
 
 
-def test_each_layer_reads_the_registry() -> None:
-    assert scenarios.TYPES == NAMES
-    assert set(protocol.SCENARIO_KEYS) == set(NAMES)
-    assert set(protocol.RESULT_SCHEMA) == {n for n, t in registry.SCENARIO_TYPES.items() if t.result}
-    assert set(figures.FIGURES) == {n for n, t in registry.SCENARIO_TYPES.items() if t.figures}
-    assert registry.claim_scenario("throughput") == "concurrency" and registry.claim_scenario("latency_p50") is None
+@pytest.mark.parametrize("name", [n for n, t in registry.SCENARIO_TYPES.items() if t.figures])
+def test_each_scenario_computes_the_figures_it_declares(name: str) -> None:
+    """figures.FIGURES on the scenario's stream fixture gives every figure the registry names (with a value, but
+    for a bound the config did not set)."""
+    fixture = FIXTURES / "protocol" / f"stream-{name}"
+    spec = json.loads(fixture.with_suffix(".spec.json").read_text())
+    variant = {k: spec[k] for k in ("workers", "rate") if k in spec}
+    cell = CellData({"id": name, "runner": "go", "scenario": name, "variant": variant, "model": "m", "threads": 1})
+    cell.processes.append({"repeat": 0, "status": "ok"})
+    cell.streams.append(protocol.read_file(str(fixture.with_suffix(".jsonl"))))
+    cell.samples.append([])
+    scenario = scenarios.Scenario(name, name, spec["warmup"], spec["iterations"], 1, 0.0, batch=spec.get("batch", 1))
+    got = figures.FIGURES[name](cell, scenario)
+    declared = registry.scenario_type(name).figures
+    assert set(declared) <= set(got)
+    assert {k: got[k] for k in declared if got[k] is None} == ({"p99_within_bound": None} if name == "server" else {})
+
+
+def test_claims_find_their_scenario_in_the_registry() -> None:
+    assert registry.claim_scenario("throughput") == "concurrency" and registry.claim_scenario("ns_per_call") == \
+        "call_overhead" and registry.claim_scenario("latency_p50") is None
 
 
 def test_each_spec_carries_the_keys_its_scenario_declares(tmp_path) -> None:  # noqa: ANN001

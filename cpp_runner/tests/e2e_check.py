@@ -4,11 +4,11 @@
 usage: e2e_check.py CPP_RUNNER REPO_ROOT
 Exit 0 pass, 1 fail, 77 skip (models/ or data/images/ not there yet).
 
-Every stream goes through the orchestrator's validator (orchestrator/protocol.py, standard library only) with
-the spec that started it; every line is also held to the key sets of tests/fixtures/protocol/stream-*.jsonl, the
-record order,
-the phase arithmetic, one detections record per image, and that bus.jpg at 640
-gives 4 person + 1 bus; then each scenario of docs/protocol.md ("Scenarios") with tiny sizes at 320:
+Every stream goes through the orchestrator's validator (orchestrator/protocol.py, which needs numpy: CTest runs
+this on the project's virtualenv) with the spec that started it. Every line is also held to the key sets of
+tests/fixtures/protocol/stream-single.jsonl and stream-error.jsonl; the record order, the phase arithmetic, one
+detections record per image are checked, and that bus.jpg at 640 gives 4 person + 1 bus; then each scenario of
+docs/protocol.md ("Scenarios") with tiny sizes at 320:
 video (plain and realtime), concurrency, server, batch and call_overhead.
 """
 import collections
