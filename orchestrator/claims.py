@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from . import statistics, verdicts
 from .columns import IterationTable
+from .config import Claim
 from .messages import Message, msg
 from .protocol import PHASES
 from .registry import claim_scenario
@@ -38,7 +39,7 @@ from .rundata import CellData
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
 
 
-def check(claims: list[dict[str, Any]], cells: list[CellData]) -> list[dict[str, Any]]:
+def check(claims: list[Claim], cells: list[CellData]) -> list[dict[str, Any]]:
     """Each claim against the cells (their summaries attached) of this run."""
     return [_finish(_check_one(c, cells)) for c in claims]
 
@@ -52,14 +53,14 @@ def _finish(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_one(claim: dict[str, Any], cells: list[CellData]) -> dict[str, Any]:
-    claimed = claim["a_value"] / claim["b_value"] if claim["b_value"] else None
-    out = {"claim": claim["claim"], "metric": claim["metric"], "a": claim["a"], "b": claim["b"],
-           "claimed": {"a": claim["a_value"], "b": claim["b_value"], "ratio": claimed,
-                       "difference": claim["a_value"] - claim["b_value"]},
+def _check_one(claim: Claim, cells: list[CellData]) -> dict[str, Any]:
+    claimed = claim.a_value / claim.b_value if claim.b_value else None
+    out = {"claim": claim.claim, "metric": claim.metric, "a": claim.a, "b": claim.b,
+           "claimed": {"a": claim.a_value, "b": claim.b_value, "ratio": claimed,
+                       "difference": claim.a_value - claim.b_value},
            "measured": None, "own_work": None, "view": None, "model": None, "verdict": "not comparable",
            "detail": ""}
-    metric = claim["metric"]
+    metric = claim.metric
     if metric == "startup":  # no scenario of this version starts bare workers
         out["detail"] = msg("claim_startup")
         return out
@@ -151,14 +152,14 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
     return ca.per_process(stat), cb.per_process(stat), "ms", metric.replace("_", " ")
 
 
-def _find_pair(claim: dict[str, Any], cells: list[CellData]
+def _find_pair(claim: Claim, cells: list[CellData]
                ) -> tuple[tuple | None, Message | None]:
     """The first two cells of the claim's runners that share a scenario variant, model and thread count and
     carry the claim's metric; with `workers`, only cells with that many workers."""
-    kind = claim_scenario(claim["metric"])
+    kind = claim_scenario(claim.metric)
     usable = [(c, c.summary) for c in cells if (c.summary["scenario"] == kind if kind else
                                                 len(c.measured_ms()) and c.summary["scenario"] != "call_overhead")]
-    workers = claim.get("workers")
+    workers = claim.workers
     if workers is not None:
         measured = sorted({s.get("workers") for _, s in usable if s.get("workers")})
         usable = [(c, s) for c, s in usable if s.get("workers") == workers]
@@ -169,10 +170,10 @@ def _find_pair(claim: dict[str, Any], cells: list[CellData]
         usable.sort(key=lambda cs: -cs[1].get("workers", 0))
     by = {(s["runner"], s["scenario_label"], s["model"], s["threads"]): (c, s) for c, s in usable}
     for (runner, scenario, model, threads), a in by.items():
-        other = (claim["b"], scenario, model, threads)
-        if runner == claim["a"] and claim.get("model") in (None, model) and other in by:
+        other = (claim.b, scenario, model, threads)
+        if runner == claim.a and claim.model in (None, model) and other in by:
             return (a, by[other]), None
-    return None, msg("claim_no_pair", a=claim["a"], b=claim["b"])
+    return None, msg("claim_no_pair", a=claim.a, b=claim.b)
 
 
 def _verdict(claimed: float | None, lo: float, hi: float, null: float, code: str) -> tuple[str, Message]:

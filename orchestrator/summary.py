@@ -6,7 +6,6 @@ rebuilds the same summary on any machine, without the models or the runners.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -49,7 +48,7 @@ def build(run: rundata.Run) -> dict[str, Any]:
         "parity": parity_results,
         "native_overhead": overhead.native_overhead(cells, config.reference),
         "server_capacity": figures.server_capacity(summaries),
-        "claims": claims.check([asdict(c) for c in config.claims], cells),
+        "claims": claims.check(config.claims, cells),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
