@@ -178,18 +178,19 @@ class _Order:
 
     def check(self, record: dict[str, Any]) -> str | None:
         kind, s = record["type"], self.stream
+        a = "an" if kind[0] in "aeiou" else "a"
         if self.last is not None:
-            return f"a {kind} record after the {self.last} record"
+            return f"{a} {kind} record after the {self.last} record"
         if kind in ("end", "error"):
             self.last = kind
         if s.hello is None and kind != "hello" and not (kind == "error" and record["code"] in EARLY_ERRORS):
-            return f"a {kind} record before the hello record"
+            return f"{a} {kind} record before the hello record"
         if kind == "hello" and s.hello is not None:
             return "a second hello record"
         if kind == "iteration" and not s.loads:
             return "an iteration record before any load record"
         if kind in ("iteration", "call_sample", "load") and s.result is not None:
-            return f"a {kind} record after the result record"
+            return f"{a} {kind} record after the result record"
         if kind == "result" and s.result is not None:
             return "a second result record"
         if kind == "detections" and record["image"] in s.detections:
@@ -203,8 +204,8 @@ def _add(stream: Stream, record: dict[str, Any]) -> None:
         setattr(stream, kind, record)
     elif kind == "load":
         stream.loads.append(record)
-    elif kind == "iteration" and not stream.iterations.append(record):  # check_record passed: cannot happen
-        raise AssertionError(f"an iteration record that passed its check did not fit the columns: {record}")
+    elif kind == "iteration" and not stream.iterations.append(record):  # its checks passed: a value beyond int64
+        stream.problems.append(f"iteration record {record['index']}: a value does not fit a 64-bit integer")
     elif kind == "call_sample":
         stream.call_samples.append(record)
     else:

@@ -126,6 +126,8 @@ MUTATIONS: list[tuple[str, str, Callable[[list[dict]], Any], str]] = [
     ("batch", "one optional key of the wrong type", lambda rs: rs[_first("iteration")(rs)].update(batch="4"),
      "batch must be a non-negative integer"),
     ("single", "a null optional key", lambda rs: rs[_first("iteration")(rs)].update(worker=None), "worker"),
+    ("single", "a value beyond int64", lambda rs: rs[_first("iteration")(rs)].update(detections=2**64),
+     "detections"),
     ("single", "a bool as a count", lambda rs: rs[_first("iteration")(rs)].update(detections=True), "detections"),
     ("single", "a bool as a phase",
      lambda rs: rs[_first("iteration")(rs)]["phases_ns"].update(decode=True), "phases_ns"),
