@@ -8,9 +8,9 @@ CONFIG ?= configs/default.yaml
 GO_BIN := go_runner/bin/go_runner
 CPP_BIN := cpp_runner/build/cpp_runner
 
-.PHONY: setup system venv runners go-runner cpp-runner models data compare test lint test-go test-cpp test-py doctor clean
+.PHONY: setup system venv onnxruntime runners go-runner cpp-runner models data compare test lint test-go test-cpp test-py doctor clean
 
-setup: system venv runners
+setup: system venv onnxruntime runners
 
 system:
 	@bash scripts/setup_system.sh
@@ -22,12 +22,16 @@ $(VENV)/.installed: pyproject.toml
 	$(VPY) -m pip install -q -e '.[test]'
 	@touch $@
 
+# The pinned ONNX Runtime wheel in engines/onnxruntime (every runner's ORT) and ORT's C API headers.
+onnxruntime:
+	@bash scripts/fetch_onnxruntime.sh
+
 runners: go-runner cpp-runner
 
-go-runner:
+go-runner: onnxruntime
 	cd go_runner && go build -o bin/go_runner .
 
-cpp-runner:
+cpp-runner: onnxruntime
 	@test -f cpp_runner/build/CMakeCache.txt || cmake -S cpp_runner -B cpp_runner/build -DCMAKE_BUILD_TYPE=Release
 	cmake --build cpp_runner/build -j 2
 
@@ -43,12 +47,12 @@ compare: setup models data
 doctor: venv
 	$(VPY) -m orchestrator doctor --config $(CONFIG)
 
-lint: venv
+lint: venv onnxruntime
 	$(VPY) -m ruff check orchestrator py_runner tests scripts
 	@test -z "$$(cd go_runner && gofmt -l .)" || { echo "gofmt: these files need formatting:"; cd go_runner && gofmt -l .; exit 1; }
 	cd go_runner && go vet ./... && go vet -tags matprofile ./...
 
-test-go:
+test-go: onnxruntime
 	cd go_runner && go test -count=1 ./... && go test -count=1 -tags matprofile ./...
 
 test-cpp: cpp-runner
@@ -60,4 +64,4 @@ test-py:
 test: setup models data lint test-go test-cpp test-py
 
 clean:
-	rm -rf $(VENV) go_runner/bin cpp_runner/build
+	rm -rf $(VENV) go_runner/bin cpp_runner/build engines

@@ -13,10 +13,12 @@ func BenchmarkDecodeRows640(b *testing.B) {
 	img := gocv.IMRead(testImage(b, "bus.jpg"), gocv.IMReadColor)
 	defer img.Close()
 	p.preprocess(img)
-	p.net.SetInput(p.blob, "")
-	out := p.net.Forward("")
-	defer out.Close()
-	data, err := out.DataPtrFloat32()
+	out, err := p.inf.infer(p.blob)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.close()
+	data, _, err := out.rows()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,6 +24,7 @@ type contractCase struct {
 	Mentions        string         `json:"mentions"`
 	Hello           bool           `json:"hello"`
 	UnlessAvailable string         `json:"unless_available"`
+	UnlessProvider  string         `json:"unless_provider"`
 }
 
 type contract struct {
@@ -31,6 +32,7 @@ type contract struct {
 	Base        map[string]any    `json:"base"`
 	SpecCases   []contractCase    `json:"spec_cases"`
 	CLICases    []contractCase    `json:"cli_cases"`
+	ORT         map[string]string `json:"ort"` // the paths that "$ort_library" and "$ort_python_path" stand for
 }
 
 // repoRoot is where the fixture's relative paths start.
@@ -43,7 +45,7 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func loadContract(t *testing.T) contract {
+func loadContract(t testing.TB) contract {
 	t.Helper()
 	data, err := os.ReadFile("../tests/fixtures/protocol/conformance.json")
 	if err != nil {
@@ -98,11 +100,28 @@ func caseSpec(t *testing.T, c contract, k contractCase) string {
 			images[i] = abs(images[i])
 		}
 	}
+	if e, ok := spec["engine"].(map[string]any); ok {
+		enginePaths(c, e, abs)
+	}
 	out, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// enginePaths replaces the fixture's placeholders by the paths of its "ort" section and makes every
+// engine path absolute, as the other runners' harnesses do.
+func enginePaths(c contract, engine map[string]any, abs func(any) any) {
+	places := map[string]string{"$ort_library": c.ORT["library"], "$ort_python_path": c.ORT["python_path"]}
+	for _, key := range []string{"library", "python_path"} {
+		if v, ok := engine[key].(string); ok {
+			if p, ok := places[v]; ok {
+				v = p
+			}
+			engine[key] = abs(v)
+		}
+	}
 }
 
 // dotted returns the object that holds key ("model.path": spec["model"], "path").
@@ -135,6 +154,9 @@ func checkOutcome(t *testing.T, k contractCase, status int, recs []map[string]an
 	if k.UnlessAvailable != "" && hello && contains(anyStrings(recs[0]["available_targets"]), k.UnlessAvailable) {
 		want = codeModelLoad
 	}
+	if k.UnlessProvider != "" && hello && contains(helloProviders(recs[0]), k.UnlessProvider) {
+		want = codeModelLoad
+	}
 	if want == "" {
 		if status != 0 || last["type"] != "end" {
 			t.Errorf("%s: status %d, last record %v; want a complete run", k.Name, status, last)
@@ -156,6 +178,12 @@ func checkOutcome(t *testing.T, k contractCase, status int, recs []map[string]an
 	if k.Args == nil && hello != k.Hello {
 		t.Errorf("%s: hello first = %v, want %v (records %s)", k.Name, hello, k.Hello, types(recs))
 	}
+}
+
+// helloProviders is hello.ort.available_providers (none without an ort object).
+func helloProviders(hello map[string]any) []string {
+	o, _ := hello["ort"].(map[string]any)
+	return anyStrings(o["available_providers"])
 }
 
 func anyStrings(v any) []string {

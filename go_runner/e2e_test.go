@@ -48,8 +48,8 @@ func testImage(t testing.TB, name string) string {
 	return testFile(t, "YOLO_BENCH_IMAGES", filepath.Join(dir, name))
 }
 
-// newTestPipeline loads a model as runSingle does; the cleanup closes the Net and the pipeline's Mats.
-func newTestPipeline(t testing.TB, model string, size int) *pipeline {
+// newTestInferer loads a model with OpenCV DNN as runSingle does. The caller closes it.
+func newTestInferer(t testing.TB, model string) inferer {
 	t.Helper()
 	net, err := readNet(model)
 	if err != nil {
@@ -57,10 +57,17 @@ func newTestPipeline(t testing.TB, model string, size int) *pipeline {
 	}
 	net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	net.SetPreferableTarget(gocv.NetTargetCPU)
-	p := newPipeline(&net, size, 0.25, 0.45, 300)
+	return &cvInferer{net: net}
+}
+
+// newTestPipeline loads a model as runSingle does; the cleanup closes the Net and the pipeline's Mats.
+func newTestPipeline(t testing.TB, model string, size int) *pipeline {
+	t.Helper()
+	inf := newTestInferer(t, model)
+	p := newPipeline(inf, size, 0.25, 0.45, 300)
 	t.Cleanup(func() {
 		p.Close()
-		net.Close()
+		inf.Close()
 	})
 	return p
 }

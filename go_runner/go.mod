@@ -2,4 +2,7 @@ module yolobench/go_runner
 
 go 1.22
 
-require gocv.io/x/gocv v0.31.0
+require (
+	github.com/yalue/onnxruntime_go v1.27.0
+	gocv.io/x/gocv v0.31.0
+)

@@ -28,12 +28,9 @@ func TestNoMatLeak(t *testing.T) {
 	model := testModel(t, 320)
 	start := gocv.MatProfile.Count()
 	func() {
-		net, err := readNet(model)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer net.Close()
-		p := newPipeline(&net, 320, 0.25, 0.45, 300)
+		inf := newTestInferer(t, model)
+		defer inf.Close()
+		p := newPipeline(inf, 320, 0.25, 0.45, 300)
 		defer p.Close()
 		for i := 0; i < 30; i++ {
 			if _, err := p.process(images[i%len(images)]); err != nil {
@@ -53,12 +50,9 @@ func TestNoMatLeakBatch(t *testing.T) {
 	model := testModelBatch4(t)
 	start := gocv.MatProfile.Count()
 	func() {
-		net, err := readNet(model)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer net.Close()
-		b := newBatchPipeline(&net, 4, 320, 0.25, 0.45, 300)
+		inf := newTestInferer(t, model)
+		defer inf.Close()
+		b := newBatchPipeline(inf, 4, 320, 0.25, 0.45, 300)
 		defer b.Close()
 		for i := 0; i < 3; i++ {
 			if _, _, err := b.process(images); err != nil {
@@ -80,6 +74,7 @@ func TestNoMatLeakBatch(t *testing.T) {
 func TestNoMatLeakScenarios(t *testing.T) {
 	video := map[string]any{"path": testVideo(t), "realtime": false}
 	badImages := []any{testImage(t, "bus.jpg"), "/nonexistent.jpg"}
+	ort := ortEngine(t, "cpu")
 	runs := []struct {
 		name      string
 		overrides map[string]any
@@ -96,6 +91,13 @@ func TestNoMatLeakScenarios(t *testing.T) {
 			"model": map[string]any{"name": "b4", "path": testModelBatch4(t), "format": "onnx", "input_size": 320}}},
 		{"call_overhead", map[string]any{"scenario": "call_overhead", "calls_per_sample": 10, "warmup": 1,
 			"iterations": 1}},
+		// ONNX Runtime reads the blob Mat in place and owns no Mat of its own.
+		{"single onnxruntime", map[string]any{"scenario": "single", "warmup": 1, "iterations": 2, "engine": ort}},
+		{"concurrency onnxruntime", map[string]any{"scenario": "concurrency", "workers": 2, "mode": "goroutines",
+			"warmup": 1, "iterations": 2, "engine": ort}},
+		{"batch onnxruntime", map[string]any{"scenario": "batch", "batch": 4, "warmup": 0, "iterations": 1,
+			"engine": ort, "model": map[string]any{"name": "b4", "path": testModelBatch4(t), "format": "onnx",
+				"input_size": 320}}},
 	}
 	for _, r := range runs {
 		start := gocv.MatProfile.Count()

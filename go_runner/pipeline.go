@@ -210,10 +210,10 @@ func (pp *postprocessor) detect(rows []float32, stride int, g letterbox, dets []
 	return dets, nil
 }
 
-// pipeline runs the protocol's algorithm on one image at a time with one Net. The Mats and slices it holds
-// are reused across images; Close releases them.
+// pipeline runs the protocol's algorithm on one image at a time with one inferer (which it does not own).
+// The Mats and slices it holds are reused across images; Close releases them.
 type pipeline struct {
-	net        *gocv.Net
+	inf        inferer
 	size       int
 	post       postprocessor
 	resized    gocv.Mat
@@ -223,9 +223,9 @@ type pipeline struct {
 	dets       []detection
 }
 
-func newPipeline(net *gocv.Net, size int, conf, nms float32, maxDets int) *pipeline {
+func newPipeline(inf inferer, size int, conf, nms float32, maxDets int) *pipeline {
 	p := &pipeline{
-		net: net, size: size, post: postprocessor{conf: conf, nms: nms, maxDets: maxDets},
+		inf: inf, size: size, post: postprocessor{conf: conf, nms: nms, maxDets: maxDets},
 		resized: gocv.NewMat(), padded: gocv.NewMat(), blob: gocv.NewMat(),
 	}
 	// padded's C++ object is stable (CopyMakeBorder reallocates inside it), so this slice stays valid.
@@ -268,12 +268,14 @@ func (p *pipeline) process(path string) (result, error) {
 func (p *pipeline) processDecoded(img gocv.Mat, t0, t1 time.Time) (result, error) {
 	g := p.preprocess(img)
 	t2 := time.Now()
-	p.net.SetInput(p.blob, "")
-	out := p.net.Forward("")
+	out, err := p.inf.infer(p.blob)
 	t3 := time.Now()
+	if err != nil {
+		return result{}, err
+	}
 	dets, err := p.postprocess(out, g)
 	t4 := time.Now()
-	out.Close()
+	out.close()
 	if err != nil {
 		return result{}, err
 	}
@@ -291,14 +293,14 @@ func (p *pipeline) preprocess(img gocv.Mat) letterbox {
 }
 
 // postprocess decodes the [1, N, 5+classes] output, runs class-offset NMS and maps the kept boxes back.
-func (p *pipeline) postprocess(out gocv.Mat, g letterbox) ([]detection, error) {
-	_, stride, err := outputRows(out.Size(), 1)
+func (p *pipeline) postprocess(out netOutput, g letterbox) ([]detection, error) {
+	data, dims, err := out.rows()
 	if err != nil {
 		return nil, err
 	}
-	data, err := out.DataPtrFloat32()
+	_, stride, err := outputRows(dims, 1)
 	if err != nil {
-		return nil, newError(codeInternal, "cannot read network output: %v", err)
+		return nil, err
 	}
 	p.dets, err = p.post.detect(data, stride, g, p.dets[:0])
 	return p.dets, err

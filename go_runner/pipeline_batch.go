@@ -6,11 +6,11 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// batchPipeline runs the algorithm on B images at once, through a Net whose input is Bx3xSxS: one blob from
-// blobFromImages, one forward, then each image's slice of the [B, N, 85] output decoded in place. The Mats
-// and slices it holds are reused across iterations; Close releases them.
+// batchPipeline runs the algorithm on B images at once, through an inferer (not owned) whose model's input
+// is Bx3xSxS: one blob from blobFromImages, one inference, then each image's slice of the [B, N, 85] output
+// decoded in place. The Mats and slices it holds are reused across iterations; Close releases them.
 type batchPipeline struct {
-	net     *gocv.Net
+	inf     inferer
 	size    int
 	post    postprocessor
 	imgs    []gocv.Mat // the current iteration's decoded images, closed before process returns
@@ -21,9 +21,9 @@ type batchPipeline struct {
 	results []result // per image; dets owned by the pipeline, valid until the next process call
 }
 
-func newBatchPipeline(net *gocv.Net, batch, size int, conf, nms float32, maxDets int) *batchPipeline {
+func newBatchPipeline(inf inferer, batch, size int, conf, nms float32, maxDets int) *batchPipeline {
 	b := &batchPipeline{
-		net: net, size: size, post: postprocessor{conf: conf, nms: nms, maxDets: maxDets},
+		inf: inf, size: size, post: postprocessor{conf: conf, nms: nms, maxDets: maxDets},
 		imgs: make([]gocv.Mat, batch), resized: gocv.NewMat(), padded: make([]gocv.Mat, batch),
 		blob: gocv.NewMat(), geoms: make([]letterbox, batch), results: make([]result, batch),
 	}
@@ -54,12 +54,15 @@ func (b *batchPipeline) process(paths []string) (phaseTimes, []result, error) {
 	}
 	blobInto(b.padded, b.size, &b.blob)
 	t2 := time.Now()
-	b.net.SetInput(b.blob, "")
-	out := b.net.Forward("")
+	out, err := b.inf.infer(b.blob)
 	t3 := time.Now()
-	err := b.postprocess(out)
+	if err != nil {
+		closeAll(b.imgs)
+		return phaseTimes{}, nil, err
+	}
+	err = b.postprocess(out)
 	t4 := time.Now()
-	out.Close()
+	out.close()
 	closeAll(b.imgs)
 	if err != nil {
 		return phaseTimes{}, nil, err
@@ -80,15 +83,15 @@ func (b *batchPipeline) decode(paths []string) error {
 }
 
 // postprocess checks that out is [B, N, 5+classes] and decodes each image's rows into b.results.
-func (b *batchPipeline) postprocess(out gocv.Mat) error {
+func (b *batchPipeline) postprocess(out netOutput) error {
 	batch := len(b.imgs)
-	n, stride, err := outputRows(out.Size(), batch)
+	data, dims, err := out.rows()
 	if err != nil {
 		return err
 	}
-	data, err := out.DataPtrFloat32()
+	n, stride, err := outputRows(dims, batch)
 	if err != nil {
-		return newError(codeInternal, "cannot read network output: %v", err)
+		return err
 	}
 	if len(data) != batch*n*stride {
 		return newError(codeInternal, "network output holds %d floats, want %d x %d x %d", len(data), batch, n, stride)

@@ -68,7 +68,7 @@ func TestBatchPostprocess(t *testing.T) {
 	defer b.Close()
 	b.geoms[0] = computeLetterbox(320, 320, 320) // identity
 	b.geoms[1] = computeLetterbox(640, 640, 320) // r = 0.5: boxes double
-	if err := b.postprocess(m); err != nil {
+	if err := b.postprocess(matOutput(m)); err != nil {
 		t.Fatal(err)
 	}
 	want := [][]detection{
@@ -95,7 +95,7 @@ func TestBatchPostprocess(t *testing.T) {
 	// A batch-1 output given to a batch-2 pipeline is an error, not a misread.
 	one := gocv.NewMatWithSizes([]int{1, n, stride}, gocv.MatTypeCV32F)
 	defer one.Close()
-	if err := b.postprocess(one); err == nil {
+	if err := b.postprocess(matOutput(one)); err == nil {
 		t.Error("a [1, N, 8] output accepted for a batch of 2")
 	}
 }

@@ -150,7 +150,7 @@ func TestPostprocessNMS(t *testing.T) {
 	defer m.Close()
 	p := newPipeline(nil, 320, 0.25, 0.45, 300)
 	defer p.Close()
-	dets, err := p.postprocess(m, g)
+	dets, err := p.postprocess(matOutput(m), g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestPostprocessNMS(t *testing.T) {
 
 	// max_detections keeps the first ones, in NMS (score) order.
 	p.post.maxDets = 2
-	dets, err = p.postprocess(m, g)
+	dets, err = p.postprocess(matOutput(m), g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestPostprocessNMS(t *testing.T) {
 
 	// Nothing above the threshold: no NMSBoxes call (it panics on empty input), no detections.
 	p.post.conf = 0.99
-	dets, err = p.postprocess(m, g)
+	dets, err = p.postprocess(matOutput(m), g)
 	if err != nil || len(dets) != 0 {
 		t.Errorf("conf 0.99: got %+v, %v; want none", dets, err)
 	}
@@ -192,7 +192,7 @@ func TestPostprocessRejectsBadShape(t *testing.T) {
 	defer m.Close()
 	p := newPipeline(nil, 320, 0.25, 0.45, 300)
 	defer p.Close()
-	if _, err := p.postprocess(m, computeLetterbox(320, 320, 320)); err == nil {
+	if _, err := p.postprocess(matOutput(m), computeLetterbox(320, 320, 320)); err == nil {
 		t.Fatal("want an error for a [2, 3, 8] output")
 	}
 }

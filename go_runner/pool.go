@@ -4,12 +4,10 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"gocv.io/x/gocv"
 )
 
 // The worker pool of the concurrency and server scenarios (mode goroutines): N goroutines, each with its own
-// Net and its own reusable Mats (a Net is not safe for concurrent use), serving requests from one shared
+// inferer (Net or ORT session) and its own reusable Mats (a Net is not safe for concurrent use), serving requests from one shared
 // channel. Only the record writer and the seen set are shared, both behind a mutex taken outside any timed
 // region: nothing else serialises the workers.
 
@@ -72,8 +70,8 @@ func (a *abort) firstError() error {
 // WaitGroup says it has finished.
 type worker struct {
 	id        int
-	net       gocv.Net
-	p         *pipeline // nil until the Net is loaded
+	inf       inferer
+	p         *pipeline // nil until the inferer is loaded
 	startup   []any     // load, warm-up iteration and detections records, written after the barrier
 	completed int
 	lastEnd   time.Time // end of its last measured iteration
@@ -81,6 +79,7 @@ type worker struct {
 
 type pool struct {
 	s       *spec
+	loader  *modelLoader
 	out     *recordWriter
 	seen    *seenSet
 	stop    *abort
@@ -90,11 +89,16 @@ type pool struct {
 // recordFunc makes the record of a measured iteration: concurrency and server records differ.
 type recordFunc func(w *worker, req request, image string, res result) any
 
-// startPool starts s.Workers workers at once; each loads its own Net and runs its warm-up. It returns at the
-// barrier, when the last one is ready, with startup_ns. The workers' records are held back until then and
-// written by this goroutine, so that no write falls inside startup_ns. The caller closes the pool.
+// startPool starts s.Workers workers at once; each loads its own inferer and runs its warm-up. It returns at
+// the barrier, when the last one is ready, with startup_ns. The workers' records are held back until then and
+// written by this goroutine, so that no write falls inside startup_ns. The model loader is prepared before
+// the clock starts: its work is done once, not per worker. The caller closes the pool.
 func startPool(s *spec, out *recordWriter) (*pool, int64, error) {
-	pl := &pool{s: s, out: out, seen: newSeenSet(), stop: newAbort(), workers: make([]*worker, s.Workers)}
+	loader, err := newModelLoader(s, 1)
+	if err != nil {
+		return nil, 0, err
+	}
+	pl := &pool{s: s, loader: loader, out: out, seen: newSeenSet(), stop: newAbort(), workers: make([]*worker, s.Workers)}
 	for i := range pl.workers {
 		pl.workers[i] = &worker{id: i}
 	}
@@ -111,7 +115,7 @@ func startPool(s *spec, out *recordWriter) (*pool, int64, error) {
 	startupNS := time.Since(t0).Nanoseconds()
 
 	werr := pl.writeStartupRecords()
-	err := pl.stop.firstError()
+	err = pl.stop.firstError()
 	if err == nil {
 		err = werr
 	}
@@ -122,16 +126,15 @@ func startPool(s *spec, out *recordWriter) (*pool, int64, error) {
 	return pl, startupNS, nil
 }
 
-// warmUp loads the worker's Net and runs its warm-up iterations, keeping their records.
+// warmUp loads the worker's inferer and runs its warm-up iterations, keeping their records.
 func (w *worker) warmUp(pl *pool) error {
 	s := pl.s
-	net, loadNS, err := loadNet(s)
+	inf, load, err := pl.loader.load()
 	if err != nil {
 		return err
 	}
-	w.net = net
-	w.p = newSpecPipeline(s, &w.net)
-	load := loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}
+	w.inf = inf
+	w.p = newSpecPipeline(s, inf)
 	w.startup = append(w.startup, workerLoadRecord{load, w.id})
 	for i := 0; i < s.Warmup && !pl.stop.failed(); i++ {
 		path := s.Images[i%len(s.Images)]
@@ -224,12 +227,12 @@ func (pl *pool) finish() error {
 	return writeEnd(pl.out, pl.s.Iterations, pl.s.Warmup)
 }
 
-// Close releases every loaded worker's Mats and Net.
+// Close releases every loaded worker's Mats and inferer.
 func (pl *pool) Close() {
 	for _, w := range pl.workers {
 		if w.p != nil {
 			w.p.Close()
-			w.net.Close()
+			w.inf.Close()
 		}
 	}
 }

@@ -26,12 +26,36 @@ type helloRecord struct {
 	Backend          string   `json:"backend"`
 	Target           string   `json:"target"`
 	AvailableTargets []string `json:"available_targets"`
+	// The runner always writes engine; omitempty only lets the records of older runners (and fixtures)
+	// decode and re-encode to the same keys. ort is there under onnxruntime once the library is loaded.
+	Engine string    `json:"engine,omitempty"`
+	ORT    *ortHello `json:"ort,omitempty"`
+}
+
+// ortHello is the hello's "ort" object (docs/protocol.md, "hello").
+type ortHello struct {
+	Version            string            `json:"version"`
+	Library            string            `json:"library"`
+	LibrarySHA256      string            `json:"library_sha256"`
+	Linked             bool              `json:"linked"`
+	AvailableProviders []string          `json:"available_providers"`
+	Provider           string            `json:"provider"`
+	SessionOptions     ortSessionOptions `json:"session_options"`
+}
+
+type ortSessionOptions struct {
+	IntraOpThreads    int    `json:"intra_op_threads"`
+	InterOpThreads    int    `json:"inter_op_threads"`
+	ExecutionMode     string `json:"execution_mode"`
+	GraphOptimization string `json:"graph_optimization"`
 }
 
 type loadRecord struct {
 	Type   string `json:"type"`
 	Model  string `json:"model"`
 	LoadNS int64  `json:"load_ns"`
+	// Under onnxruntime only: the providers the session uses (never empty there: the CPU is always one).
+	Providers []string `json:"providers,omitempty"`
 }
 
 type phases struct {

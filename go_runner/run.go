@@ -12,15 +12,45 @@ import (
 )
 
 // begin is the start of every scenario: the thread count (before any model is loaded, as the protocol asks),
-// the hello record, and the refusal of a target that OpenCV would silently replace by the CPU.
+// under onnxruntime the library (loaded before the hello that describes it), the hello record, then the
+// refusals of what would otherwise fall back to the CPU silently: an ORT that could not be loaded, a provider
+// that it lacks, a target that OpenCV lacks. call_overhead goes through it too, and uses no engine after it.
 func begin(s *spec, out *recordWriter) error {
 	if s.Threads > 0 {
 		setNumThreads(s.Threads)
 	}
-	available := targetNames(availableTargets(backendIDs[s.Backend]))
+	var rt *ortRuntime
+	var ortErr error
+	if s.Engine.Name == engineORT {
+		rt, ortErr = loadSpecORT(s)
+	}
+	hello := newHelloRecord(s)
+	if rt != nil {
+		hello.ORT = rt.helloInfo(s)
+	}
+	if err := out.write(hello); err != nil {
+		return err
+	}
+	if ortErr != nil {
+		return ortErr
+	}
+	if rt != nil {
+		if err := rt.checkProvider(s.Engine); err != nil {
+			return err
+		}
+	}
+	if !contains(hello.AvailableTargets, s.Target) {
+		return newError(codeBackendUnavailable, "target %s is not available for backend %s (available: %v)",
+			s.Target, s.Backend, hello.AvailableTargets)
+	}
+	return checkInputs(s)
+}
+
+// newHelloRecord describes this runner, its OpenCV and the spec's backend, target and engine.
+func newHelloRecord(s *spec) helloRecord {
 	info := buildInformation()
 	hash := sha256.Sum256([]byte(info))
-	hello := helloRecord{
+	return helloRecord{
 		Type:             "hello",
 		Protocol:         protocolVersion,
 		Runner:           "go_runner",
@@ -33,16 +63,9 @@ func begin(s *spec, out *recordWriter) error {
 		PID:              os.Getpid(),
 		Backend:          s.Backend,
 		Target:           s.Target,
-		AvailableTargets: available,
+		AvailableTargets: targetNames(availableTargets(backendIDs[s.Backend])),
+		Engine:           s.Engine.Name,
 	}
-	if err := out.write(hello); err != nil {
-		return err
-	}
-	if !contains(available, s.Target) {
-		return newError(codeBackendUnavailable, "target %s is not available for backend %s (available: %v)",
-			s.Target, s.Backend, available)
-	}
-	return checkInputs(s)
 }
 
 // checkInputs fails fast, before seconds go into loading a model, on an input file that cannot be opened.
@@ -65,11 +88,11 @@ func checkInputs(s *spec) error {
 	return nil
 }
 
-// loadNet loads the spec's model; loadNS times readNet + setPreferableBackend + setPreferableTarget, as the
-// load record defines. The caller closes the Net.
+// loadNet loads the spec's model with OpenCV DNN; loadNS times readNet + setPreferableBackend +
+// setPreferableTarget, as the load record defines. The caller closes the Net.
 func loadNet(s *spec) (net gocv.Net, loadNS int64, err error) {
-	if _, err := os.Stat(s.Model.Path); err != nil {
-		return gocv.Net{}, 0, newError(codeModelLoad, "cannot read model %s: %v", s.Model.Path, err)
+	if err := statModel(s.Model.Path); err != nil {
+		return gocv.Net{}, 0, err
 	}
 	t0 := time.Now()
 	net, err = readNet(s.Model.Path)
@@ -85,25 +108,29 @@ func loadNet(s *spec) (net gocv.Net, loadNS int64, err error) {
 }
 
 // newSpecPipeline is a pipeline with the spec's input size and thresholds.
-func newSpecPipeline(s *spec, net *gocv.Net) *pipeline {
-	return newPipeline(net, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold), s.MaxDetections)
+func newSpecPipeline(s *spec, inf inferer) *pipeline {
+	return newPipeline(inf, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold), s.MaxDetections)
 }
 
-// beginWithNet writes hello, loads the one Net of a single-worker scenario and writes its load record.
-// The caller closes the Net.
-func beginWithNet(s *spec, out *recordWriter) (gocv.Net, error) {
+// beginWithInferer writes hello, loads the one inferer of a single-worker scenario (its blob holds batch
+// images) and writes its load record. The caller closes the inferer.
+func beginWithInferer(s *spec, out *recordWriter, batch int) (inferer, error) {
 	if err := begin(s, out); err != nil {
-		return gocv.Net{}, err
+		return nil, err
 	}
-	net, loadNS, err := loadNet(s)
+	loader, err := newModelLoader(s, batch)
 	if err != nil {
-		return gocv.Net{}, err
+		return nil, err
 	}
-	if err := out.write(loadRecord{Type: "load", Model: s.Model.Name, LoadNS: loadNS}); err != nil {
-		net.Close()
-		return gocv.Net{}, err
+	inf, load, err := loader.load()
+	if err != nil {
+		return nil, err
 	}
-	return net, nil
+	if err := out.write(load); err != nil {
+		inf.Close()
+		return nil, err
+	}
+	return inf, nil
 }
 
 // writeEnd writes the end record with the process's peak RSS and its PSS now.

@@ -6,12 +6,12 @@ import "path/filepath"
 // with one forward of a Bx3xSxS blob. A detections record is written the first time each image is
 // processed.
 func runBatch(s *spec, out *recordWriter) error {
-	net, err := beginWithNet(s, out)
+	inf, err := beginWithInferer(s, out, s.Batch)
 	if err != nil {
 		return err
 	}
-	defer net.Close()
-	b := newBatchPipeline(&net, s.Batch, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold),
+	defer inf.Close()
+	b := newBatchPipeline(inf, s.Batch, s.Model.InputSize, float32(s.ConfThreshold), float32(s.NMSThreshold),
 		s.MaxDetections)
 	defer b.Close()
 

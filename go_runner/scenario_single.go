@@ -5,13 +5,13 @@ import "path/filepath"
 // runSingle runs the "single" scenario: hello, load, warmup + iterations over the images cyclically, one
 // detections record per image, end. Records go to out between timed regions, never inside one.
 func runSingle(s *spec, out *recordWriter) error {
-	net, err := beginWithNet(s, out)
+	inf, err := beginWithInferer(s, out, 1)
 	if err != nil {
 		return err
 	}
-	defer net.Close()
+	defer inf.Close()
 
-	p := newSpecPipeline(s, &net)
+	p := newSpecPipeline(s, inf)
 	defer p.Close()
 	seen := newSeenSet()
 	for i := 0; i < s.Warmup+s.Iterations; i++ {

@@ -11,11 +11,11 @@ import (
 // processed frame one iteration and one detections record; in realtime mode frames arrive at the video's
 // own rate and the ones the runner cannot keep up with are dropped. A result record comes before end.
 func runVideo(s *spec, out *recordWriter) error {
-	net, err := beginWithNet(s, out)
+	inf, err := beginWithInferer(s, out, 1)
 	if err != nil {
 		return err
 	}
-	defer net.Close()
+	defer inf.Close()
 	vc, err := gocv.VideoCaptureFile(s.Video.Path)
 	if err != nil {
 		vc.Close() // VideoCaptureFile returns the capture object even when opening fails
@@ -29,7 +29,7 @@ func runVideo(s *spec, out *recordWriter) error {
 		return newError(codeImageRead, "video %s reports no frame rate (CAP_PROP_FPS %v): cannot play it in real time",
 			s.Video.Path, v.fps)
 	}
-	v.p = newSpecPipeline(s, &net)
+	v.p = newSpecPipeline(s, inf)
 	defer v.p.Close()
 	if err := v.play(); err != nil {
 		return err

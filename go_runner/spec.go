@@ -31,6 +31,9 @@ type spec struct {
 	Backend       string    `json:"backend"`
 	Target        string    `json:"target"`
 
+	// The optional engine of step 4, read by parseEngine from the spec's raw keys (spec_engine.go).
+	Engine engineSpec `json:"-"`
+
 	// The scenario's own keys, read by parseScenarioKeys from the spec's raw keys (spec_scenarios.go).
 	scenarioKeys `json:"-"`
 }
@@ -98,6 +101,9 @@ func parseSpec(data []byte) (*spec, error) {
 		return nil, newError(codeSpec, "invalid spec: %v", err)
 	}
 	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.parseEngine(raw); err != nil {
 		return nil, err
 	}
 	if err := s.parseScenarioKeys(raw); err != nil {

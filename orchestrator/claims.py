@@ -39,9 +39,10 @@ from .rundata import CellData
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
 
 
-def check(claims: list[Claim], cells: list[CellData]) -> list[dict[str, Any]]:
-    """Each claim against the cells (their summaries attached) of this run."""
-    return [_finish(_check_one(c, cells)) for c in claims]
+def check(claims: list[Claim], cells: list[CellData], environment: dict[str, Any] | None = None
+          ) -> list[dict[str, Any]]:
+    """Each claim against the cells (their summaries attached) of this run, on the machine `environment` says."""
+    return [_finish(_check_one(c, cells, environment or {})) for c in claims]
 
 
 def _finish(out: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def _finish(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_one(claim: Claim, cells: list[CellData]) -> dict[str, Any]:
+def _check_one(claim: Claim, cells: list[CellData], environment: dict[str, Any]) -> dict[str, Any]:
     claimed = claim.a_value / claim.b_value if claim.b_value else None
     out = {"claim": claim.claim, "metric": claim.metric, "a": claim.a, "b": claim.b,
            "claimed": {"a": claim.a_value, "b": claim.b_value, "ratio": claimed,
@@ -63,6 +64,10 @@ def _check_one(claim: Claim, cells: list[CellData]) -> dict[str, Any]:
     metric = claim.metric
     if metric == "startup":  # no scenario of this version starts bare workers
         out["detail"] = msg("claim_startup")
+        return out
+    here = " / ".join(str(environment.get(k)) for k in ("cpu_model", "gpu") if environment.get(k))
+    if claim.hardware and claim.hardware.lower() not in here.lower():
+        out["detail"] = msg("claim_hardware", hardware=claim.hardware, here=here or "unknown")
         return out
     pair, why = _find_pair(claim, cells)
     if pair is None:
@@ -93,8 +98,8 @@ def _check_one(claim: Claim, cells: list[CellData]) -> dict[str, Any]:
     out["verdict"], out["detail"] = _verdict(claimed, *paired.ci95, 1.0, "claim_ratio_ci")
     if metric == "ns_per_call":
         out["detail"] = out["detail"].followed_by(msg("what", what=what))
-    if metric in ("latency_mean", "latency_p50"):
-        _own_work(out, ca, cb)
+    if metric in ("latency_mean", "latency_p50") and not (claim.a_engine or claim.b_engine):
+        _own_work(out, ca, cb)  # an engine claim is about the inference itself: no own-work view
     return out
 
 
@@ -140,6 +145,8 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
         def mem(c: CellData) -> dict[int, float]:
             return {k: m["peak_rss"] for k, m in c.process_memory().items()}
         return mem(ca), mem(cb), "MiB", "peak RSS"
+    if metric == "fps":
+        return ca.process_fps(), cb.process_fps(), "frames/s", "frames per second"
     if metric == "throughput":
         def tput(c: CellData) -> dict[int, float]:
             return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in c.process_results().items()
@@ -168,12 +175,34 @@ def _find_pair(claim: Claim, cells: list[CellData]
             return None, msg("claim_workers", workers=workers, measured=at)
     if kind == "concurrency":
         usable.sort(key=lambda cs: -cs[1].get("workers", 0))
+    if claim.a_engine or claim.b_engine:
+        return _engine_pair(claim, usable)
     by = {(s["runner"], s["scenario_label"], s["model"], s["threads"]): (c, s) for c, s in usable}
     for (runner, scenario, model, threads), a in by.items():
         other = (claim.b, scenario, model, threads)
         if runner == claim.a and claim.model in (None, model) and other in by:
             return (a, by[other]), None
     return None, msg("claim_no_pair", a=claim.a, b=claim.b)
+
+
+def _engine_of(s: dict[str, Any]) -> str:
+    return "opencv" if s.get("engine", "opencv") == "opencv" else f"onnxruntime:{s.get('provider')}"
+
+
+def _engine_pair(claim: Claim, usable: list[tuple]) -> tuple[tuple | None, Message | None]:
+    """An engine claim: runner a on a_engine and runner b on b_engine, same scenario, variant, model, threads."""
+    want = {"a": claim.a_engine or "opencv", "b": claim.b_engine or "opencv"}
+    measured = sorted({_engine_of(s) for _, s in usable})
+    for side in ("a", "b"):
+        if want[side] not in measured:
+            return None, msg("claim_engine_absent", engine=want[side], measured=", ".join(measured) or "none")
+    by = {(s["runner"], _engine_of(s), s["scenario_name"], repr(s["variant"]), s["model"], s["threads"]): (c, s)
+          for c, s in usable}
+    for (runner, engine, *rest), a in by.items():
+        other = (claim.b, want["b"], *rest)
+        if runner == claim.a and engine == want["a"] and claim.model in (None, rest[2]) and other in by:
+            return (a, by[other]), None
+    return None, msg("claim_no_pair", a=f"{claim.a} ({want['a']})", b=f"{claim.b} ({want['b']})")
 
 
 def _verdict(claimed: float | None, lo: float, hi: float, null: float, code: str) -> tuple[str, Message]:

@@ -7,6 +7,7 @@ from typing import Any
 from . import parity, quiet, statistics, verdicts
 from .config import Parity
 from .messages import Message, msg
+from .parity import Tolerance
 from .rundata import CellData, matched
 
 
@@ -30,13 +31,48 @@ def _parity_pair(a: CellData, b: CellData, tolerances: Parity) -> dict[str, Any]
     if not (ha and hb and da and db):
         return {**base, "status": "n/a", "same_build": None, "tolerance": None, "mismatches": [],
                 "reason": "one side has no detections (the cell failed)"}
-    same = ha["opencv_build_hash"] == hb["opencv_build_hash"]
+    same = ha["opencv_build_hash"] == hb["opencv_build_hash"] and _same_ort_release(ha, hb)
     tol = parity.Tolerance(tolerances.iou, tolerances.score) if same else \
         parity.Tolerance(tolerances.cross_build_iou, tolerances.cross_build_score)
     mismatches = parity.compare(da, db, tol)
     return {**base, "status": "fail" if mismatches else "pass", "same_build": same,
             "tolerance": {"iou": tol.iou, "score": tol.score}, "mismatches": mismatches,
             "images": len(set(da) | set(db)), "detections": sum(len(r["detections"]) for r in da.values())}
+
+
+def _same_ort_release(ha: dict[str, Any], hb: dict[str, Any]) -> bool:
+    """Both sides ran OpenCV DNN, or the same ONNX Runtime release (linked or loaded: the same compiled code)."""
+    oa, ob = ha.get("ort"), hb.get("ort")
+    return (oa is None and ob is None) or (oa is not None and ob is not None and oa["version"] == ob["version"])
+
+
+def engine_parity(cells: list[CellData], tolerances: Parity) -> list[dict[str, Any]]:
+    """Each runner's OpenCV cells against its ONNX Runtime cells of the same scenario variant, model and threads:
+    two engines never compute bit-identical outputs, so the cross-build tolerances apply."""
+    tol = Tolerance(tolerances.cross_build_iou, tolerances.cross_build_score)
+    by_key: dict[tuple, dict[str, CellData]] = {}
+    for c in cells:
+        key = (c.info["runner"], c.info.get("scenario_name"), repr(c.info.get("variant", {})), c.info["model"],
+               c.info["threads"])
+        by_key.setdefault(key, {})[c.info.get("engine", "opencv")] = c
+    out = []
+    for engines_of in by_key.values():
+        base = engines_of.get("opencv")
+        for name, other in engines_of.items():
+            if base is None or name == "opencv":
+                continue
+            da, db = base.detections(), other.detections()
+            entry = {"runner": base.info["runner"], "scenario": base.info.get("label", "single"),
+                     "model": base.info["model"], "threads": base.info["threads"], "a": "opencv",
+                     "b": other.info.get("label", "").rsplit(" ", 1)[-1], "tolerance": {"iou": tol.iou,
+                                                                                    "score": tol.score}}
+            if not (da and db):
+                out.append({**entry, "status": "n/a", "mismatches": [], "reason": "one side has no detections"})
+                continue
+            mismatches = parity.compare(da, db, tol)
+            out.append({**entry, "status": "fail" if mismatches else "pass", "mismatches": mismatches,
+                        "images": len(set(da) | set(db)), "detections": sum(len(r["detections"]) for r in da.values())})
+    return out
 
 
 def attach_parity(summaries: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
@@ -195,6 +231,8 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
     checks.append({"check": "same OpenCV threads", "ok": ta is not None and ta == tb and ra == rb,
                    "detail": f"configured {ra} / {rb}, reported by OpenCV {ta} / {tb}, "
                              f"OS threads seen {sa['os_threads_max']} / {sb['os_threads_max']}"})
+    if sa.get("engine") == "onnxruntime" or sb.get("engine") == "onnxruntime":
+        checks += _ort_checks(sa, sb)
     checks.append(_accelerator_check(sa, sb))
     checks.append(_quiet_check(a, b))
     key = (sa["scenario_label"], sa["model"], sa["threads"])
@@ -210,6 +248,29 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
     checks.append({"check": "both cells completed", "ok": sa["status"] == "ok" and sb["status"] == "ok",
                    "detail": f"{sa['runner']}: {sa['status']}, {sb['runner']}: {sb['status']}"})
     return checks
+
+
+def _ort_checks(sa: dict, sb: dict) -> list[dict[str, Any]]:
+    """Same ONNX Runtime release, and the same session options, on both sides. A Python runner runs the ORT
+    linked into its wheel's extension module, the native runners load the wheel's libonnxruntime: the same
+    release and build, not the same file, and the check says so rather than calling it "same library"."""
+    oa, ob = sa.get("ort") or {}, sb.get("ort") or {}
+    if not (oa and ob):
+        versions = [f"{s['runner']}: {o.get('version', 'no ORT')}" for s, o in ((sa, oa), (sb, ob))]
+        return [{"check": "same ONNX Runtime release", "ok": False, "detail": ", ".join(versions)}]
+    same = oa["version"] == ob["version"]
+    if oa["library_sha256"] == ob["library_sha256"]:
+        how = f"the same library ({oa['library_sha256'][:12]})"
+    else:
+        linked = [s["runner"] for s, o in ((sa, oa), (sb, ob)) if o["linked"]]
+        how = (f"same release, {' and '.join(linked)} links its own copy" if linked
+               else "different library files") + (f" ({oa['library_sha256'][:12]} / {ob['library_sha256'][:12]})")
+    detail = f"{sa['runner']}: {oa['version']}, {sb['runner']}: {ob['version']}; {how}"
+    options_same = oa["session_options"] == ob["session_options"]
+    return [{"check": "same ONNX Runtime release", "ok": same, "detail": detail},
+            {"check": "same ONNX Runtime session options", "ok": options_same,
+             "detail": f"{oa['session_options']}" if options_same else
+                       f"{sa['runner']}: {oa['session_options']}, {sb['runner']}: {ob['session_options']}"}]
 
 
 def _quiet_check(a: CellData, b: CellData) -> dict[str, Any]:
@@ -239,5 +300,10 @@ def _accelerator_check(sa: dict, sb: dict) -> dict[str, Any]:
         elif s["target"] and s["target"]["requested"] not in s["target"]["available"]:
             problems.append(f"{s['runner']}: {s['target']['requested']} not available")
     requested = (sa["target"] or sb["target"] or {}).get("requested", "n/a")
+    if sa.get("engine") == "onnxruntime":
+        used = [f"{s['runner']}: {((s.get('ort') or {}).get('session_providers') or ['?'])[0]}" for s in (sa, sb)]
+        what = f"provider {sa.get('provider')} used ({', '.join(used)}), no fallback"
+    else:
+        what = f"target {requested} available on both sides, no fallback"
     return {"check": "requested target used", "ok": not problems,
-            "detail": "; ".join(problems) if problems else f"target {requested} available on both sides, no fallback"}
+            "detail": "; ".join(problems) if problems else what}

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 import yaml
 
-from . import i18n, quiet, scenarios, verdicts
+from . import engines, i18n, quiet, scenarios, verdicts
+from .engines import OnnxRuntime
 from .errors import ConfigError
 from .scenarios import Scenario
 from .yamldoc import (
@@ -35,7 +36,7 @@ from .yamldoc import (
 RUNNER_KINDS = ("go", "python", "cpp")
 BACKENDS = ("default", "opencv", "cuda", "openvino")
 TARGETS = ("cpu", "opencl", "opencl_fp16", "cuda", "cuda_fp16")
-MATRIX_AXES = ("runner", "model", "threads", "scenario")
+MATRIX_AXES = ("runner", "model", "threads", "scenario", "engine")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -55,6 +56,7 @@ class Runner:
     interpreter: str | None = None  # python only; None means the orchestrator's own interpreter
     env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None  # overrides the matrix's thread count for this runner (to study an unfair setting)
+    engines: tuple[str, ...] | None = None  # the engines this runner runs; None: the config's
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class Claim:
     b_value: float
     model: str | None
     workers: int | None = None  # the worker count the claim is about (throughput, startup): only cells with it
+    # An engine claim (the article's TensorRT vs ONNX Runtime): each side's engine, `opencv` or
+    # `onnxruntime:PROVIDER`, and the hardware it was measured on (judged only on a machine that has it).
+    a_engine: str | None = None
+    b_engine: str | None = None
+    hardware: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ class Config:
     runners: list[Runner]
     scenarios: list[Scenario]
     threads: list[int]
+    engines: list[str]  # the engine axis (orchestrator/engines.py)
+    onnxruntime: OnnxRuntime
     backend: str
     target: str
     conf_threshold: float
@@ -157,11 +166,14 @@ def parse(text: str, path: Path, check_files: bool = True) -> Config:
     return _build(doc)
 
 
-TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "backend", "target",
+TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "engine", "onnxruntime",
+            "backend", "target",
             "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
             "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report", "min_effect",
             "busy_cores"}
-CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup")
+CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup",
+                 "fps")
+CLAIM_ENGINES = ("opencv",) + tuple(f"onnxruntime:{p}" for p in engines.PROVIDERS)
 
 
 def _build(doc: Doc) -> Config:
@@ -183,6 +195,8 @@ def _build(doc: Doc) -> Config:
         runners=runners,
         scenarios=scenario_list,
         threads=_threads(doc),
+        engines=list(_engines(doc, ("engine",), d.get("engine", "opencv"))),
+        onnxruntime=_onnxruntime(doc, runners),
         backend=choice(doc, ("backend",), BACKENDS, "opencv"),
         target=choice(doc, ("target",), TARGETS, "cpu"),
         conf_threshold=number(doc, ("thresholds", "confidence"), thresholds.get("confidence", 0.25), 0, 1),
@@ -265,7 +279,7 @@ def _runners(doc: Doc) -> list[Runner]:
     runners = []
     for i, item in enumerate(list_of_mappings(doc, "runners")):
         kp = ("runners", i)
-        no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads"})
+        no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads", "engine"})
         kind = item.get("kind")
         if kind not in RUNNER_KINDS:
             raise doc.fail(kp + ("kind",), f"{kind!r} is not one of: {', '.join(RUNNER_KINDS)}")
@@ -278,10 +292,49 @@ def _runners(doc: Doc) -> list[Runner]:
         if not isinstance(env, dict) or not all(isinstance(v, (str, int, float)) for v in env.values()):
             raise doc.fail(kp + ("env",), "expected a mapping of environment variable names to values")
         threads = None if item.get("threads") is None else integer(doc, kp + ("threads",), item["threads"], 0)
+        runner_engines = None if item.get("engine") is None else _engines(doc, kp + ("engine",), item["engine"])
         runners.append(Runner(valid_name(doc, kp + ("name",), item.get("name")), kind, interpreter,
-                              {str(k): str(v) for k, v in env.items()}, threads))
+                              {str(k): str(v) for k, v in env.items()}, threads, runner_engines))
     unique(doc, "runners", [r.name for r in runners])
     return runners
+
+
+def _engines(doc: Doc, kp: tuple, value: Any) -> tuple[str, ...]:
+    """An engine name or a list of them (a matrix axis)."""
+    values = value if isinstance(value, list) else [value]
+    for i, v in enumerate(values):
+        if v not in engines.ENGINES:
+            raise doc.fail(kp + ((i,) if isinstance(value, list) else ()),
+                           f"{v!r} is not one of: {', '.join(engines.ENGINES)}")
+    if not values:
+        raise doc.fail(kp, f"expected at least one engine ({', '.join(engines.ENGINES)})")
+    return tuple(dict.fromkeys(values))
+
+
+def _onnxruntime(doc: Doc, runners: list[Runner]) -> OnnxRuntime:
+    """Where ONNX Runtime is and the provider its cells ask for; the files are checked only when a cell uses it."""
+    kp = ("onnxruntime",)
+    m = mapping(doc, kp, {"library", "python_path", "provider"})
+    used = "onnxruntime" in _engines(doc, ("engine",), doc.data.get("engine", "opencv")) or any(
+        r.engines and "onnxruntime" in r.engines for r in runners)
+    hint = ("run `make onnxruntime` (part of `make setup`) to install the pinned ONNX Runtime "
+            "(for a GPU: scripts/gpu_check.sh)")
+    if "$" in os.path.expandvars(str(m.get("library", ""))):
+        hint = "the variable in it is not set (configs/gpu.yaml is run by scripts/gpu_check.sh, which sets it)"
+    library = (existing_file(doc, kp + ("library",), m["library"], hint) if "library" in m
+               else engines.default_library())
+    if used and doc.check_files and not library.is_file():
+        raise doc.fail(kp, f"ONNX Runtime is not installed ({library} is missing); {hint}")
+    python_path = resolve_path(doc, typed(doc, kp + ("python_path",), str)) if "python_path" in m else engines.ORT_HOME
+    value = m.get("provider", "cpu")
+    if "provider" not in m:
+        return OnnxRuntime(library, python_path)
+    providers = tuple(dict.fromkeys(
+        choice(doc, kp + ("provider",) + ((i,) if isinstance(value, list) else ()), engines.PROVIDERS, None)
+        for i in range(len(value) if isinstance(value, list) else 1)))
+    if not providers:
+        raise doc.fail(kp + ("provider",), f"expected a provider or a list of them ({', '.join(engines.PROVIDERS)})")
+    return OnnxRuntime(library, python_path, providers)
 
 
 def _affinity(doc: Doc) -> list[int] | None:
@@ -314,7 +367,8 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
         kp = ("claims", i)
         if not isinstance(item, dict):
             raise doc.fail(kp, "expected a mapping with claim, metric, a, b, a_value, b_value")
-        no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model", "workers"})
+        no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model", "workers", "a_engine",
+                                   "b_engine", "hardware"})
         for side in ("a", "b"):
             if item.get(side) not in names:
                 raise doc.fail(kp + (side,), f"{item.get(side)!r} is not a configured runner")
@@ -329,6 +383,9 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
             b_value=number(doc, kp + ("b_value",), item.get("b_value"), 0, None),
             model=model,
             workers=None if item.get("workers") is None else integer(doc, kp + ("workers",), item["workers"], 1),
+            a_engine=None if item.get("a_engine") is None else choice(doc, kp + ("a_engine",), CLAIM_ENGINES, None),
+            b_engine=None if item.get("b_engine") is None else choice(doc, kp + ("b_engine",), CLAIM_ENGINES, None),
+            hardware=None if item.get("hardware") is None else typed(doc, kp + ("hardware",), str),
         ))
     return out
 
@@ -356,6 +413,7 @@ def _exclude(doc: Doc, models: list[Model], runners: list[Runner], scenario_list
         "runner": lambda v: v in {r.name for r in runners},
         "model": lambda v: v in {m.name for m in models},
         "threads": lambda v: isinstance(v, int),
+        "engine": lambda v: v in engines.ENGINES,
         "scenario": lambda v: v in {s.name for s in scenario_list},
     }
     for i, rule in enumerate(rules):
@@ -410,6 +468,9 @@ def resolved(config: Config) -> dict[str, Any]:
         "min_effect": config.min_effect,
         "busy_cores": config.busy_cores,
         "threads": list(config.threads),
+        "engine": list(config.engines),
+        "onnxruntime": {"library": str(config.onnxruntime.library), "python_path": str(config.onnxruntime.python_path),
+                        "provider": list(config.onnxruntime.providers)},
         "backend": config.backend,
         "target": config.target,
         "thresholds": {"confidence": config.conf_threshold, "nms": config.nms_threshold,
@@ -432,6 +493,8 @@ def _resolved_runner(r: Runner) -> dict[str, Any]:
         out["interpreter"] = r.interpreter or default_interpreter()
     if r.threads is not None:
         out["threads"] = r.threads
+    if r.engines is not None:
+        out["engine"] = list(r.engines)
     return out
 
 

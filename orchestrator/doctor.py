@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from . import engines
 from .config import default_interpreter
 from .runners import ROOT
 
@@ -54,6 +55,7 @@ def checks(config_path: Path) -> list[Check]:
                                                 "numpy.__version__)"])
         out.append(Check(f"Python runner '{name}' ({interpreter})", ok, detail,
                          "Debian's python3: apt-get install python3-opencv; the venv: make setup"))
+    out += ort_checks(_interpreters(config_path))
     for model in ("yolov5s-640.onnx", "yolov5s-320.onnx", "yolov5s-320-b4.onnx"):
         path = ROOT / "models" / model
         out.append(Check(f"model {model}", path.is_file(), str(path), "run `make models`"))
@@ -62,6 +64,31 @@ def checks(config_path: Path) -> list[Check]:
     out.append(Check("images", count >= 8, f"{count} images in {images}", "run `make data`"))
     video = ROOT / "data" / "video" / "vtest.avi"
     out.append(Check("video vtest.avi", video.is_file(), str(video), "run `make data`"))
+    return out
+
+
+ORT_FIX = "run `make onnxruntime` (part of `make setup`): it installs the pinned wheel in engines/onnxruntime"
+# Run by each Python interpreter: the ORT that the runners use, its version and providers, on one line.
+ORT_PROBE = ("import sys; sys.path.insert(0, sys.argv[1]); import onnxruntime as o; "
+             "print(o.__version__, ','.join(o.get_available_providers()))")
+
+
+def ort_checks(interpreters: list[tuple[str, str]], home: Path = engines.ORT_HOME) -> list[Check]:
+    """ONNX Runtime: the library the Go and C++ runners load, the headers the C++ runner builds with, and the
+    release and providers each Python interpreter imports from the same installation."""
+    library = engines.default_library(home)
+    header = home / "include" / "onnxruntime_c_api.h"
+    out = [Check("ONNX Runtime library (Go, C++ runners)", library.is_file(), str(library), ORT_FIX),
+           Check("ONNX Runtime C API headers (C++ runner)", header.is_file(), str(header), ORT_FIX)]
+    for name, interpreter in interpreters:
+        ok, detail = _probe([interpreter, "-c", ORT_PROBE, str(home)])
+        version = engines.version_tuple(detail.split(" ")[0]) if ok else ()
+        if ok and version < engines.ORT_MIN_VERSION:
+            ok, detail = False, f"ONNX Runtime {detail.split(' ')[0]} is older than 1.24 (C API 24): {detail}"
+        elif ok and detail.split(" ")[0] != engines.ORT_VERSION:
+            ok, detail = False, f"ONNX Runtime {detail.split(' ')[0]}, the project pins {engines.ORT_VERSION}"
+        out.append(Check(f"ONNX Runtime for '{name}' ({interpreter})", ok,
+                         f"onnxruntime {detail}" if ok else detail, ORT_FIX))
     return out
 
 

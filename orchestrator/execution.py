@@ -101,7 +101,7 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         machine = quiet.between(before, quiet.read(), load_before, sampler.tree_cpu_s, options.busy_cores)
     write_samples(files.samples, samples)
     stream = protocol.read_file(str(files.jsonl), spec)
-    status, error = _verdict(stream, proc.returncode, timed_out, options, files.stderr)
+    status, error = _verdict(stream, spec, proc.returncode, timed_out, options, files.stderr)
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
                          samples, machine, base[0] if base else None, sampler.cpu_s,
@@ -143,7 +143,7 @@ def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: li
         raw.flush()
 
 
-def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, options: Options,
+def _verdict(stream: Stream, spec: dict[str, Any], exit_code: int | None, timed_out: bool, options: Options,
              stderr_path: Path) -> tuple[str, str | None]:
     unavailable = "skipped" if options.on_unavailable == "skip" else "failed"
     if timed_out:
@@ -155,6 +155,9 @@ def _verdict(stream: Stream, exit_code: int | None, timed_out: bool, options: Op
     fallback = fallback_line(stderr_path)
     if fallback:
         return unavailable, f"fell back to CPU: OpenCV logged '{fallback}', so the requested target was not used"
+    ort = protocol.ort_fallback(stream, spec)
+    if ort:
+        return unavailable, f"fell back to CPU: {ort}, so the requested provider was not used"
     if stream.problems:
         return "failed", "the runner broke the protocol: " + "; ".join(stream.problems[:3])
     if exit_code != 0 or stream.end is None:

@@ -10,15 +10,15 @@ from typing import Any
 from .protocol import PHASES
 from .runfolder import RunFolder
 
-CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads", "status", "processes",
-               "iterations",
+CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "engine", "provider", "model", "input_size", "threads",
+               "status", "processes", "iterations",
                "latency_process_median_ms", "latency_process_median_ci_lo", "latency_process_median_ci_hi",
                "between_process_spread",
                "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
                "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
                *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
                "peak_pss_mib", "base_rss_mib", "model_rss_mib", "other_cores_max",
-               "opencv_version", "opencv_build_hash", "parity", "error"]
+               "opencv_version", "opencv_build_hash", "ort_version", "parity", "error"]
 
 
 def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
@@ -32,7 +32,8 @@ def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     lat = cell["latency_ms"] or {}
     level = lat.get("process_median") or {}
     ci = level.get("ci95") or [None, None]
-    row = {k: cell.get(k) for k in ("scenario", "scenario_label", "runner", "kind", "model", "input_size", "threads",
+    row = {k: cell.get(k) for k in ("scenario", "scenario_label", "runner", "kind", "engine", "provider", "model",
+                                    "input_size", "threads",
                                     "status", "processes", "iterations", "cold_ms", "load_ms", "process_start_ms",
                                     "error")}
     row.update({f"latency_{k}_ms": lat.get(k) for k in ("p50", "p90", "p99", "mean", "std", "min", "max")})
@@ -44,6 +45,7 @@ def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     row["other_cores_max"] = (cell.get("machine") or {}).get("other_cores_max")
     row["opencv_version"] = (cell["opencv"] or {}).get("version")
     row["opencv_build_hash"] = (cell["opencv"] or {}).get("build_hash")
+    row["ort_version"] = (cell.get("ort") or {}).get("version")
     row["parity"] = cell["parity"]["status"]
     return row
 

@@ -96,6 +96,16 @@ ZH: dict[str, str] = {
     "Resident memory of each runner process sampled from outside (40 Hz while it grows during start-up, 4 Hz once "
     "the runner iterates), one line per process.": "从外部采样的各运行器进程常驻内存（启动期间内存增长时 40 Hz，运行器开始迭代后 4 Hz），每个进程一条线。",
     # parity
+    "Engines: OpenCV DNN and ONNX Runtime, single image and video stream": "推理引擎：OpenCV DNN 与 ONNX Runtime，单张图片与视频流",
+    "The article's chapter 4.1 in this machine's numbers: each runner on each engine. Only the inference phase changes between engines; decoding, letterbox, blob, YOLOv5 decode and NMS are OpenCV in both. Single image: median latency per image over all iterations [95 % CI of the process medians], and the inference phase alone; video: frames per second.": "文章第 4.1 章在本机上的数字：每个运行器在每个引擎上的表现。引擎之间只有推理阶段不同；解码、letterbox、blob、YOLOv5 解码和 NMS 在两者中都由 OpenCV 完成。单张图片：所有迭代的每张图片中位延迟 [进程中位数的 95 % 置信区间]，以及单独的推理阶段；视频：每秒帧数。",
+    "engine": "引擎",
+    "engines": "引擎",
+    "single image, p50 (ms)": "单张图片，p50（毫秒）",
+    "inference phase, p50 (ms)": "推理阶段，p50（毫秒）",
+    "video stream (FPS)": "视频流（FPS）",
+    "Parity across engines: OpenCV DNN vs ONNX Runtime, same runner": "跨引擎一致性：同一运行器的 OpenCV DNN 与 ONNX Runtime",
+    "same ONNX Runtime release": "相同的 ONNX Runtime 版本",
+    "same ONNX Runtime session options": "相同的 ONNX Runtime 会话选项",
     "Parity: did both sides do the same work?": "一致性：两边做的是同样的工作吗？",
     "same build": "相同构建",
     "tolerance": "容差",

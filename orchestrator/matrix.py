@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import warmup
+from . import engines, warmup
 from .config import Config, Model, Runner
 from .protocol import PROTOCOL_VERSION
 from .registry import NATIVE_MODE, scenario_type
@@ -23,10 +23,14 @@ class Cell:
     threads: int
     scenario: Scenario
     variant: dict[str, Any] = field(default_factory=dict)  # workers and rate of this cell
+    engine: str = "opencv"  # what runs the inference (orchestrator/engines.py)
+    provider: str = ""  # onnxruntime's provider; "" for opencv
 
     @property
     def label(self) -> str:
-        return label(self.scenario.name, self.variant)
+        """The scenario variant and, for an engine other than OpenCV, its tag: cells of one label are compared."""
+        return " ".join(p for p in (label(self.scenario.name, self.variant), engines.tag(self.engine, self.provider))
+                        if p)
 
     @property
     def model_name(self) -> str:
@@ -34,25 +38,37 @@ class Cell:
 
     def axes(self) -> dict[str, Any]:
         return {"runner": self.runner.name, "model": self.model_name, "threads": self.threads,
-                "scenario": self.scenario.name}
+                "scenario": self.scenario.name, "engine": self.engine}
 
 
 def expand(config: Config) -> list[Cell]:
-    """scenario (x its variants) x runner x model x threads, minus the `matrix.exclude` rules.
+    """scenario (x its variants) x runner x engine x model x threads, minus the `matrix.exclude` rules.
 
     A rule matches a cell when all its axes match. Batch scenarios take the models exported with their batch,
-    the others the batch-1 models; call_overhead loads no model, so it has one cell per runner and thread count.
+    the others the batch-1 models; call_overhead loads no model, so it has one cell per runner and thread count,
+    on OpenCV (it times calls into OpenCV, whatever the engine). A runner with its own `engine` list runs those.
     """
     cells = []
     for scenario in config.scenarios:
         for variant, runner, model, threads in itertools.product(scenario.variants(), config.runners,
                                                                  _models_for(scenario, config), config.threads):
-            cell = Cell("", runner, model, threads, scenario, variant)
-            if any(all(cell.axes()[k] == v for k, v in rule.items()) for rule in config.exclude):
-                continue
-            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{cell.label}__{runner.name}__{cell.model_name}__t{threads}")
-            cells.append(Cell(f"{len(cells):03d}-{slug}", runner, model, threads, scenario, variant))
+            for engine, provider in _engines_for(scenario, runner, config):
+                cell = Cell("", runner, model, threads, scenario, variant, engine, provider)
+                if any(all(cell.axes()[k] == v for k, v in rule.items()) for rule in config.exclude):
+                    continue
+                slug = re.sub(r"[^A-Za-z0-9_.-]+", "_",
+                              f"{cell.label}__{runner.name}__{cell.model_name}__t{threads}")
+                cells.append(Cell(f"{len(cells):03d}-{slug}", runner, model, threads, scenario, variant, engine,
+                                  provider))
     return cells
+
+
+def _engines_for(scenario: Scenario, runner: Runner, config: Config) -> list[tuple[str, str]]:
+    """(engine, provider) of each cell: OpenCV once, ONNX Runtime once per provider."""
+    if not scenario_type(scenario.type).model:
+        return [("opencv", "")]
+    names = runner.engines if runner.engines is not None else config.engines
+    return [(e, p) for e in names for p in (config.onnxruntime.providers if e == "onnxruntime" else ("",))]
 
 
 def _models_for(scenario: Scenario, config: Config) -> list[Model | None]:
@@ -140,6 +156,8 @@ def spec(config: Config, cell: Cell, repeat: int = 0) -> dict[str, Any]:
         "backend": config.backend,
         "target": config.target,
     }
+    if cell.engine == "onnxruntime":
+        out["engine"] = config.onnxruntime.spec(cell.provider)
     if s.type == "video":
         out["video"] = {"path": str(s.video), "realtime": s.realtime}
     if s.type in ("concurrency", "server"):

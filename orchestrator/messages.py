@@ -74,6 +74,12 @@ TEXTS: dict[str, tuple[str, str]] = {
                       "本次运行没有测量空工作者的启动：并发场景的启动包含为每个工作者加载一个网络，是不同的量"),
     "claim_workers": ("not comparable: the claim is about {workers} workers, this run measured N = {measured}",
                       "不可比较：论断针对 {workers} 个工作者，本次运行测量的 N = {measured}"),
+    "claim_hardware": ("not comparable: the claim was measured on {hardware}; this machine is {here}. Run the "
+                       "config on that hardware (scripts/gpu_check.sh for an NVIDIA GPU)",
+                       "不可比较：该论断在 {hardware} 上测得；本机为 {here}。请在该硬件上运行此配置（NVIDIA GPU 用 "
+                       "scripts/gpu_check.sh）"),
+    "claim_engine_absent": ("not comparable: the claim is about engine {engine}, this run measured {measured}",
+                            "不可比较：论断针对引擎 {engine}，本次运行测量的是 {measured}"),
     "claim_no_pair": ("no cell of this run has data for both {a} and {b}", "本次运行没有同时包含 {a} 和 {b} 数据的单元"),
     "claim_parity": ("the runners did not produce the same detections in this run", "本次运行中两个运行器的检测结果不一致"),
     "claim_busy": ("the machine was busy in {rounds} round(s) of these cells: no claim is judged from them",

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .columns import OPTIONAL, PHASES, IterationTable
+from .engines import ORT_PROVIDER_NAMES
 from .registry import SCENARIO_TYPES
 
 try:  # orjson parses a line about six times faster; the standard library's reader where it is not installed
@@ -49,6 +50,10 @@ RESULT_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
 DETECTION_SCHEMA: dict[str, tuple[type, ...]] = {"class_id": _INT, "score": _NUM, "box": (list,)}
 SCENARIO_KEYS: dict[str, dict[str, tuple[str, ...]]] = {name: t.stream for name, t in SCENARIO_TYPES.items()}
 CALLS = ("empty", "opencv", "mat", "loop")  # call_overhead's calls, in the order of each index
+# The hello's `ort` under onnxruntime (docs/protocol.md, "Engines").
+ORT_SCHEMA: dict[str, tuple[type, ...]] = {
+    "version": (str,), "library": (str,), "library_sha256": (str,), "linked": (bool,),
+    "available_providers": (list,), "provider": (str,), "session_options": (dict,)}
 # Errors that may come before hello: the hello needs a valid spec and a scenario the runner has.
 EARLY_ERRORS = ("spec", "protocol", "unsupported_scenario")
 
@@ -218,6 +223,7 @@ def validate(stream: Stream, spec: dict[str, Any]) -> list[str]:
         return []
     scenario = spec["scenario"]
     problems = _keys(stream, scenario)
+    problems += _engine(stream, spec)
     problems += _counts(stream, spec)
     if scenario in RESULT_SCHEMA:
         if stream.result is None or stream.result["scenario"] != scenario:
@@ -225,6 +231,36 @@ def validate(stream: Stream, spec: dict[str, Any]) -> list[str]:
     elif stream.result is not None:
         problems.append(f"a {scenario} run has no result record")
     return problems
+
+
+def _engine(stream: Stream, spec: dict[str, Any]) -> list[str]:
+    """The hello names the engine it ran; under onnxruntime it says which ORT, and every load its providers."""
+    want = (spec.get("engine") or {}).get("name", "opencv")
+    hello = stream.hello or {}
+    got = hello.get("engine", "opencv")  # a hello without `engine` is an older runner: OpenCV only
+    if got != want:
+        return [f"the spec asks for engine {want!r}, the hello says {got!r}"]
+    if want != "onnxruntime":
+        return []
+    ort = hello.get("ort")
+    if not isinstance(ort, dict) or any(type(ort.get(k)) not in t for k, t in ORT_SCHEMA.items()):
+        return [f"an onnxruntime hello needs `ort` with {', '.join(ORT_SCHEMA)}"]
+    if any(not isinstance(r.get("providers"), list) or not r["providers"] for r in stream.loads):
+        return ["an onnxruntime load record needs the session's `providers`"]
+    return []
+
+
+def ort_fallback(stream: Stream, spec: dict[str, Any]) -> str | None:
+    """Why an onnxruntime run did not use the provider it asked for (ORT falls back to the CPU quietly), or None."""
+    engine = spec.get("engine") or {}
+    if engine.get("name") != "onnxruntime":
+        return None
+    want = ORT_PROVIDER_NAMES.get(engine.get("provider", ""), "")
+    for record in stream.loads:
+        providers = record.get("providers")
+        if isinstance(providers, list) and providers and providers[0] != want:
+            return f"ONNX Runtime's session uses {providers}, not {want}"
+    return None
 
 
 def _keys(stream: Stream, scenario: str) -> list[str]:

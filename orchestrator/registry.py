@@ -48,7 +48,7 @@ SCENARIO_TYPES: dict[str, ScenarioType] = {t.name: t for t in (
         "video", config_keys=frozenset({"video", "realtime"}), spec_keys=("video",), images=False,
         stream={"iteration": ("frame",)},
         result={"frames_read": _INT, "processed": _INT, "dropped": _INT, "source_fps": _NUM, "measured_wall_ns": _INT},
-        frames=True, figures=("fps", "frames_read", "processed", "dropped")),
+        frames=True, figures=("fps", "frames_read", "processed", "dropped"), claims=("fps",)),
     ScenarioType(
         "concurrency", config_keys=frozenset({"workers", "python_mode"}), spec_keys=("workers", "mode"),
         stream={"iteration": ("worker",), "load": ("worker",)}, result=_POOL_RESULT, workers=True,

@@ -74,7 +74,8 @@ def cell_info(cells: list[matrix.Cell], build_errors: dict[str, str]) -> list[di
     return [{"id": c.id, "runner": c.runner.name, "kind": c.runner.kind, "model": c.model_name,
              "input_size": c.model.input_size if c.model else None, "threads": c.threads,
              "threads_requested": matrix.threads_for(c), "scenario": c.scenario.type, "scenario_name": c.scenario.name,
-             "label": c.label, "variant": c.variant, "runner_config": asdict(c.runner),
+             "label": c.label, "variant": c.variant, "engine": c.engine, "provider": c.provider,
+             "runner_config": asdict(c.runner),
              "build_error": build_errors.get(c.runner.kind)} for c in cells]
 
 

@@ -118,6 +118,15 @@ class CellData:
         return {m["repeat"]: s.result for m, s in zip(self.processes, self.streams)
                 if m.get("status") == "ok" and s.result}
 
+    def process_fps(self) -> dict[int, float]:
+        """video: round -> frames per second of the measured frames (the end record says how many warmed up)."""
+        out = {}
+        for m, s in zip(self.processes, self.streams):
+            r, end = s.result, s.end
+            if m.get("status") == "ok" and r and end and r["measured_wall_ns"] > 0 and r["processed"] > end["warmup"]:
+                out[m["repeat"]] = (r["processed"] - end["warmup"]) / (r["measured_wall_ns"] / 1e9)
+        return out
+
     def busy_rounds(self) -> dict[int, dict[str, Any]]:
         """round -> the machine-load figure of each process that ran beside other work (orchestrator/quiet.py)."""
         return {m["repeat"]: m["machine"] for m in self.processes if (m.get("machine") or {}).get("busy")}

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import claims, comparisons, figures, overhead, quiet, rundata, scenarios, statistics, verdicts
+from . import claims, comparisons, engines, figures, overhead, quiet, rundata, scenarios, statistics, verdicts
 from .messages import Message, msg
 from .protocol import PHASES
 from .rundata import CellData
@@ -46,9 +46,11 @@ def build(run: rundata.Run) -> dict[str, Any]:
         "cells": summaries,
         "comparisons": entries,
         "parity": parity_results,
+        "engine_parity": comparisons.engine_parity(cells, config.parity),
+        "engine_table": engines.table(summaries),
         "native_overhead": overhead.native_overhead(cells, config.reference),
         "server_capacity": figures.server_capacity(summaries),
-        "claims": claims.check(config.claims, cells),
+        "claims": claims.check(config.claims, cells, run.environment),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
@@ -67,6 +69,8 @@ def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
         "input_size": info["input_size"], "threads": info["threads"], "scenario": info.get("scenario", "single"),
         "scenario_label": info.get("label", "single"), "scenario_name": info.get("scenario_name", "single"),
         "variant": info.get("variant", {}),
+        "engine": info.get("engine", "opencv"), "provider": info.get("provider", ""),
+        "ort": _ort(hello, cell),
         "status": status, "error": errors[0] if errors else None,
         "processes": sum(1 for p in cell.processes if p.get("status") == "ok"),
         "iterations": len(latencies),
@@ -103,6 +107,17 @@ def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     out["sampler_cpu_percent"] = _sampler_cost(cell)
     out.update(figures.for_cell(cell, scenario))
     return out
+
+
+def _ort(hello: dict[str, Any] | None, cell: CellData) -> dict[str, Any] | None:
+    """What ONNX Runtime a cell ran: its release, the file whose code ran, and the session's providers."""
+    ort = (hello or {}).get("ort")
+    if not ort:
+        return None
+    providers = next((s.load.get("providers") for s in cell.streams if s.load and s.load.get("providers")), None)
+    return {"version": ort["version"], "library_sha256": ort["library_sha256"], "linked": ort["linked"],
+            "library": ort["library"], "provider": ort["provider"], "session_providers": providers,
+            "session_options": ort["session_options"]}
 
 
 def _p50_mean(values: list[float]) -> dict[str, float]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import cv2
-from records import RunnerError, iteration_record, load_record
+from records import RunnerError, iteration_record
 from spec import Spec
 from worker import Worker, clock, detections_record, read_image
 
@@ -100,7 +100,7 @@ def run_threads(spec: Spec, emit: Emit, feed: Callable[[Any, int], None],
         try:
             worker = Worker(spec)
             workers.append(worker)
-            emit(load_record(spec.model_name, worker.load_ns, w))
+            emit(worker.load_record(w))
             warm_up(worker, spec, w, emit, first_time)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
@@ -153,7 +153,7 @@ def _child(spec: Spec, w: int, jobs: Any, results: Any, release: Any, tail: Any)
             seen_here.add(path)
             return new
 
-        results.put(("record", load_record(spec.model_name, worker.load_ns, w)))
+        results.put(("record", worker.load_record(w)))
         warm_up(worker, spec, w, lambda r: results.put(("record", r)), first_time)
         results.put(("ready", w))
         release.wait()

@@ -48,10 +48,14 @@ class RecordWriter:
         self.write("error", code=code, message=message, fatal=True)
 
 
-def load_record(model: str, load_ns: int, worker: int | None = None) -> dict[str, Any]:
+def load_record(model: str, load_ns: int, worker: int | None = None, providers: list[str] | None = None
+                ) -> dict[str, Any]:
+    """`providers` only under ONNX Runtime (the session's providers)."""
     record: dict[str, Any] = {"type": "load", "model": model, "load_ns": load_ns}
     if worker is not None:
         record["worker"] = worker
+    if providers:
+        record["providers"] = providers
     return record
 
 

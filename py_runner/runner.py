@@ -13,6 +13,7 @@ import sys
 from typing import NoReturn, TextIO
 
 import cv2
+import engine
 import numpy as np
 import scenario_batch
 import scenario_calls
@@ -68,13 +69,19 @@ def run(spec: Spec, out: RecordWriter) -> None:
         cv2.setNumThreads(spec.threads)
     targets = available_targets(spec.backend)
     build_info = cv2.getBuildInformation()
+    ort, ort_problem = _ort(spec)
     out.write(
         "hello", protocol=PROTOCOL_VERSION, runner="py_runner", language="python",
         language_version=platform.python_version(), opencv_version=cv2.__version__,
         opencv_build_hash=hashlib.sha256(build_info.encode()).hexdigest(), opencv_build_info=build_info,
         threads=cv2.getNumThreads(), pid=os.getpid(), backend=spec.backend, target=spec.target,
-        available_targets=targets, numpy_version=np.__version__,
+        available_targets=targets, numpy_version=np.__version__, engine=spec.engine,
+        **({"ort": ort} if ort else {}),
     )
+    if ort_problem:
+        raise ort_problem
+    if ort:
+        engine.check_provider(ort, spec)
     if spec.target not in targets:
         raise RunnerError("backend_unavailable", f"backend {spec.backend!r} has no target {spec.target!r} in this "
                           f"OpenCV build (available: {targets or 'none'}); OpenCV would silently use the CPU")
@@ -84,6 +91,16 @@ def run(spec: Spec, out: RecordWriter) -> None:
     iterations, warm = outcome if isinstance(outcome, tuple) else (spec.iterations, spec.warmup)  # video
     out.write("end", iterations=iterations, warmup=warm, peak_rss_bytes=peak_rss_bytes() + children,
               pss_bytes=out.pss_bytes)
+
+
+def _ort(spec: Spec) -> tuple[dict | None, RunnerError | None]:
+    """Under onnxruntime: the hello's `ort`, or the problem to report right after the hello."""
+    if spec.engine != "onnxruntime":
+        return None, None
+    try:
+        return engine.ort_info(engine.import_ort(spec), spec), None
+    except RunnerError as exc:
+        return None, exc
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ from typing import Any
 
 import cv2
 from pipeline import letterbox, postprocess
-from records import RecordWriter, RunnerError, iteration_record, load_record
+from records import RecordWriter, RunnerError, iteration_record
 from spec import Spec
 from worker import Worker, clock, detections_record
 
 
 def run(spec: Spec, out: RecordWriter) -> None:
     worker = Worker(spec)
-    out.write_record(load_record(spec.model_name, worker.load_ns))
+    out.write_record(worker.load_record())
     seen: set[str] = set()
     b = spec.batch
     for index in range(spec.warmup + spec.iterations):
@@ -54,8 +54,7 @@ def process(worker: Worker, spec: Spec, paths: list[str]) -> tuple[dict[str, int
     blob = cv2.dnn.blobFromImages([lb[0] for lb in letterboxed], 1 / 255.0, (s.input_size, s.input_size),
                                   (0, 0, 0), swapRB=True, crop=False)
     t2 = clock()
-    worker.net.setInput(blob)
-    output = worker.net.forward()
+    output = worker.infer(blob)
     t3 = clock()
     if output.shape[0] != b:
         raise RunnerError("internal", f"the model returned a batch of {output.shape[0]}, not {b}: export it "

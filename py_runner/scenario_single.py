@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
-from records import RecordWriter, iteration_record, load_record
+from records import RecordWriter, iteration_record
 from spec import Spec
 from worker import Worker, detections_record, read_image
 
 
 def run(spec: Spec, out: RecordWriter) -> None:
     worker = Worker(spec)
-    out.write_record(load_record(spec.model_name, worker.load_ns))
+    out.write_record(worker.load_record())
     seen: set[str] = set()
     for index in range(spec.warmup + spec.iterations):
         path = spec.images[index % len(spec.images)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import cv2
-from records import RecordWriter, RunnerError, iteration_record, load_record
+from records import RecordWriter, RunnerError, iteration_record
 from spec import Spec
 from worker import Worker, clock, detections_record
 
@@ -18,7 +18,7 @@ def should_drop(now_ns: int, start_ns: int, frame: int, fps: float) -> bool:
 def run(spec: Spec, out: RecordWriter) -> tuple[int, int]:
     """Returns the (measured, warm-up) frames processed: the video may end before the spec's counts."""
     worker = Worker(spec)
-    out.write_record(load_record(spec.model_name, worker.load_ns))
+    out.write_record(worker.load_record())
     cap = cv2.VideoCapture(spec.video_path)
     if not cap.isOpened():
         raise RunnerError("image_read", f"cannot open video {spec.video_path}")

@@ -39,6 +39,11 @@ class Spec:
     arrivals_ns: tuple[int, ...] = ()
     batch: int = 1
     calls_per_sample: int = 0
+    # The engine of step 4 (docs/protocol.md, "Engines"); the ort_* keys only under onnxruntime.
+    engine: str = "opencv"
+    provider: str = ""
+    ort_library: str = ""
+    ort_python_path: str = ""
 
 
 def load_spec(path: str, stdin: TextIO = sys.stdin) -> Spec:
@@ -76,6 +81,7 @@ def parse_spec(raw: Any) -> Spec:
         backend=_get(raw, "backend", str),
         target=_get(raw, "target", str),
         **_scenario_keys(raw),
+        **_engine_keys(raw),
     )
     _check(spec)
     return spec
@@ -101,6 +107,32 @@ def _scenario_keys(raw: dict) -> dict[str, Any]:
     if scenario == "call_overhead":
         return {"calls_per_sample": _get(raw, "calls_per_sample", int)}
     return {}
+
+
+ENGINES = ("opencv", "onnxruntime")
+PROVIDERS = ("cpu", "cuda", "tensorrt")
+
+
+def _engine_keys(raw: dict) -> dict[str, Any]:
+    """The optional `engine` object: absent is OpenCV."""
+    if "engine" not in raw:
+        return {}
+    engine = _get(raw, "engine", dict)
+    name = _get(engine, "name", str, "engine.")
+    if name not in ENGINES:
+        raise RunnerError("spec", f"engine.name {name!r} is not one of {', '.join(ENGINES)}")
+    if name == "opencv":
+        return {}
+    provider = _get(engine, "provider", str, "engine.")
+    if provider not in PROVIDERS:
+        raise RunnerError("spec", f"engine.provider {provider!r} is not one of {', '.join(PROVIDERS)}")
+    library = _get(engine, "library", str, "engine.")
+    if not library:
+        raise RunnerError("spec", "engine.library is empty")
+    python_path = engine.get("python_path") or ""
+    if not isinstance(python_path, str):
+        raise RunnerError("spec", f"engine.python_path must be text: {python_path!r}")
+    return {"engine": name, "provider": provider, "ort_library": library, "ort_python_path": python_path}
 
 
 def _get(obj: dict, key: str, kind: type | tuple, prefix: str = "") -> Any:

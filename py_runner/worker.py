@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import cv2
+import engine
 import records
-from backend import BACKENDS, TARGETS
 from pipeline import Detections, postprocess, preprocess
 from records import RunnerError
 from spec import Spec
 
 clock = time.perf_counter_ns
-
-
-def load_net(spec: Spec) -> tuple[cv2.dnn.Net, int]:
-    """readNet + backend + target, and how long that took in ns."""
-    if not os.path.isfile(spec.model_path):
-        raise RunnerError("model_load", f"cannot read model {spec.model_path}: file not found")
-    t0 = clock()
-    try:
-        net = cv2.dnn.readNet(spec.model_path)
-    except cv2.error as exc:
-        raise RunnerError("model_load", f"cannot read model {spec.model_path}: {exc}") from exc
-    net.setPreferableBackend(BACKENDS[spec.backend])
-    net.setPreferableTarget(TARGETS[spec.target])
-    return net, clock() - t0
 
 
 def read_image(path: str) -> Any:
@@ -38,9 +23,14 @@ def read_image(path: str) -> Any:
 
 
 class Worker:
+    """One engine's loaded model (its own Net or session) and the four timed phases of one image."""
+
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self.net, self.load_ns = load_net(spec)
+        self.infer, self.load_ns = engine.load(spec)
+
+    def load_record(self, worker: int | None = None) -> dict[str, Any]:
+        return records.load_record(self.spec.model_name, self.load_ns, worker, self.infer.providers)
 
     def process(self, path: str) -> tuple[dict[str, int], Any, Detections]:
         """decode (imread), then the three other phases; five clock reads, nothing else timed."""
@@ -56,8 +46,7 @@ class Worker:
         s = self.spec
         blob, lb = preprocess(image, s.input_size)
         t2 = clock()
-        self.net.setInput(blob)
-        output = self.net.forward()
+        output = self.infer(blob)
         t3 = clock()
         dets = postprocess(output, lb, image.shape[1], image.shape[0], s.conf_threshold, s.nms_threshold,
                            s.max_detections)

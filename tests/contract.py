@@ -30,6 +30,7 @@ class Case:
     args: list[str] | None = None
     stdin: str = ""
     unless_available: str = ""
+    unless_provider: str = ""
 
     def spec_text(self, language: str) -> str:
         return self.text if self.text is not None else json.dumps(spec(self, language))
@@ -54,7 +55,22 @@ def spec(case: Case, language: str) -> dict[str, Any]:
             obj["path"] = absolute(obj["path"])
     if isinstance(out.get("images"), list):
         out["images"] = [absolute(p) for p in out["images"]]
+    if isinstance(out.get("engine"), dict):
+        _engine_paths(out["engine"], absolute)
     return out
+
+
+ORT = CONTRACT["ort"]
+ORT_LIBRARY = ROOT / ORT["library"]
+ORT_PYTHON_PATH = ROOT / ORT["python_path"]
+
+
+def _engine_paths(engine: dict[str, Any], absolute: Any) -> None:
+    """The placeholders of the set-up's ONNX Runtime, and any other library path, made absolute."""
+    places = {"$ort_library": ORT["library"], "$ort_python_path": ORT["python_path"]}
+    for key in ("library", "python_path"):
+        if isinstance(engine.get(key), str):
+            engine[key] = absolute(places.get(engine[key], engine[key]))
 
 
 def _dotted(obj: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
@@ -77,6 +93,9 @@ def check(case: Case, status: int, records: list[dict[str, Any]]) -> None:
     last, hello = records[-1], records[0]["type"] == "hello"
     want = case.code
     if case.unless_available and hello and case.unless_available in records[0]["available_targets"]:
+        want = "model_load"
+    providers = records[0].get("ort", {}).get("available_providers", []) if hello else []
+    if case.unless_provider and case.unless_provider in providers:
         want = "model_load"
     if want is None:
         assert (status, last["type"]) == (0, "end"), f"{case.name}: {status} {last}"

@@ -20,6 +20,14 @@ const TargetName kTargets[] = {
     {"cuda_fp16", cv::dnn::DNN_TARGET_CUDA_FP16},
 };
 
+struct ProviderName { const char* name; const char* ort; };
+
+const ProviderName kProviders[] = {
+    {"cpu", "CPUExecutionProvider"},
+    {"cuda", "CUDAExecutionProvider"},
+    {"tensorrt", "TensorrtExecutionProvider"},
+};
+
 }  // namespace
 
 bool backend_from_name(const std::string& name, cv::dnn::Backend& out) {
@@ -44,4 +52,10 @@ std::vector<std::string> available_target_names(cv::dnn::Backend backend) {
     std::vector<std::string> names;
     for (cv::dnn::Target t : cv::dnn::getAvailableTargets(backend)) names.push_back(target_name(t));
     return names;
+}
+
+const char* ort_provider_name(const std::string& provider) {
+    for (const auto& p : kProviders)
+        if (provider == p.name) return p.ort;
+    return nullptr;
 }

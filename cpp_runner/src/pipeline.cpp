@@ -112,19 +112,15 @@ cv::Mat batch_slice(const cv::Mat& output, int j) {
     return cv::Mat(output.size[1], output.size[2], CV_32F, const_cast<float*>(output.ptr<float>(j)));
 }
 
-cv::dnn::Net load_net(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target) {
-    cv::dnn::Net net = cv::dnn::readNet(path);
-    if (net.empty()) throw std::runtime_error("readNet returned an empty network");
-    net.setPreferableBackend(backend);
-    net.setPreferableTarget(target);
-    return net;
-}
-
 Pipeline::Pipeline(int input_size, float conf, float nms, int max_det)
     : S_(input_size), conf_(conf), nms_(nms), max_det_(max_det) {}
 
-void Pipeline::load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target) {
-    net_ = load_net(path, backend, target);
+void Pipeline::load(const std::string& path, const EngineConfig& engine) {
+    inferer_ = load_inferer(path, engine);
+}
+
+void Pipeline::prepare() {
+    inferer_->prepare({1, 3, S_, S_});
 }
 
 bool Pipeline::decode(const std::string& path) {
@@ -143,8 +139,7 @@ void Pipeline::preprocess() {
 }
 
 void Pipeline::infer() {
-    net_.setInput(blob_);
-    output_ = net_.forward();
+    output_ = inferer_->infer(blob_);
 }
 
 void Pipeline::postprocess() {

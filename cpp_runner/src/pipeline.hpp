@@ -2,9 +2,11 @@
 // decode + class-offset NMS + mapping back. Buffers live in the objects and are reused across
 // iterations so that steady-state timings do not include allocation of same-sized Mats.
 #pragma once
-#include <opencv2/core.hpp>
-#include <opencv2/dnn.hpp>
+#include "engine.hpp"
 
+#include <opencv2/core.hpp>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,20 +59,20 @@ public:
 // shape, type or an index outside [0, B).
 cv::Mat batch_slice(const cv::Mat& output, int j);
 
-// readNet + setPreferableBackend + setPreferableTarget. Throws on failure.
-cv::dnn::Net load_net(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target);
-
 class Pipeline {
 public:
     Pipeline(int input_size, float conf, float nms, int max_det);
 
-    // readNet + setPreferableBackend + setPreferableTarget (the timed load). Throws on failure.
-    void load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target);
+    // The engine's load (the timed one, see load_inferer). Throws on failure.
+    void load(const std::string& path, const EngineConfig& engine);
+    // After the timed load: the engine checks the model against the blob [1, 3, S, S]. Throws on failure.
+    void prepare();
+    std::vector<std::string> providers() const { return inferer_->providers(); }
 
     bool decode(const std::string& path);  // imread(IMREAD_COLOR); false when the result is empty
     bool read_frame(cv::VideoCapture& cap);  // VideoCapture::read (grab + decode); false at the end
     void preprocess();                     // letterbox + blobFromImage
-    void infer();                          // setInput + forward
+    void infer();                          // the engine's step 4 (OpenCV: setInput + forward)
     void postprocess();                    // decode, NMS, map back
 
     const cv::Mat& image() const { return image_; }
@@ -80,8 +82,9 @@ private:
     int S_;
     float conf_, nms_;
     int max_det_;
-    cv::dnn::Net net_;
-    cv::Mat image_, resized_, padded_, blob_, output_;
+    std::unique_ptr<Inferer> inferer_;
+    cv::Mat image_, resized_, padded_, blob_;
+    cv::Mat output_;  // a header on the engine's output, read in place
     Letterbox lb_;
     Postprocessor post_;
     std::vector<Detection> detections_;

@@ -12,8 +12,12 @@ BatchPipeline::BatchPipeline(int batch, int input_size, float conf, float nms, i
     : B_(batch), S_(input_size), conf_(conf), nms_(nms), max_det_(max_det),
       images_(batch), resized_(batch), padded_(batch), lb_(batch), detections_(batch) {}
 
-void BatchPipeline::load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target) {
-    net_ = load_net(path, backend, target);
+void BatchPipeline::load(const std::string& path, const EngineConfig& engine) {
+    inferer_ = load_inferer(path, engine);
+}
+
+void BatchPipeline::prepare() {
+    inferer_->prepare({B_, 3, S_, S_});
 }
 
 bool BatchPipeline::decode(int j, const std::string& path) {
@@ -30,9 +34,8 @@ void BatchPipeline::preprocess() {
 }
 
 void BatchPipeline::infer() {
-    net_.setInput(blob_);
     try {
-        output_ = net_.forward();
+        output_ = inferer_->infer(blob_);
     } catch (const cv::Exception& e) {
         // OpenCV's shape assertion alone does not say that the model's fixed batch is the cause.
         throw std::runtime_error("forward of a batch of " + std::to_string(B_) +

@@ -4,8 +4,8 @@
 #include "pipeline.hpp"
 
 #include <opencv2/core.hpp>
-#include <opencv2/dnn.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,13 +16,17 @@ class BatchPipeline {
 public:
     BatchPipeline(int batch, int input_size, float conf, float nms, int max_det);
 
-    // readNet + setPreferableBackend + setPreferableTarget (the timed load). Throws on failure.
-    void load(const std::string& path, cv::dnn::Backend backend, cv::dnn::Target target);
+    // The engine's load (the timed one, see load_inferer). Throws on failure.
+    void load(const std::string& path, const EngineConfig& engine);
+    // After the timed load: the engine checks the model against the blob [B, 3, S, S] (ORT refuses
+    // another batch here; OpenCV finds it in forward()). Throws on failure.
+    void prepare();
+    std::vector<std::string> providers() const { return inferer_->providers(); }
 
     // imread of slot j; false when the result is empty.
     bool decode(int j, const std::string& path);
     void preprocess();   // letterbox each image, then one blobFromImages
-    void infer();        // setInput + forward: [B, N, 5+classes]; a hint when the batch does not fit
+    void infer();        // the engine's step 4: [B, N, 5+classes]; a hint when the batch does not fit
     void postprocess();  // decode, NMS, map back of each image's slice, read in place
 
     int batch() const { return B_; }
@@ -34,7 +38,7 @@ private:
     int B_, S_;
     float conf_, nms_;
     int max_det_;
-    cv::dnn::Net net_;
+    std::unique_ptr<Inferer> inferer_;
     // One reused buffer per slot, so steady-state iterations allocate nothing new.
     std::vector<cv::Mat> images_, resized_, padded_;
     std::vector<Letterbox> lb_;

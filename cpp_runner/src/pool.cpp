@@ -31,7 +31,7 @@ Worker::Worker(const RunContext& ctx, int id, FirstSeen& seen)
 
 void Worker::start() {
     const Spec& spec = ctx_.spec;
-    ctx_.out.write(load_record(spec.model.name, load_model(ctx_, pipe_), id_));
+    ctx_.out.write(load_model(ctx_, pipe_, id_));
     const int n_images = static_cast<int>(spec.images.size());
     for (int i = 0; i < spec.warmup; ++i) {
         const int img = i % n_images;

@@ -1,6 +1,7 @@
 // Worker threads for the concurrency and server scenarios (docs/protocol.md, "Scenarios"): each
-// worker owns its Net (a Net is not thread-safe) and its reusable Mats, loads and warms up on its
-// own, and waits at a start gate until every worker is ready; then all are released together.
+// worker owns its model (a Net, or an ORT session: a Net is not thread-safe; ORT's env is the
+// process's) and its reusable Mats, loads and warms up on its own, and waits at a start gate until
+// every worker is ready; then all are released together.
 #pragma once
 #include "scenario_common.hpp"
 
@@ -38,7 +39,7 @@ public:
     int id() const { return id_; }
     Pipeline& pipe() { return pipe_; }
 
-    // Loads its own Net (load record with "worker") and runs the warm-up iterations, reported with
+    // Loads its own model (load record with "worker") and runs the warm-up iterations, reported with
     // "warmup": true and per-worker indices 0 .. warmup - 1.
     void start();
     // The four timed phases of spec.images[img]. Throws RunError image_read.

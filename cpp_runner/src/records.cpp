@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <fstream>
+#include <memory>
+
 namespace {
 
 // Keys in the order the protocol lists them (ordered_json keeps insertion order).
@@ -14,12 +17,7 @@ using Json = nlohmann::ordered_json;
 // that a strict reader never rejects the line. A float32 is widened to double, which prints its exact value.
 std::string line(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-}  // namespace
-
-std::string sha256_hex(const std::string& data) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) return "";
+std::string hex(const unsigned char* digest, unsigned int len) {
     static const char* kHex = "0123456789abcdef";
     std::string out;
     for (unsigned int i = 0; i < len; ++i) {
@@ -29,25 +27,71 @@ std::string sha256_hex(const std::string& data) {
     return out;
 }
 
-std::string hello_record(const Hello& h) {
-    return line({{"type", "hello"},
-                 {"protocol", kProtocolVersion},
-                 {"runner", "cpp_runner"},
-                 {"language", "cpp"},
-                 {"language_version", h.language_version},
-                 {"opencv_version", h.opencv_version},
-                 {"opencv_build_hash", sha256_hex(h.opencv_build_info)},
-                 {"opencv_build_info", h.opencv_build_info},
-                 {"threads", h.threads},
-                 {"pid", h.pid},
-                 {"backend", h.backend},
-                 {"target", h.target},
-                 {"available_targets", h.available_targets}});
+// hello.ort; the session options are the protocol's, the same for every runner.
+Json ort_hello(const OrtHello& o) {
+    return {{"version", o.version},
+            {"library", o.library},
+            {"library_sha256", o.library_sha256},
+            {"linked", false},
+            {"available_providers", o.available_providers},
+            {"provider", o.provider},
+            {"session_options",
+             {{"intra_op_threads", o.intra_op_threads},
+              {"inter_op_threads", 1},
+              {"execution_mode", "sequential"},
+              {"graph_optimization", "all"}}}};
 }
 
-std::string load_record(const std::string& model, std::int64_t load_ns, std::optional<int> worker) {
+}  // namespace
+
+std::string sha256_hex(const std::string& data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) return "";
+    return hex(digest, len);
+}
+
+// Streamed in blocks: the ORT library is tens of megabytes.
+std::string sha256_file_hex(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!f || !ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "";
+    std::vector<char> block(1 << 20);
+    while (f) {
+        f.read(block.data(), static_cast<std::streamsize>(block.size()));
+        if (f.gcount() > 0 && EVP_DigestUpdate(ctx.get(), block.data(), static_cast<std::size_t>(f.gcount())) != 1)
+            return "";
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (f.bad() || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) return "";
+    return hex(digest, len);
+}
+
+std::string hello_record(const Hello& h) {
+    Json j = {{"type", "hello"},
+              {"protocol", kProtocolVersion},
+              {"runner", "cpp_runner"},
+              {"language", "cpp"},
+              {"language_version", h.language_version},
+              {"opencv_version", h.opencv_version},
+              {"opencv_build_hash", sha256_hex(h.opencv_build_info)},
+              {"opencv_build_info", h.opencv_build_info},
+              {"threads", h.threads},
+              {"pid", h.pid},
+              {"backend", h.backend},
+              {"target", h.target},
+              {"available_targets", h.available_targets},
+              {"engine", h.engine}};
+    if (h.ort) j["ort"] = ort_hello(*h.ort);
+    return line(j);
+}
+
+std::string load_record(const std::string& model, std::int64_t load_ns, std::optional<int> worker,
+                        const std::vector<std::string>& providers) {
     Json j = {{"type", "load"}, {"model", model}, {"load_ns", load_ns}};
     if (worker) j["worker"] = *worker;
+    if (!providers.empty()) j["providers"] = providers;
     return line(j);
 }
 

@@ -10,6 +10,17 @@
 #include <string>
 #include <vector>
 
+// hello.ort (docs/protocol.md, "Records", hello): the ORT library that was loaded and the session options
+// every session of the run gets. The C++ runner loads the file itself, so `linked` is always false.
+struct OrtHello {
+    std::string version;
+    std::string library;
+    std::string library_sha256;
+    std::vector<std::string> available_providers;
+    std::string provider;      // the spec's name: cpu, cuda, tensorrt
+    int intra_op_threads = 0;  // spec.threads; 0 keeps ORT's default
+};
+
 struct Hello {
     std::string language_version;
     std::string opencv_version;
@@ -19,6 +30,8 @@ struct Hello {
     std::string backend;
     std::string target;
     std::vector<std::string> available_targets;
+    std::string engine = "opencv";  // "opencv" or "onnxruntime", as the spec asks
+    std::optional<OrtHello> ort;     // under onnxruntime, once the library loaded
 };
 
 struct Phases {
@@ -53,7 +66,9 @@ struct VideoResult {
 };
 
 std::string hello_record(const Hello& h);
-std::string load_record(const std::string& model, std::int64_t load_ns, std::optional<int> worker = {});
+// `providers` (under onnxruntime: the providers the session uses) is written only when not empty.
+std::string load_record(const std::string& model, std::int64_t load_ns, std::optional<int> worker = {},
+                        const std::vector<std::string>& providers = {});
 std::string iteration_record(int index, bool warmup, const std::string& image, const Phases& p,
                              std::int64_t total_ns, int detections, const IterationExtra& extra = {});
 std::string video_result_record(const VideoResult& r);
@@ -65,6 +80,8 @@ std::string error_record(const std::string& code, const std::string& message);
 
 // Lower-case hex SHA-256 (OpenSSL's EVP): hello.opencv_build_hash.
 std::string sha256_hex(const std::string& data);
+// The same of a file's bytes (hello.ort.library_sha256); empty when the file cannot be read.
+std::string sha256_file_hex(const std::string& path);
 
 // Safe for concurrent writers: one mutex keeps each line whole. Workers format their records first
 // and call write() only outside their timed regions, so the lock never lands inside a measurement.

@@ -1,6 +1,7 @@
 #include "run.hpp"
 
 #include "backend.hpp"
+#include "ort_api.hpp"
 #include "scenarios.hpp"
 #include "version.hpp"
 
@@ -42,7 +43,36 @@ void check_mode(const Spec& spec) {
                                                    " in mode threads only, not in mode \"" + spec.mode + "\""};
 }
 
-Hello make_hello(const Spec& spec, cv::dnn::Backend backend) {
+// Under onnxruntime, the library is loaded before the hello, which reports it; what went wrong, if
+// anything, is said right after the hello (backend_unavailable).
+struct OrtLoad {
+    const OrtRuntime* runtime = nullptr;
+    std::string problem;
+};
+
+OrtLoad load_ort(const Spec& spec) {
+    OrtLoad load;
+    if (spec.engine.name != "onnxruntime") return load;
+    try {
+        load.runtime = &ort_runtime(spec.engine.library);
+    } catch (const EngineUnavailable& e) {
+        load.problem = e.what();
+    }
+    return load;
+}
+
+OrtHello ort_hello(const Spec& spec, const OrtRuntime& rt) {
+    OrtHello o;
+    o.version = rt.version();
+    o.library = rt.library();
+    o.library_sha256 = rt.library_sha256();
+    o.available_providers = rt.available_providers();
+    o.provider = spec.engine.provider;
+    o.intra_op_threads = spec.threads;
+    return o;
+}
+
+Hello make_hello(const Spec& spec, cv::dnn::Backend backend, const OrtLoad& ort) {
     Hello h;
     h.language_version = compiler_version();
     h.opencv_version = cv::getVersionString();
@@ -52,7 +82,40 @@ Hello make_hello(const Spec& spec, cv::dnn::Backend backend) {
     h.backend = spec.backend;
     h.target = spec.target;
     h.available_targets = available_target_names(backend);
+    h.engine = spec.engine.name;
+    if (ort.runtime) h.ort = ort_hello(spec, *ort.runtime);
     return h;
+}
+
+// The library, then the provider: ORT's available providers, asked before any session exists, since a
+// session would fall back to the CPU silently.
+void check_ort(const Spec& spec, const OrtLoad& ort) {
+    if (spec.engine.name != "onnxruntime") return;
+    if (!ort.runtime) throw RunError{"backend_unavailable", ort.problem};
+    const std::string want = ort_provider_name(spec.engine.provider);
+    if (ort.runtime->has_provider(want)) return;
+    std::string available;
+    for (const std::string& p : ort.runtime->available_providers()) available += (available.empty() ? "" : ", ") + p;
+    throw RunError{"backend_unavailable", "ONNX Runtime provider " + spec.engine.provider + " (" + want +
+                                              ") is not available in ONNX Runtime " + ort.runtime->version() +
+                                              " at " + ort.runtime->library() + " (available: " + available + ")"};
+}
+
+void check_target(const Spec& spec, const Hello& h) {
+    for (const std::string& t : h.available_targets)
+        if (t == spec.target) return;
+    throw RunError{"backend_unavailable",
+                   "target " + spec.target + " is not available for backend " + spec.backend + " in this OpenCV build"};
+}
+
+EngineConfig engine_config(const Spec& spec, const OrtLoad& ort, cv::dnn::Backend backend, cv::dnn::Target target) {
+    EngineConfig e;
+    e.backend = backend;
+    e.target = target;
+    e.ort = ort.runtime;
+    e.provider = spec.engine.provider;
+    e.threads = spec.threads;
+    return e;
 }
 
 // Fails fast, before seconds go into loading a model, on an input file that cannot be opened.
@@ -83,17 +146,15 @@ int run_spec(const Spec& spec, RecordSink& out) {
         const Scenario& scenario = find_scenario(spec);
         check_mode(spec);
 
-        const Hello h = make_hello(spec, backend);
+        const OrtLoad ort = load_ort(spec);
+        const Hello h = make_hello(spec, backend, ort);
         out.write(hello_record(h));
 
-        bool available = false;
-        for (const std::string& t : h.available_targets) available = available || t == spec.target;
-        if (!available)
-            throw RunError{"backend_unavailable", "target " + spec.target + " is not available for backend " +
-                                                      spec.backend + " in this OpenCV build"};
+        check_ort(spec, ort);
+        check_target(spec, h);
         check_inputs(spec);
 
-        return scenario.run(RunContext{spec, out, backend, target});
+        return scenario.run(RunContext{spec, out, engine_config(spec, ort, backend, target)});
     } catch (const RunError& e) {
         out.write(error_record(e.code, e.message));
     } catch (const std::exception& e) {  // cv::Exception included

@@ -58,7 +58,7 @@ int run_batch(const RunContext& ctx) {
     const Spec& spec = ctx.spec;
     const int B = spec.batch, n_images = static_cast<int>(spec.images.size());
     BatchPipeline pipe(B, spec.model.input_size, spec.conf_threshold, spec.nms_threshold, spec.max_detections);
-    ctx.out.write(load_record(spec.model.name, load_model(ctx, pipe)));
+    ctx.out.write(load_model(ctx, pipe));
 
     FirstSeen seen(spec.images.size());
     std::vector<int> slots(B);

@@ -1,16 +1,17 @@
 // What every scenario shares: the clock, run errors, the timed model load, the five clock reads of
 // one image, and the "first time an image is seen" set that decides its detections record.
 #pragma once
+#include "engine.hpp"
+#include "ort_api.hpp"
 #include "pipeline.hpp"
 #include "records.hpp"
 #include "spec.hpp"
-
-#include <opencv2/dnn.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,12 +28,11 @@ struct RunError {
     std::string message;
 };
 
-// The validated spec and where its records go; shared read-only by every worker.
+// The validated spec, where its records go and the engine of step 4; shared read-only by every worker.
 struct RunContext {
     const Spec& spec;
     RecordSink& out;
-    cv::dnn::Backend backend;
-    cv::dnn::Target target;
+    EngineConfig engine;
 };
 
 // One image's four contiguous phases: start is the first clock read, end the last.
@@ -42,22 +42,29 @@ struct Timing {
     std::int64_t total_ns() const { return ns(start, end); }
 };
 
-// Times pipe.load (readNet + setPreferableBackend + setPreferableTarget) and returns load_ns.
-// Throws RunError model_load. Works for Pipeline and BatchPipeline.
+// Loads the model into pipe and returns its load record: load_ns times pipe.load (the engine's load, see
+// load_inferer); pipe.prepare (the engine's check of the model's shapes) follows, untimed. Throws RunError
+// model_load, or backend_unavailable when ORT cannot append the provider. Works for Pipeline and
+// BatchPipeline.
 template <class P>
-std::int64_t load_model(const RunContext& ctx, P& pipe) {
+std::string load_model(const RunContext& ctx, P& pipe, std::optional<int> worker = {}) {
     const std::string& path = ctx.spec.model.path;
     // Checked before the clock starts: a clearer message than OpenCV's parse error, and no cost in load_ns.
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
         throw RunError{"model_load", "cannot read model " + path + ": file not found"};
+    std::int64_t load_ns = 0;
     try {
         const Clock::time_point t0 = Clock::now();
-        pipe.load(path, ctx.backend, ctx.target);
-        return ns(t0, Clock::now());
+        pipe.load(path, ctx.engine);
+        load_ns = ns(t0, Clock::now());
+        pipe.prepare();
+    } catch (const EngineUnavailable& e) {
+        throw RunError{"backend_unavailable", e.what()};
     } catch (const std::exception& e) {
         throw RunError{"model_load", "cannot read model " + path + ": " + e.what()};
     }
+    return load_record(ctx.spec.model.name, load_ns, worker, pipe.providers());
 }
 
 // preprocess, inference and postprocess of the image already in pipe, decoded between t0 and t1:

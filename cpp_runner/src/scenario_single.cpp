@@ -5,7 +5,7 @@
 int run_single(const RunContext& ctx) {
     const Spec& spec = ctx.spec;
     Pipeline pipe(spec.model.input_size, spec.conf_threshold, spec.nms_threshold, spec.max_detections);
-    ctx.out.write(load_record(spec.model.name, load_model(ctx, pipe)));
+    ctx.out.write(load_model(ctx, pipe));
 
     const int n_images = static_cast<int>(spec.images.size());
     FirstSeen seen(spec.images.size());

@@ -25,7 +25,7 @@ int run_video(const RunContext& ctx) {
     const Spec& spec = ctx.spec;
     const bool realtime = spec.video.realtime;
     Pipeline pipe(spec.model.input_size, spec.conf_threshold, spec.nms_threshold, spec.max_detections);
-    ctx.out.write(load_record(spec.model.name, load_model(ctx, pipe)));
+    ctx.out.write(load_model(ctx, pipe));
 
     double fps = 0.0;
     cv::VideoCapture cap = open_video(spec.video.path, realtime, fps);

@@ -87,6 +87,30 @@ void parse_arrivals(const json& root, Spec& s) {
              std::to_string(s.iterations) + " iterations");
 }
 
+// The optional `engine` (docs/protocol.md, "Engines"). provider and library are onnxruntime's keys: under
+// opencv they are ignored, as the keys of another scenario are.
+void parse_engine(const json& root, Spec& s) {
+    s.engine = EngineSpec{};
+    const auto it = root.find("engine");
+    if (it == root.end()) return;
+    if (!it->is_object()) fail("engine must be an object, e.g. {\"name\": \"opencv\"}");
+    const json& engine = *it;
+    s.engine.name = get_string(engine, "name", "engine.");
+    if (s.engine.name == "opencv") return;
+    if (s.engine.name != "onnxruntime")
+        fail("unknown engine.name \"" + s.engine.name + "\" (opencv, onnxruntime)");
+    s.engine.provider = get_string(engine, "provider", "engine.");
+    if (!ort_provider_name(s.engine.provider))
+        fail("unknown engine.provider \"" + s.engine.provider + "\" (cpu, cuda, tensorrt)");
+    s.engine.library = get_string(engine, "library", "engine.");
+    // Optional, and empty or null means none, as the Python runner reads it.
+    const auto pp = engine.find("python_path");
+    if (pp != engine.end() && !pp->is_null()) {
+        if (!pp->is_string()) fail("engine.python_path must be a string");
+        s.engine.python_path = pp->get<std::string>();
+    }
+}
+
 // The keys of docs/protocol.md, "Scenarios"; other scenarios' keys are ignored.
 void parse_scenario_keys(const json& root, Spec& s) {
     if (s.scenario == "video") {
@@ -148,6 +172,7 @@ void parse_root(const json& root, Spec& s) {
     if (!target_from_name(s.target, t))
         fail("unknown target \"" + s.target + "\" (cpu, opencl, opencl_fp16, cuda, cuda_fp16)");
 
+    parse_engine(root, s);
     parse_scenario_keys(root, s);
 }
 

@@ -17,6 +17,14 @@ struct VideoSpec {
     bool realtime = false;
 };
 
+// The optional `engine` (docs/protocol.md, "Engines"): what runs step 4, the inference.
+struct EngineSpec {
+    std::string name = "opencv";  // absent engine: OpenCV DNN
+    std::string provider;         // onnxruntime: cpu, cuda or tensorrt
+    std::string library;          // onnxruntime: the ORT shared library, loaded at run time
+    std::string python_path;      // the Python runner's; checked, never used here
+};
+
 struct Spec {
     int protocol = 0;
     std::string scenario;
@@ -30,6 +38,7 @@ struct Spec {
     int threads = 0;
     std::string backend;
     std::string target;
+    EngineSpec engine;
 
     // Scenario keys (docs/protocol.md, "Scenarios"): read and checked only for the spec's scenario.
     VideoSpec video;                       // video

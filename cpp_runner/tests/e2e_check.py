@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end check of cpp_runner on the real model (standard library, and the orchestrator's validator).
 
-usage: e2e_check.py CPP_RUNNER REPO_ROOT
+usage: e2e_check.py CPP_RUNNER REPO_ROOT [ort]
 Exit 0 pass, 1 fail, 77 skip (models/ or data/images/ not there yet).
 
 Every stream goes through the orchestrator's validator (orchestrator/protocol.py, which needs numpy: CTest runs
@@ -10,8 +10,16 @@ tests/fixtures/protocol/stream-single.jsonl and stream-error.jsonl; the record o
 detections record per image are checked, and that bus.jpg at 640 gives 4 person + 1 bus; then each scenario of
 docs/protocol.md ("Scenarios") with tiny sizes at 320:
 video (plain and realtime), concurrency, server, batch and call_overhead.
+
+With `ort`, the ONNX Runtime engine instead (docs/protocol.md, "Engines"; CTest `e2e_ort`): the single scenario on
+every image of data/images on both engines, ORT's detections held to OpenCV's (same classes, IoU >= 0.9, score within
+0.02), the hello's `ort` and the load's `providers`; short ORT runs of concurrency (2 workers) and batch (the batch-4
+export); a batch the model was not exported for, and provider cuda on an ORT without it (backend_unavailable after
+the hello); video and server on ORT with their own checks. The library is the `ort` entry of
+tests/fixtures/protocol/conformance.json, as in the selftest.
 """
 import collections
+import hashlib
 import json
 import os
 import subprocess
@@ -19,6 +27,7 @@ import sys
 import tempfile
 
 RUNNER, ROOT = sys.argv[1], os.path.abspath(sys.argv[2])
+MODE = sys.argv[3] if len(sys.argv) > 3 else "opencv"
 sys.path.insert(0, ROOT)
 from orchestrator import protocol  # noqa: E402
 MODEL = {s: os.path.join(ROOT, "models", f"yolov5s-{s}.onnx") for s in (320, 640)}
@@ -186,8 +195,8 @@ def same_detections(got, want, what):
             check(d["detections"] == want[name]["detections"], f"{what}: {name} differs from the single run")
 
 
-def check_video(ref):
-    s = scenario_spec("video", [], 1, 7, video={"path": VIDEO, "realtime": False})
+def check_video(ref, **engine):
+    s = scenario_spec("video", [], 1, 7, video={"path": VIDEO, "realtime": False}, **engine)
     rc, recs, _ = run(s)
     its, dets, res = check_frame(s, rc, recs, ref, ("frame",))
     check([r["index"] for r in its] == list(range(8)), "video: indices")
@@ -221,7 +230,7 @@ def check_video_realtime(ref):
         check(res.get("dropped", 0) > 0, f"video realtime: slower than the stream but nothing dropped: {res}")
 
 
-def check_pool_stream(s, rc, recs, ref, single, extra):
+def check_pool_stream(s, rc, recs, ref, single, extra, compare=None):
     its, dets, res = check_frame(s, rc, recs, ref, extra, ("worker",))
     loads = [r for r in recs if r["type"] == "load"]
     check(sorted(r.get("worker") for r in loads) == list(range(s["workers"])), f"{s['scenario']}: one load per worker")
@@ -233,7 +242,7 @@ def check_pool_stream(s, rc, recs, ref, single, extra):
     check(all(r["image"] == NAMES[r["index"] % 3] for r in meas), f"{s['scenario']}: request k -> images[k % n]")
     check(all(0 <= r["worker"] < s["workers"] for r in its), f"{s['scenario']}: worker ids")
     check(sorted(d["image"] for d in dets) == sorted(NAMES), f"{s['scenario']}: one detections record per image")
-    same_detections({d["image"]: d for d in dets}, single, s["scenario"])
+    (compare or same_detections)({d["image"]: d for d in dets}, single, s["scenario"])
     check((res.get("workers"), res.get("mode"), res.get("completed")) == (s["workers"], "threads", s["iterations"]),
           f"{s['scenario']}: result {res}")
     check(res.get("startup_ns", 0) > 0 and res.get("measured_wall_ns", 0) > 0, f"{s['scenario']}: result times {res}")
@@ -250,12 +259,12 @@ def check_concurrency(ref, single):
           f"concurrency: measured_wall_ns {res}")
 
 
-def check_server(ref, single):
+def check_server(ref, single, compare=None, **engine):
     ms = 1_000_000
     arrivals = [0, 20 * ms, 40 * ms, 300 * ms, 300 * ms]
-    s = scenario_spec("server", THREE, 1, 5, workers=2, mode="threads", rate=8.0, arrivals_ns=arrivals)
+    s = scenario_spec("server", THREE, 1, 5, workers=2, mode="threads", rate=8.0, arrivals_ns=arrivals, **engine)
     rc, recs, _ = run(s)
-    meas, res = check_pool_stream(s, rc, recs, ref, single, ("worker", "queue_ns", "latency_ns"))
+    meas, res = check_pool_stream(s, rc, recs, ref, single, ("worker", "queue_ns", "latency_ns"), compare)
     by_k = {r["index"]: r for r in meas}
     check(all(r["latency_ns"] == r["queue_ns"] + r["total_ns"] and r["queue_ns"] >= 0 for r in meas),
           "server: latency_ns != queue_ns + total_ns")
@@ -312,11 +321,160 @@ def check_call_overhead(ref):
         check(r["calls"] == 1000 and type(r["total_ns"]) is int and r["total_ns"] > 0, f"call_overhead: {r}")
 
 
+# ---- the ONNX Runtime engine (docs/protocol.md, "Engines") ----
+
+ALL = sorted(os.path.join(ROOT, "data", "images", n) for n in os.listdir(os.path.join(ROOT, "data", "images"))
+             if n.lower().endswith((".jpg", ".jpeg", ".png")))
+with open(os.path.join(ROOT, "tests", "fixtures", "protocol", "conformance.json")) as _f:
+    _ORT = json.load(_f)["ort"]
+ORT_LIB = os.path.join(ROOT, _ORT["library_windows" if os.name == "nt" else "library"])
+ORT_PY = os.path.join(ROOT, _ORT["python_path"])
+SESSION_OPTIONS = {"inter_op_threads": 1, "execution_mode": "sequential", "graph_optimization": "all"}
+
+
+def ort_engine(provider="cpu"):
+    return {"name": "onnxruntime", "provider": provider, "library": ORT_LIB, "python_path": ORT_PY}
+
+
+def ort_ref(ref):
+    """The shapes of an ORT stream: the hello adds `ort`, the load `providers` (docs/protocol.md, "Records")."""
+    ort = {"version": "1.32.0", "library": "/abs/libonnxruntime.so", "library_sha256": "hex", "linked": False,
+           "available_providers": ["CPUExecutionProvider"], "provider": "cpu",
+           "session_options": dict(SESSION_OPTIONS, intra_op_threads=1)}
+    return dict(ref, hello=dict(ref["hello"], engine="onnxruntime", ort=ort),
+                load=dict(ref["load"], providers=["CPUExecutionProvider"]))
+
+
+def check_ort_hello(s, recs):
+    """hello.ort names the very file the spec gave, with its hash, and the protocol's session options."""
+    hello = recs[0] if recs else {}
+    ort = hello.get("ort", {})
+    what = f"{s['scenario']} on onnxruntime: hello"
+    check(hello.get("engine") == "onnxruntime", f"{what}.engine {hello.get('engine')}")
+    check(ort.get("library") == os.path.abspath(ORT_LIB), f"{what}.ort.library {ort.get('library')}")
+    with open(ORT_LIB, "rb") as f:
+        check(ort.get("library_sha256") == hashlib.sha256(f.read()).hexdigest(), f"{what}.ort.library_sha256")
+    check(ort.get("linked") is False, f"{what}.ort.linked {ort.get('linked')}")
+    check(bool(ort.get("version")) and ORT_LIB.endswith(".so." + ort.get("version", "?")),
+          f"{what}.ort.version {ort.get('version')} is not the file's {os.path.basename(ORT_LIB)}")
+    check("CPUExecutionProvider" in ort.get("available_providers", []), f"{what}.ort.available_providers {ort}")
+    check(ort.get("provider") == s["engine"]["provider"], f"{what}.ort.provider {ort.get('provider')}")
+    check(ort.get("session_options") == dict(SESSION_OPTIONS, intra_op_threads=s["threads"]),
+          f"{what}.ort.session_options {ort.get('session_options')}")
+    return ort
+
+
+def check_providers(s, recs, want=("CPUExecutionProvider",)):
+    loads = [r for r in recs if r.get("type") == "load"]
+    check(loads and all(r.get("providers") == list(want) for r in loads), f"{s['scenario']}: load providers {loads}")
+
+
+def iou(a, b):
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
+
+
+def close_detections(got, want, what):
+    """Another engine computes other last bits, not other objects: per image the same classes, and each box
+    matched one to one with a box of its class at IoU >= 0.9 and a score within 0.02."""
+    for name, w in want.items():
+        if name not in got:
+            continue  # which images a run reports is checked by the caller
+        mine, theirs = got[name]["detections"], w["detections"]
+        classes = sorted(x["class_id"] for x in mine), sorted(x["class_id"] for x in theirs)
+        check(classes[0] == classes[1], f"{what}: {name} classes {classes[0]} != {classes[1]}")
+        free = list(mine)
+        for x in theirs:
+            best = max((y for y in free if y["class_id"] == x["class_id"]), key=lambda y: iou(x["box"], y["box"]),
+                       default=None)
+            ok = best is not None and iou(x["box"], best["box"]) >= 0.9 and abs(best["score"] - x["score"]) <= 0.02
+            check(ok, f"{what}: {name} {x} has no match in {mine}")
+            if best is not None:
+                free.remove(best)
+
+
+def check_ort_single(ref):
+    """Every image on both engines at 320: ORT finds what OpenCV finds. Returns both engines' detections."""
+    s = spec(320, ALL, warmup=1, iterations=len(ALL), threads=1)
+    rc, recs, _ = run(s)
+    opencv = check_ok_stream(s, rc, recs, ref)
+    check(recs and recs[0].get("engine") == "opencv" and "ort" not in recs[0], "opencv: hello.engine, no ort")
+    s = dict(s, engine=ort_engine())
+    rc, recs, _ = run(s, env={"OPENCV_LOG_LEVEL": "DEBUG"})  # stdout stays records only
+    ort = check_ok_stream(s, rc, recs, ort_ref(ref))
+    check_ort_hello(s, recs)
+    check_providers(s, recs)
+    check(len(ort) == len(ALL), f"single on onnxruntime: {len(ort)} detections records for {len(ALL)} images")
+    close_detections(ort, opencv, "single on onnxruntime vs opencv")
+    return opencv, recs[0].get("ort", {})
+
+
+def check_ort_concurrency(ref, opencv):
+    s = scenario_spec("concurrency", THREE, 1, 6, workers=2, mode="threads", engine=ort_engine())
+    rc, recs, _ = run(s)
+    meas, _ = check_pool_stream(s, rc, recs, ort_ref(ref), opencv, ("worker",), compare=close_detections)
+    check_ort_hello(s, recs)
+    check_providers(s, recs)
+    check(len({r["worker"] for r in meas}) == 2, "concurrency on onnxruntime: both workers served requests")
+
+
+def check_ort_batch(ref, opencv):
+    s = scenario_spec("batch", THREE, 1, 1, batch=4, engine=ort_engine())
+    s["model"] = dict(s["model"], path=MODEL_B4, name="yolov5s-320-b4")
+    rc, recs, _ = run(s)
+    its, dets, _ = check_frame(s, rc, recs, ort_ref(ref), ("batch",))
+    check_ort_hello(s, recs)
+    check_providers(s, recs)
+    check([r["index"] for r in its] == [0, 1] and all(r["batch"] == 4 for r in its), "batch on onnxruntime: iterations")
+    check(sorted(d["image"] for d in dets) == sorted(NAMES), "batch on onnxruntime: one detections record per image")
+    close_detections({d["image"]: d for d in dets}, opencv, "batch 4 on onnxruntime vs opencv")
+    # ORT reads the model's input shape: another batch is refused at the load, naming both shapes.
+    s = dict(s, batch=2, warmup=0)
+    rc, recs, _ = run(s)
+    last = recs[-1] if recs else {}
+    check(rc == 1 and last.get("code") == "model_load" and "[4, 3, 320, 320]" in last.get("message", "") and
+          "[2, 3, 320, 320]" in last.get("message", ""), f"batch 2 on the batch-4 model: rc {rc}, {last}")
+
+
+def check_ort_cuda(ort):
+    """Providers are checked, never assumed: cuda on an ORT without it is backend_unavailable after the hello."""
+    s = spec(320, THREE[:1], warmup=0, iterations=1, threads=1, engine=ort_engine("cuda"))
+    rc, recs, _ = run(s)
+    types = [r.get("type") for r in recs]
+    if "CUDAExecutionProvider" in ort.get("available_providers", []):
+        check(rc == 0 and types[-1:] == ["end"], f"cuda on an ORT that has it: rc {rc}, {types}")
+        check_providers(s, recs, ("CUDAExecutionProvider", "CPUExecutionProvider"))
+        return
+    last = recs[-1] if recs else {}
+    check(rc == 1 and types == ["hello", "error"] and last.get("code") == "backend_unavailable" and
+          "cuda" in last.get("message", ""), f"cuda on a CPU-only ORT: rc {rc}, {recs[-1:]}")
+    check("ort" in recs[0] if recs else False, "cuda on a CPU-only ORT: the hello still says which ORT it asked")
+
+
+def main_ort(ref):
+    if not os.path.isfile(ORT_LIB) or not os.path.isfile(MODEL_B4):
+        check(False, f"{ORT_LIB} or {MODEL_B4} missing: make onnxruntime, make models")
+        return
+    opencv, ort = check_ort_single(ref)
+    check_ort_concurrency(ref, opencv)
+    check_ort_batch(ref, opencv)
+    check_ort_cuda(ort)
+    # The other scenarios that load a model, with their own checks, on ORT.
+    check_video(ort_ref(ref), engine=ort_engine())
+    check_server(ort_ref(ref), opencv, close_detections, engine=ort_engine())
+
+
 def main():
     if not all(os.path.isfile(p) for p in MODEL.values()) or not os.path.isfile(IMG("bus.jpg")):
         print("skip: models or images not there yet")
         return 77
     ref = fixture_keys()
+    if MODE == "ort":
+        main_ort(ref)
+        print("e2e ort: %d failure(s)" % len(FAILS))
+        return 1 if FAILS else 0
 
     # 640: bus + zidane in the loop, dog only in the untimed pass.
     s = spec(640, [IMG("bus.jpg"), IMG("zidane.jpg"), IMG("dog.jpg")], warmup=1, iterations=1)

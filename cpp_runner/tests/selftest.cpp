@@ -2,6 +2,7 @@
 // Prints "N passed, M failed" last and exits non-zero on any failure.
 #include "backend.hpp"
 #include "cli.hpp"
+#include "ort_api.hpp"
 #include "pipeline_batch.hpp"
 #include "pipeline.hpp"
 #include "records.hpp"
@@ -10,6 +11,7 @@
 #include "scenario_common.hpp"
 #include "spec.hpp"
 #include "schedule.hpp"
+#include "version.hpp"
 #include "pool.hpp"
 
 #include <nlohmann/json.hpp>
@@ -22,8 +24,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -462,7 +466,8 @@ void test_records() {
                    "language_version": "g++ 12.2.0", "opencv_version": "4.6.0", "opencv_build_hash": ")" +
                    sha256_hex(h.opencv_build_info) +
                    R"(", "opencv_build_info": "\nGeneral configuration for OpenCV 4.6.0 =====\n", "threads": 1,
-                   "pid": 4242, "backend": "opencv", "target": "cpu", "available_targets": ["cpu", "opencl"]})");
+                   "pid": 4242, "backend": "opencv", "target": "cpu", "available_targets": ["cpu", "opencl"],
+                   "engine": "opencv"})");
     CHECK_EQ(base_name("/abs/data/images/bus.jpg"), "bus.jpg");
     CHECK_EQ(base_name("zidane.jpg"), "zidane.jpg");
 }
@@ -575,6 +580,22 @@ std::string absolute(const Json& p) {
     return s.empty() ? s : kRoot + "/" + s;
 }
 
+// The absolute path of the contract's `ort` entry (the library, the Python path), relative to the root.
+std::string ort_path(const Json& contract, const char* key) {
+#if defined(_WIN32)
+    if (std::string(key) == "library") key = "library_windows";
+#endif
+    return absolute(contract["ort"][key]);
+}
+
+// The engine cases' placeholders, wherever they stand, replaced by the paths of the contract's `ort`.
+void substitute(Json& j, const Json& contract) {
+    if (j == "$ort_library") j = ort_path(contract, "library");
+    else if (j == "$ort_python_path") j = ort_path(contract, "python_path");
+    else if (j.is_structured())
+        for (Json& child : j) substitute(child, contract);
+}
+
 // The case's spec text: the base with `remove` dropped and `set` replaced, fixture paths made absolute.
 std::string case_spec(const Json& contract, const Json& c) {
     if (c.contains("text")) return c["text"].get<std::string>();
@@ -587,6 +608,7 @@ std::string case_spec(const Json& contract, const Json& c) {
         for (auto it = c["set"].begin(); it != c["set"].end(); ++it)
             dotted(spec, it.key(), leaf)[leaf] = *it == "$native" ? contract["native_modes"]["cpp"] : *it;
     }
+    substitute(spec, contract);
     for (const char* k : {"model", "video"}) {
         if (spec.contains(k) && spec[k].is_object() && spec[k].contains("path") && spec[k]["path"].is_string())
             spec[k]["path"] = absolute(spec[k]["path"]);
@@ -627,6 +649,11 @@ void check_case(const Json& c, int status, const std::vector<Json>& recs, bool c
     if (c.contains("unless_available") && hello) {
         for (const Json& t : recs.front()["available_targets"])
             if (t == c["unless_available"]) want = "model_load";
+    }
+    // An ORT that has the provider goes on to load the (absent) model.
+    if (c.contains("unless_provider") && hello && recs.front().contains("ort")) {
+        for (const Json& p : recs.front()["ort"]["available_providers"])
+            if (p == c["unless_provider"]) want = "model_load";
     }
     const std::string detail = name + ": status " + std::to_string(status) + ", last " + last.dump();
     if (want.empty()) {
@@ -687,6 +714,165 @@ void test_call_overhead_records() {
     CHECK(recs[17]["type"] == "end" && recs[17]["iterations"] == 3 && recs[17]["warmup"] == 1);
 }
 
+
+// ---- Engines (docs/protocol.md, "Engines") ----
+
+void test_engine_spec() {
+    const std::string head = R"({"protocol": 1, "scenario": "single",
+        "model": {"name": "m", "path": "m.onnx", "format": "onnx", "input_size": 320}, "images": ["a.jpg"],
+        "conf_threshold": 0.25, "nms_threshold": 0.45, "max_detections": 300, "warmup": 1, "iterations": 3,
+        "threads": 2, "backend": "opencv", "target": "cpu")";
+    Spec s;
+    SpecError e;
+    check(parse_spec(head + "}", s, e), "no engine", __FILE__, __LINE__, e.message);
+    CHECK_EQ(s.engine.name, "opencv");
+    const std::string ort = R"(, "engine": {"name": "onnxruntime", "provider": "cuda", "library": "lib/x.so",
+                                            "python_path": "/py"}})";
+    check(parse_spec(head + ort, s, e), "onnxruntime", __FILE__, __LINE__, e.message);
+    CHECK_EQ(s.engine.name, "onnxruntime");
+    CHECK_EQ(s.engine.provider, "cuda");
+    CHECK_EQ(s.engine.library, "lib/x.so");
+    CHECK_EQ(s.engine.python_path, "/py");
+    // Under opencv the onnxruntime keys are ignored, as another scenario's keys are.
+    check(parse_spec(head + R"(, "engine": {"name": "opencv", "provider": "rocm"}})", s, e), "opencv ignores provider",
+          __FILE__, __LINE__, e.message);
+    CHECK_EQ(s.engine.provider, "");
+    check(parse_spec(head + R"(, "engine": {"name": "onnxruntime", "provider": "cpu", "library": "l.so",
+                                           "python_path": null}})", s, e), "python_path null", __FILE__, __LINE__,
+          e.message);
+    CHECK(!parse_spec(head + R"(, "engine": {"name": "onnxruntime", "provider": "cpu", "library": "l.so",
+                                            "python_path": 3}})", s, e));
+    CHECK(e.code == "spec" && e.message.find("engine.python_path") != std::string::npos);
+
+    CHECK_EQ(std::string(ort_provider_name("cpu")), "CPUExecutionProvider");
+    CHECK_EQ(std::string(ort_provider_name("cuda")), "CUDAExecutionProvider");
+    CHECK_EQ(std::string(ort_provider_name("tensorrt")), "TensorrtExecutionProvider");
+    CHECK(ort_provider_name("CPUExecutionProvider") == nullptr);
+}
+
+// hello.ort and the load record's providers, key for key as docs/protocol.md, "Records" shows them.
+void test_engine_records() {
+    Hello h;
+    h.engine = "onnxruntime";
+    OrtHello o;
+    o.version = "1.32.0";
+    o.library = "/abs/libonnxruntime.so.1.32.0";
+    o.library_sha256 = "ab";
+    o.available_providers = {"CPUExecutionProvider"};
+    o.provider = "cpu";
+    o.intra_op_threads = 2;
+    h.ort = o;
+    const Json j = Json::parse(hello_record(h));
+    std::vector<std::string> keys;
+    for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+    CHECK(keys.size() >= 2 && keys[keys.size() - 2] == "engine" && keys.back() == "ort");
+    CHECK_EQ(j["engine"], "onnxruntime");
+    CHECK_JSON(j["ort"].dump(), R"({"version": "1.32.0", "library": "/abs/libonnxruntime.so.1.32.0",
+        "library_sha256": "ab", "linked": false, "available_providers": ["CPUExecutionProvider"], "provider": "cpu",
+        "session_options": {"intra_op_threads": 2, "inter_op_threads": 1, "execution_mode": "sequential",
+                            "graph_optimization": "all"}})");
+    CHECK_JSON(load_record("m", 5, {}, {"CPUExecutionProvider"}),
+               R"({"type": "load", "model": "m", "load_ns": 5, "providers": ["CPUExecutionProvider"]})");
+    CHECK_JSON(load_record("m", 5, 1, {"CUDAExecutionProvider", "CPUExecutionProvider"}),
+               R"({"type": "load", "model": "m", "load_ns": 5, "worker": 1,
+                   "providers": ["CUDAExecutionProvider", "CPUExecutionProvider"]})");
+}
+
+// A minimal protobuf writer, enough for an ONNX model of one node (onnx.proto's field numbers).
+std::string varint(std::uint64_t v) {
+    std::string out;
+    for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+    return out + static_cast<char>(v);
+}
+std::string pb_int(int field, std::uint64_t v) { return varint(static_cast<std::uint64_t>(field) << 3) + varint(v); }
+std::string pb_bytes(int field, const std::string& b) {
+    return varint((static_cast<std::uint64_t>(field) << 3) | 2) + varint(b.size()) + b;
+}
+
+// ValueInfoProto of a float tensor; a negative dim is symbolic (dim_param "batch").
+std::string pb_float_tensor(const std::string& name, const std::vector<int>& dims) {
+    std::string shape;
+    for (int d : dims) shape += pb_bytes(1, d < 0 ? pb_bytes(2, "batch") : pb_int(1, static_cast<std::uint64_t>(d)));
+    const std::string tensor = pb_int(1, 1 /* FLOAT */) + pb_bytes(2, shape);
+    return pb_bytes(1, name) + pb_bytes(2, pb_bytes(1, tensor));
+}
+
+// output = Identity(images): the engine's output buffer must hold the blob's values after a Run.
+std::string identity_model(const std::vector<int>& dims) {
+    const std::string node = pb_bytes(1, "images") + pb_bytes(2, "output") + pb_bytes(4, "Identity");
+    const std::string graph = pb_bytes(1, node) + pb_bytes(2, "g") + pb_bytes(11, pb_float_tensor("images", dims)) +
+                              pb_bytes(12, pb_float_tensor("output", dims));
+    return pb_int(1, 8 /* IR version */) + pb_bytes(7, graph) + pb_bytes(8, pb_bytes(1, "") + pb_int(2, 13));
+}
+
+std::string write_temp(const std::string& name, const std::string& bytes) {
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("cpp_runner_selftest_" + std::to_string(process_id()) + "_" + name)).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+}
+
+template <class F>
+std::string thrown_message(F f) {
+    try { f(); } catch (const std::exception& e) { return e.what(); }
+    return "";
+}
+
+void test_ort_runtime(const OrtRuntime& rt, const std::string& lib) {
+    CHECK(&rt == &ort_runtime(lib));  // loaded once per process
+    CHECK_EQ(rt.library(), lib);
+    CHECK_EQ(rt.library_sha256(), sha256_file_hex(lib));
+    CHECK_EQ(rt.library_sha256().size(), 64u);
+    CHECK(!rt.version().empty());
+    CHECK(rt.has_provider("CPUExecutionProvider"));
+    CHECK(rt.env() != nullptr && rt.cpu_memory() != nullptr);
+    const std::string missing = kRoot + "/tests/fixtures/protocol/no-such-libonnxruntime.so";
+    CHECK(thrown_message([&] { ort_runtime(missing); }).find(missing) != std::string::npos);
+    const std::string not_ort = kRoot + "/tests/fixtures/protocol/conformance.json";  // no ELF at all
+    CHECK(thrown_message([&] { ort_runtime(not_ort); }).find(not_ort) != std::string::npos);
+}
+
+// The ORT engine on an Identity model: the output is the runner's buffer, allocated once, and holds what Run wrote.
+void test_ort_inferer(const OrtRuntime& rt) {
+    const std::string path = write_temp("identity.onnx", identity_model({1, 3, 2, 2}));
+    std::unique_ptr<Inferer> inf = load_ort_inferer(path, rt, "cpu", 1);
+    CHECK(inf->providers() == std::vector<std::string>({"CPUExecutionProvider"}));
+    const std::string wrong = thrown_message([&] { inf->prepare({2, 3, 2, 2}); });
+    CHECK(wrong.find("[1, 3, 2, 2]") != std::string::npos && wrong.find("[2, 3, 2, 2]") != std::string::npos);
+    inf->prepare({1, 3, 2, 2});
+    const int sz[4] = {1, 3, 2, 2};
+    cv::Mat blob(4, sz, CV_32F);
+    for (int i = 0; i < 12; ++i) blob.ptr<float>()[i] = static_cast<float>(i) + 0.5f;
+    const cv::Mat& out = inf->infer(blob);
+    const float* first = out.ptr<float>();
+    CHECK(out.dims == 4 && out.size[1] == 3 && out.type() == CV_32F);
+    CHECK(first != blob.ptr<float>() && out.ptr<float>()[11] == 11.5f);
+    blob.setTo(cv::Scalar(7.f));
+    const cv::Mat& again = inf->infer(blob);
+    CHECK(again.ptr<float>() == first && again.ptr<float>()[0] == 7.f);  // the same buffer, written in place
+    CHECK(!thrown_message([&] { inf->infer(cv::Mat(3, 4, CV_32F, cv::Scalar(0))); }).empty());
+    inf.reset();
+    std::filesystem::remove(path);
+
+    // A symbolic output dim: no buffer can be allocated once.
+    const std::string dynamic = write_temp("dynamic.onnx", identity_model({-1, 3, 2, 2}));
+    std::unique_ptr<Inferer> dyn = load_ort_inferer(dynamic, rt, "cpu", 1);
+    CHECK(thrown_message([&] { dyn->prepare({1, 3, 2, 2}); }).find("static shapes") != std::string::npos);
+    dyn.reset();
+    std::filesystem::remove(dynamic);
+    CHECK(!thrown_message([&] { load_ort_inferer(kRoot + "/README.md", rt, "cpu", 1); }).empty());
+}
+
+void test_ort() {
+    const std::string lib = ort_path(load_contract(), "library");
+    try {
+        const OrtRuntime& rt = ort_runtime(lib);
+        test_ort_runtime(rt, lib);
+        test_ort_inferer(rt);
+    } catch (const std::exception& e) {
+        check(false, "ONNX Runtime", __FILE__, __LINE__, std::string(e.what()) + " (make onnxruntime installs it)");
+    }
+}
 }  // namespace
 
 int main() {
@@ -697,6 +883,9 @@ int main() {
     test_contract_spec_cases();
     test_contract_cli_cases();
     test_call_overhead_records();
+    test_engine_spec();
+    test_engine_records();
+    test_ort();
     test_letterbox();
     test_decode_nms();
     test_map_back();

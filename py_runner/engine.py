@@ -1,0 +1,143 @@
+"""The inference phase (step 4 of the algorithm) on the spec's engine: OpenCV DNN or ONNX Runtime.
+
+Everything else (decode, letterbox, blob, YOLOv5 decode, NMS) is OpenCV in every engine (docs/protocol.md,
+"Engines"). An inferer takes the blob and returns the output array; `load` builds one and times it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from types import ModuleType
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+from backend import BACKENDS, TARGETS
+from records import RunnerError
+from spec import Spec
+
+clock = time.perf_counter_ns
+
+# Protocol names of the providers -> ONNX Runtime's.
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+SESSION_OPTIONS = {"inter_op_threads": 1, "execution_mode": "sequential", "graph_optimization": "all"}
+
+
+class Inferer(Protocol):
+    providers: list[str]  # the providers the session uses (OpenCV: none)
+
+    def __call__(self, blob: np.ndarray) -> np.ndarray: ...
+
+
+class OpenCVInferer:
+    """setInput + forward on one cv2.dnn.Net (a Net is not safe to share between threads)."""
+
+    providers: list[str] = []
+
+    def __init__(self, net: cv2.dnn.Net) -> None:
+        self.net = net
+
+    def __call__(self, blob: np.ndarray) -> np.ndarray:
+        self.net.setInput(blob)
+        return self.net.forward()
+
+
+class OrtInferer:
+    """One InferenceSession through an IOBinding: the blob's buffer is the input tensor and a numpy array
+    allocated once is the output tensor, so ORT reads and writes them in place (no copy either way)."""
+
+    def __init__(self, ort: ModuleType, session: Any) -> None:
+        self.ort = ort
+        self.session = session
+        self.providers = list(session.get_providers())
+        inp, outp = session.get_inputs()[0], session.get_outputs()[0]
+        self.input_name = inp.name
+        self.output = np.empty(outp.shape, dtype=np.float32)
+        self.binding = session.io_binding()
+        self.binding.bind_ortvalue_output(outp.name, ort.OrtValue.ortvalue_from_numpy(self.output))
+
+    def __call__(self, blob: np.ndarray) -> np.ndarray:
+        self.binding.bind_ortvalue_input(self.input_name, self.ort.OrtValue.ortvalue_from_numpy(blob))
+        self.session.run_with_iobinding(self.binding)
+        return self.output
+
+
+def import_ort(spec: Spec) -> ModuleType:
+    """The onnxruntime module, from the spec's python_path first; backend_unavailable when it is not there."""
+    if not os.path.isfile(spec.ort_library):
+        raise RunnerError("backend_unavailable", f"ONNX Runtime library {spec.ort_library} is not there "
+                          f"(make onnxruntime installs it)")
+    if spec.ort_python_path and spec.ort_python_path not in sys.path:
+        sys.path.insert(0, spec.ort_python_path)
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise RunnerError("backend_unavailable", f"cannot import onnxruntime (python_path "
+                          f"{spec.ort_python_path or 'none'}): {exc}") from exc
+    return onnxruntime
+
+
+def ort_info(ort: ModuleType, spec: Spec) -> dict[str, Any]:
+    """The hello's `ort`: Python runs the ORT linked into its extension module, so that file is the library."""
+    module = ort.capi.onnxruntime_pybind11_state.__file__
+    with open(module, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"version": ort.__version__, "library": os.path.abspath(module), "library_sha256": digest,
+            "linked": True, "available_providers": list(ort.get_available_providers()), "provider": spec.provider,
+            "session_options": {"intra_op_threads": spec.threads, **SESSION_OPTIONS}}
+
+
+def check_provider(info: dict[str, Any], spec: Spec) -> None:
+    want = PROVIDERS[spec.provider]
+    if want not in info["available_providers"]:
+        raise RunnerError("backend_unavailable", f"provider {spec.provider} ({want}) is not available in ONNX Runtime "
+                          f"{info['version']} (available: {', '.join(info['available_providers'])})")
+
+
+def load(spec: Spec) -> tuple[Inferer, int]:
+    """The spec's engine with the model loaded, and how long the load took in ns (readNet + backend + target;
+    ORT: the session with its options)."""
+    if not os.path.isfile(spec.model_path):
+        raise RunnerError("model_load", f"cannot read model {spec.model_path}: file not found")
+    if spec.engine == "onnxruntime":
+        return _load_ort(spec)
+    t0 = clock()
+    try:
+        net = cv2.dnn.readNet(spec.model_path)
+    except cv2.error as exc:
+        raise RunnerError("model_load", f"cannot read model {spec.model_path}: {exc}") from exc
+    net.setPreferableBackend(BACKENDS[spec.backend])
+    net.setPreferableTarget(TARGETS[spec.target])
+    return OpenCVInferer(net), clock() - t0
+
+
+def _load_ort(spec: Spec) -> tuple[Inferer, int]:
+    ort = import_ort(spec)
+    want = PROVIDERS[spec.provider]
+    t0 = clock()
+    options = ort.SessionOptions()
+    if spec.threads > 0:
+        options.intra_op_num_threads = spec.threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: a warning on stderr is not a record
+    providers = [want] if want == PROVIDERS["cpu"] else [want, PROVIDERS["cpu"]]
+    try:
+        session = ort.InferenceSession(spec.model_path, options, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types for a bad model
+        raise RunnerError("model_load", f"cannot read model {spec.model_path}: {exc}") from exc
+    load_ns = clock() - t0
+    want_shape = [spec.batch if spec.scenario == "batch" else 1, 3, spec.input_size, spec.input_size]
+    got_shape = list(session.get_inputs()[0].shape)
+    if got_shape != want_shape:
+        raise RunnerError("model_load", f"the model's input is {got_shape}, this run needs {want_shape}: export the "
+                          "model for this size and batch")
+    inferer = OrtInferer(ort, session)
+    if not inferer.providers or inferer.providers[0] != want:
+        raise RunnerError("backend_unavailable", f"provider {spec.provider} ({want}) was requested but the session "
+                          f"uses {inferer.providers}: ONNX Runtime fell back to the CPU")
+    return inferer, load_ns

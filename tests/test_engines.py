@@ -1,0 +1,248 @@
+"""The engine axis (orchestrator/engines.py): config, cells and specs, the stream checks of an ONNX Runtime run,
+its fairness checks, engine claims and doctor; then real runs of ORT through the orchestrator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import IMAGES, MODEL_320, ROOT, SYSTEM_PYTHON
+
+from orchestrator import claims, comparisons, config, doctor, engines, matrix, protocol
+from orchestrator.errors import ConfigError
+
+BASE = """\
+name: t
+models:
+  - {name: m320, path: model.onnx, input_size: 320}
+images: imgs
+runners:
+  - {name: go, kind: go}
+  - {name: py, kind: python, interpreter: /usr/bin/python3}
+scenarios:
+  - {name: single, type: single}
+  - {name: calls, type: call_overhead}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "model.onnx").write_bytes(b"x")
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "libonnxruntime.so").write_bytes(b"x")
+    return tmp_path
+
+
+def load(folder: Path, extra: str) -> config.Config:
+    path = folder / "c.yaml"
+    path.write_text(BASE + textwrap.dedent(extra))
+    return config.load(path)
+
+
+def fails(folder: Path, extra: str) -> str:
+    with pytest.raises(ConfigError) as err:
+        load(folder, extra)
+    return str(err.value)
+
+
+def test_an_engine_list_is_an_axis_with_one_cell_per_provider(folder: Path) -> None:
+    c = load(folder, """\
+        engine: [opencv, onnxruntime]
+        onnxruntime: {library: libonnxruntime.so, provider: [cpu, cuda]}
+        """)
+    cells = matrix.expand(c)
+    single = [(x.runner.name, x.engine, x.provider, x.label) for x in cells if x.scenario.type == "single"]
+    assert single == [("go", "opencv", "", "single"), ("go", "onnxruntime", "cpu", "single ort-cpu"),
+                      ("go", "onnxruntime", "cuda", "single ort-cuda"), ("py", "opencv", "", "single"),
+                      ("py", "onnxruntime", "cpu", "single ort-cpu"), ("py", "onnxruntime", "cuda", "single ort-cuda")]
+    # call_overhead times calls into OpenCV, whatever the engine: one cell per runner
+    assert [(x.runner.name, x.engine) for x in cells if x.scenario.type == "call_overhead"] == [
+        ("go", "opencv"), ("py", "opencv")]
+    spec = matrix.spec(c, cells[2])
+    assert spec["engine"] == {"name": "onnxruntime", "provider": "cuda", "library": str(folder / "libonnxruntime.so"),
+                              "python_path": str(engines.ORT_HOME)}
+    assert "engine" not in matrix.spec(c, cells[0])  # OpenCV cells keep the spec of before
+
+
+def test_a_runner_can_have_its_own_engines_and_a_rule_can_exclude_one(folder: Path) -> None:
+    c = load(folder, """\
+        engine: [opencv, onnxruntime]
+        onnxruntime: {library: libonnxruntime.so}
+        matrix:
+          exclude: [{runner: go, engine: opencv}]
+        """.replace("runners:", "runners:"))
+    assert [(x.runner.name, x.engine) for x in matrix.expand(c) if x.scenario.type == "single"] == [
+        ("go", "onnxruntime"), ("py", "opencv"), ("py", "onnxruntime")]
+    text = BASE.replace("{name: go, kind: go}", "{name: go, kind: go, engine: onnxruntime}")
+    (folder / "d.yaml").write_text(text + "onnxruntime: {library: libonnxruntime.so}\n")
+    c = config.load(folder / "d.yaml")
+    assert [(x.runner.name, x.engine) for x in matrix.expand(c) if x.scenario.type == "single"] == [
+        ("go", "onnxruntime"), ("py", "opencv")]
+
+
+@pytest.mark.parametrize("extra, where, what", [
+    ("engine: tensorflow\n", ":11: engine", "'tensorflow' is not one of: opencv, onnxruntime"),
+    ("engine: [opencv, trt]\n", ":11: engine[1]", "'trt' is not one of"),
+    ("engine: []\n", ":11: engine", "at least one engine"),
+    ("onnxruntime: {provider: rocm}\n", ":11: onnxruntime.provider", "'rocm' is not one of"),
+    ("onnxruntime: {provider: [cpu, npu]}\n", ":11: onnxruntime.provider[1]", "'npu' is not one of"),
+    ("onnxruntime: {providers: cpu}\n", ":11: onnxruntime", "providers"),
+    ("engine: onnxruntime\nonnxruntime: {library: nowhere.so}\n", ":12: onnxruntime.library",
+     "make onnxruntime"),
+])
+def test_bad_engine_settings_name_the_line_and_key(folder: Path, extra: str, where: str, what: str) -> None:
+    text = fails(folder, extra)
+    assert where in text and what in text, text
+
+
+def test_an_orchestrator_without_onnxruntime_says_how_to_install_it(folder: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(engines, "ORT_HOME", folder / "absent")
+    monkeypatch.setattr(engines, "default_library", lambda home=None: folder / "absent" / "lib.so")
+    assert "make onnxruntime" in fails(folder, "engine: onnxruntime\n")
+    load(folder, "engine: opencv\n")  # an OpenCV-only config does not need it
+
+
+def _hello(engine: str = "onnxruntime", **ort: Any) -> dict[str, Any]:
+    base = {"version": "1.32.0", "library": "/x/libonnxruntime.so.1.32.0", "library_sha256": "ab" * 32,
+            "linked": False, "available_providers": ["CPUExecutionProvider"], "provider": "cpu",
+            "session_options": {"intra_op_threads": 1, "inter_op_threads": 1, "execution_mode": "sequential",
+                                "graph_optimization": "all"}}
+    return {"engine": engine, "ort": {**base, **ort}}
+
+
+def _stream(hello: dict[str, Any], providers: list[str] | None) -> protocol.Stream:
+    load = {"type": "load", "model": "m", "load_ns": 1, **({"providers": providers} if providers else {})}
+    return protocol.Stream(hello=hello, loads=[load])
+
+
+ORT_SPEC = {"scenario": "single", "engine": {"name": "onnxruntime", "provider": "cpu"}}
+
+
+def test_the_validator_holds_an_onnxruntime_stream_to_its_engine() -> None:
+    assert protocol._engine(_stream(_hello(), ["CPUExecutionProvider"]), ORT_SPEC) == []
+    assert "engine 'onnxruntime'" in protocol._engine(_stream({"engine": "opencv"}, None), ORT_SPEC)[0]
+    assert "the hello says 'opencv'" in protocol._engine(_stream({}, None), ORT_SPEC)[0]  # an older runner
+    assert "needs `ort`" in protocol._engine(_stream({"engine": "onnxruntime"}, None), ORT_SPEC)[0]
+    assert "providers" in protocol._engine(_stream(_hello(), None), ORT_SPEC)[0]
+    assert protocol._engine(_stream({"engine": "opencv"}, None), {"scenario": "single"}) == []
+
+
+def test_a_session_on_another_provider_is_a_cpu_fallback() -> None:
+    cuda = {**ORT_SPEC, "engine": {"name": "onnxruntime", "provider": "cuda"}}
+    fell = protocol.ort_fallback(_stream(_hello(), ["CPUExecutionProvider"]), cuda)
+    assert fell and "CUDAExecutionProvider" in fell
+    assert protocol.ort_fallback(_stream(_hello(), ["CUDAExecutionProvider", "CPUExecutionProvider"]), cuda) is None
+    assert protocol.ort_fallback(_stream(_hello(), ["CPUExecutionProvider"]), ORT_SPEC) is None
+
+
+def _cell(runner: str, **ort: Any) -> dict[str, Any]:
+    return {"runner": runner, "engine": "onnxruntime", "provider": "cpu", "ort": {**_hello()["ort"], **ort}}
+
+
+def test_the_ort_checks_say_same_release_linked_copy_and_options() -> None:
+    same = comparisons._ort_checks(_cell("go"), _cell("cpp"))
+    assert [c["ok"] for c in same] == [True, True] and "the same library" in same[0]["detail"]
+    linked = comparisons._ort_checks(_cell("go"), _cell("py", linked=True, library_sha256="cd" * 32))
+    assert linked[0]["ok"] and "same release, py links its own copy" in linked[0]["detail"]
+    older = comparisons._ort_checks(_cell("go"), _cell("py", version="1.31.1", library_sha256="cd" * 32))
+    assert not older[0]["ok"] and "1.31.1" in older[0]["detail"]
+    threads = comparisons._ort_checks(_cell("go"), _cell("py", session_options={"intra_op_threads": 2}))
+    assert not threads[1]["ok"]
+    assert not comparisons._ort_checks(_cell("go"), {"runner": "py", "ort": None})[0]["ok"]
+
+
+def _claim(**kw: Any) -> config.Claim:
+    return config.Claim(claim="TensorRT 23 ms vs ORT 35 ms", metric="latency_mean", a="py", b="py", a_value=23,
+                        b_value=35, model=None, a_engine="onnxruntime:tensorrt", b_engine="onnxruntime:cuda", **kw)
+
+
+def test_an_engine_claim_is_not_comparable_without_its_hardware_or_engines() -> None:
+    here = {"cpu_model": "Intel Xeon", "gpu": None}
+    out = claims.check([_claim(hardware="RTX 3090")], [], here)[0]
+    assert out["verdict"] == "not comparable" and "RTX 3090" in out["detail"] and "Intel Xeon" in out["detail"]
+    out = claims.check([_claim(hardware="RTX 3090")], [], {"gpu": "NVIDIA GeForce RTX 3090, 550.1, 24 GiB"})[0]
+    assert out["verdict"] == "not comparable" and "engine onnxruntime:tensorrt" in out["detail"]
+
+
+def test_doctor_names_a_missing_onnxruntime_and_the_fix(tmp_path: Path) -> None:
+    results = doctor.ort_checks([("py", sys.executable)], tmp_path)
+    assert [c.ok for c in results] == [False, False, False]
+    assert all("make onnxruntime" in c.fix for c in results)
+    found = doctor.ort_checks([("system", SYSTEM_PYTHON)])
+    assert all(c.ok for c in found), [c.detail for c in found]
+    assert engines.ORT_VERSION in found[-1].detail and "CPUExecutionProvider" in found[-1].detail
+
+
+# --- real runs ---------------------------------------------------------------------------------------------
+
+RUNNERS = ("cpp", "go", "python-system", "python-pip")
+
+
+def _run(folder: Path, body: str) -> dict[str, Any]:
+    path = folder / "c.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: ort
+        models: [{{name: yolov5s-320, path: {MODEL_320}, input_size: 320}}]
+        images: [{IMAGES / 'bus.jpg'}, {IMAGES / 'zidane.jpg'}, {IMAGES / 'dog.jpg'}, {IMAGES / 'horses.jpg'}]
+        runners:
+          - {{name: cpp, kind: cpp}}
+          - {{name: go, kind: go}}
+          - {{name: python-system, kind: python, interpreter: {SYSTEM_PYTHON}}}
+          - {{name: python-pip, kind: python}}
+        threads: 1
+        """) + textwrap.dedent(body))
+    out = folder / "run"
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "run", str(path), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((out / "summary.json").read_text())
+
+
+@pytest.mark.integration
+def test_onnxruntime_for_real_in_every_runner(tmp_path: Path, real_assets: None) -> None:
+    s = _run(tmp_path, """\
+        engine: [opencv, onnxruntime]
+        scenarios: [{name: single, type: single, warmup: 1, iterations: 3, repeats: 2}]
+        compare: [[go, python-system], [go, cpp], [go, python-pip]]
+        """)
+    cells = {(c["runner"], c["engine"]): c for c in s["cells"]}
+    assert {c["status"] for c in s["cells"]} == {"ok"}, [(c["id"], c["error"]) for c in s["cells"]]
+    for runner in RUNNERS:
+        ort = cells[(runner, "onnxruntime")]["ort"]
+        assert ort["version"] == engines.ORT_VERSION and ort["session_providers"][0] == "CPUExecutionProvider"
+        assert ort["linked"] == runner.startswith("python")
+    # Go and C++ load the very same file; the Pythons run the ORT linked into the same wheel's module
+    assert cells[("go", "onnxruntime")]["ort"]["library_sha256"] == cells[("cpp", "onnxruntime")]["ort"][
+        "library_sha256"]
+    # within an engine every pair matches; across engines each runner matches itself within cross-build tolerances
+    parity = {(p["a"], p["b"], p["scenario"]): p for p in s["parity"]}
+    for pair in (("go", "python-system"), ("go", "cpp")):
+        for label in ("single", "single ort-cpu"):
+            assert parity[(*pair, label)]["status"] == "pass" and parity[(*pair, label)]["same_build"], pair
+    assert {(p["runner"], p["status"]) for p in s["engine_parity"]} == {(r, "pass") for r in RUNNERS}
+    fair = {(e["a"], e["b"]): {f["check"]: f for f in e["fairness"]} for e in s["comparisons"]
+            if e["scenario"] == "single ort-cpu" and e["metric"] == "latency_p50"}
+    assert fair[("go", "cpp")]["same ONNX Runtime release"]["ok"]
+    assert "the same library" in fair[("go", "cpp")]["same ONNX Runtime release"]["detail"]
+    release = fair[("go", "python-system")]["same ONNX Runtime release"]
+    assert release["ok"] and "python-system links its own copy" in release["detail"], release
+    assert len(s["engine_table"]) == 2 * len(RUNNERS)
+
+
+@pytest.mark.integration
+def test_a_cuda_request_on_the_cpu_library_is_never_measured(tmp_path: Path, real_assets: None) -> None:
+    s = _run(tmp_path, """\
+        engine: onnxruntime
+        onnxruntime: {provider: cuda}
+        on_unavailable: skip
+        scenarios: [{name: single, type: single, warmup: 1, iterations: 2, repeats: 1}]
+        """)
+    for c in s["cells"]:
+        assert c["status"] == "skipped" and c["iterations"] == 0, c
+        assert c["error"].startswith("backend_unavailable") and "cuda" in c["error"], c["error"]
