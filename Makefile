@@ -58,7 +58,7 @@ test-go: onnxruntime
 test-cpp: cpp-runner
 	ctest --test-dir cpp_runner/build --output-on-failure
 
-test-py:
+test-py: onnxruntime
 	$(VPY) -m pytest -q
 
 test: setup models data lint test-go test-cpp test-py

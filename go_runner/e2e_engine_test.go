@@ -272,3 +272,19 @@ func TestEndToEndORTCUDAUnavailable(t *testing.T) {
 		t.Errorf("appending CUDA: %v, want backend_unavailable", err)
 	}
 }
+
+// A model whose first input and output pass the runner's checks but that ORT cannot load (a graph without
+// nodes or opset) is model_load from the session itself, naming the file, after the hello.
+func TestEndToEndORTSessionModelLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hollow.onnx")
+	if err := os.WriteFile(path, pbModel(pbInput(yoloInput), pbOutput(yoloOutput)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model := map[string]any{"name": "hollow", "path": path, "format": "onnx", "input_size": 320}
+	status, recs := scenarioRun(t, map[string]any{"model": model, "warmup": 0, "iterations": 1,
+		"engine": ortEngine(t, "cpu")})
+	if status != 1 || types(recs) != "hello,error" || recs[1]["code"] != codeModelLoad ||
+		!strings.Contains(recs[1]["message"].(string), "cannot read model "+path) {
+		t.Errorf("status %d records %v", status, recs)
+	}
+}

@@ -61,7 +61,7 @@ func (c *cvInferer) Close() { c.net.Close() }
 
 // modelLoader loads the spec's model on its engine, once per inferer (a pool loads one per worker).
 // newModelLoader does, once and untimed, what no load record times: under onnxruntime, reading the model's
-// input and output names and shapes (onnxruntime_go builds a temporary session for that).
+// first input and output (names, types, shapes) from the ONNX file and checking them (checkORTModel).
 type modelLoader struct {
 	s   *spec
 	ort *ortModel // onnxruntime only

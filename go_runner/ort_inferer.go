@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -16,67 +17,114 @@ type ortModel struct {
 	inputShape, outputShape ort.Shape
 }
 
-// inspectORTModel reads the model's first input and output and checks that the input takes the run's blob,
-// [batch, 3, size, size]: a model exported for another batch or size is model_load, naming both shapes.
-// GetInputOutputInfo loads the model into a temporary session: this runs once per run, outside every timed
-// region (the load record times the real session alone).
+// inspectORTModel reads the model's first input and first output from the file itself (readONNXModelIO: no
+// ORT session, so the load record's session is the process's first, as in the C++ and Python runners) and
+// checks them against the run's blob, [batch, 3, size, size], by checkORTModel.
+//
+// readONNXModelIO reads the whole file into the Go heap. Garbage once it returns, those pages would stay
+// resident (Go hands free memory back to the OS slowly, and ORT allocates with malloc, never reusing them)
+// and add the model's size to the runner's peak RSS and PSS, which the C++ and Python runners do not pay:
+// FreeOSMemory returns them before any session exists (untimed, once per run).
 func inspectORTModel(path string, batch, size int) (*ortModel, error) {
-	inputs, outputs, err := ort.GetInputOutputInfo(path)
+	in, out, err := readONNXModelIO(path)
+	debug.FreeOSMemory()
 	if err != nil {
-		return nil, newError(codeModelLoad, "cannot read model %s: %v", path, err)
+		return nil, err
 	}
-	if len(inputs) == 0 || len(outputs) == 0 {
-		return nil, newError(codeModelLoad, "model %s has %d inputs and %d outputs, want at least one of each",
-			path, len(inputs), len(outputs))
-	}
-	in, out := inputs[0], outputs[0]
-	if in.DataType != ort.TensorElementDataTypeFloat || out.DataType != ort.TensorElementDataTypeFloat {
-		return nil, newError(codeModelLoad, "model %s: input %q is %v and output %q is %v, want float tensors",
-			path, in.Name, in.DataType, out.Name, out.DataType)
+	return checkORTModel(path, in, out, batch, size)
+}
+
+// checkORTModel applies the model rule of the onnxruntime engine, the same in the Go, C++ and Python
+// runners:
+//
+//   - the model's first input is a float tensor of rank 4 matching the blob [B, 3, S, S], and its first
+//     output a float tensor of rank 3, [B, N, K] with K >= 6 (four box numbers, the objectness, at least
+//     one class);
+//   - a dimension may be dynamic (a dim_param, or a dim_value absent or <= 0) only in position 0, the
+//     batch, where the runner uses the run's B (the spec's batch in the batch scenario, else 1);
+//   - every fixed dimension of the input must equal the blob's (a model exported for another batch or size
+//     is model_load naming both shapes), and a fixed output batch must be B;
+//   - any other dynamic dimension is model_load naming the model's shape: the runner allocates the output
+//     once per session and needs every dimension but the batch fixed.
+//
+// The ortModel it returns has the blob's shape as the input's and the output's shape with its batch
+// resolved to B.
+func checkORTModel(path string, in, out onnxValue, batch, size int) (*ortModel, error) {
+	if in.elemType != onnxFloat || out.elemType != onnxFloat {
+		return nil, newError(codeModelLoad, "model %s: input %q is %s and output %q is %s, want float tensors",
+			path, in.name, onnxTypeName(in.elemType), out.name, onnxTypeName(out.elemType))
 	}
 	blob := ort.NewShape(int64(batch), 3, int64(size), int64(size))
-	if !shapeAccepts(in.Dimensions, blob) {
-		return nil, newError(codeModelLoad, "model %s takes input %q of shape %v, but the blob is %v (batch %d, "+
-			"input_size %d): the model must be exported for this batch and size", path, in.Name, in.Dimensions,
+	inShape, err := resolveBatch(in, 4, int64(batch), blob.String())
+	if err != nil {
+		return nil, newError(codeModelLoad, "model %s: input %q: %v", path, in.name, err)
+	}
+	if !equalShapes(inShape, blob) {
+		return nil, newError(codeModelLoad, "model %s takes input %q of shape %s, but the blob is %v (batch %d, "+
+			"input_size %d): the model must be exported for this batch and size", path, in.name, onnxShape(in),
 			blob, batch, size)
 	}
-	outShape, err := resolveOutputShape(out.Dimensions, batch)
+	outShape, err := resolveBatch(out, 3, int64(batch), fmt.Sprintf("[%d N K]", batch))
 	if err != nil {
-		return nil, newError(codeModelLoad, "model %s: output %q: %v", path, out.Name, err)
+		return nil, newError(codeModelLoad, "model %s: output %q: %v", path, out.name, err)
 	}
-	return &ortModel{path: path, inputName: in.Name, outputName: out.Name, inputShape: blob,
+	if outShape[0] != int64(batch) || outShape[2] < 6 {
+		return nil, newError(codeModelLoad, "model %s gives output %q of shape %s, want [%d N K] with K >= 6 "+
+			"(batch %d; K: 4 box numbers, the objectness, at least one class)", path, out.name, onnxShape(out),
+			batch, batch)
+	}
+	return &ortModel{path: path, inputName: in.name, outputName: out.name, inputShape: blob,
 		outputShape: outShape}, nil
 }
 
-// shapeAccepts says whether a model input of shape model takes a tensor of shape want; a dynamic
-// dimension (ORT reports it as -1) takes any size.
-func shapeAccepts(model, want ort.Shape) bool {
-	if len(model) != len(want) {
+// resolveBatch is v's shape with a dynamic batch (position 0) set to batch. A rank other than rank is an
+// error naming v's shape and the one wanted (want); so is a dynamic dimension in any other position.
+func resolveBatch(v onnxValue, rank int, batch int64, want string) (ort.Shape, error) {
+	if !v.ranked || len(v.dims) != rank {
+		return nil, fmt.Errorf("shape %s, want rank %d: %s", onnxShape(v), rank, want)
+	}
+	shape := ort.Shape(v.dims).Clone()
+	for i, d := range shape {
+		switch {
+		case d != onnxDynamic:
+		case i == 0:
+			shape[i] = batch
+		default:
+			return nil, fmt.Errorf("dynamic shape %s: only the batch (dimension 0) may be dynamic: the runner "+
+				"allocates the output once per session and needs every dimension but the batch fixed", onnxShape(v))
+		}
+	}
+	return shape, nil
+}
+
+func equalShapes(a, b ort.Shape) bool {
+	if len(a) != len(b) {
 		return false
 	}
-	for i, d := range model {
-		if d > 0 && d != want[i] {
+	for i := range a {
+		if a[i] != b[i] {
 			return false
 		}
 	}
 	return true
 }
 
-// resolveOutputShape is the shape of the output buffer allocated once per session: the model's, a dynamic
-// batch dimension set to batch. Any other dynamic dimension cannot be allocated ahead.
-func resolveOutputShape(model ort.Shape, batch int) (ort.Shape, error) {
-	shape := model.Clone()
-	for i, d := range shape {
-		switch {
-		case d > 0:
-		case i == 0:
-			shape[i] = int64(batch)
-		default:
-			return nil, fmt.Errorf("dynamic shape %v: the runner allocates the output once per session and "+
-				"needs every dimension but the batch fixed", model)
-		}
+// onnxShape is v's shape as the messages write it: [1 3 320 320], a dynamic dimension as -1 (ORT's way),
+// "unranked" for a tensor without a shape.
+func onnxShape(v onnxValue) string {
+	if !v.ranked {
+		return "unranked"
 	}
-	return shape, nil
+	return fmt.Sprint(v.dims)
+}
+
+// onnxTypeName names a TensorProto.DataType as ORT does (ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: both enums
+// number the types alike).
+func onnxTypeName(t int32) string {
+	if t == onnxNotATensor {
+		return "not a tensor"
+	}
+	return ort.TensorElementDataType(t).String()
 }
 
 // ortInferer is one ORT session: the blob's buffer wrapped as the input tensor on every call (no copy), run

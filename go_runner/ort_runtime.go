@@ -52,7 +52,8 @@ func loadORT(path string) (*ortRuntime, error) {
 		return nil, unavailable(err)
 	}
 	ort.SetSharedLibraryPath(path)
-	if err := ort.InitializeEnvironment(); err != nil {
+	// ORT's warnings go to stderr, as in the C++ (ORT_LOGGING_LEVEL_WARNING) and Python (severity 2) runners.
+	if err := ort.InitializeEnvironment(ort.WithLogLevelWarning()); err != nil {
 		return nil, unavailable(err)
 	}
 	ortState.rt = &ortRuntime{library: path, sha256: sum, probe: probe}

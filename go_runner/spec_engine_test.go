@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -46,17 +47,60 @@ func TestSessionProviders(t *testing.T) {
 	}
 }
 
-func TestORTShapes(t *testing.T) {
-	if !shapeAccepts([]int64{-1, 3, 320, 320}, []int64{4, 3, 320, 320}) ||
-		shapeAccepts([]int64{1, 3, 320, 320}, []int64{4, 3, 320, 320}) ||
-		shapeAccepts([]int64{3, 320, 320}, []int64{1, 3, 320, 320}) {
-		t.Error("shapeAccepts")
+func TestORTModelRule(t *testing.T) {
+	value := func(name string, dims ...int64) onnxValue {
+		return onnxValue{name: name, elemType: onnxFloat, ranked: true, dims: dims}
 	}
-	got, err := resolveOutputShape([]int64{-1, 6300, 85}, 4)
-	if err != nil || got.String() != "[4 6300 85]" {
-		t.Errorf("dynamic batch: %v, %v", got, err)
+	const path = "/m.onnx"
+	// Fixed shapes that take the blob, and a dynamic batch resolved to the run's.
+	for _, c := range []struct {
+		in, out onnxValue
+		batch   int
+		want    string
+	}{
+		{value("images", 1, 3, 320, 320), value("output", 1, 6300, 85), 1, "[1 6300 85]"},
+		{value("images", 4, 3, 320, 320), value("output", 4, 6300, 85), 4, "[4 6300 85]"},
+		{value("images", -1, 3, 320, 320), value("output", -1, 6300, 85), 4, "[4 6300 85]"},
+		{value("images", -1, 3, 320, 320), value("output", 1, 6300, 6), 1, "[1 6300 6]"},
+	} {
+		m, err := checkORTModel(path, c.in, c.out, c.batch, 320)
+		if err != nil || m.inputShape.String() != fmt.Sprintf("[%d 3 320 320]", c.batch) ||
+			m.outputShape.String() != c.want || m.inputName != "images" || m.outputName != "output" {
+			t.Errorf("%v %v batch %d: %+v, %v; want output %s", c.in.dims, c.out.dims, c.batch, m, err, c.want)
+		}
 	}
-	if _, err := resolveOutputShape([]int64{1, -1, 85}, 1); err == nil {
-		t.Error("a dynamic row count accepted: the output cannot be allocated ahead")
+	in, out := value("images", 1, 3, 320, 320), value("output", 1, 6300, 85)
+	for _, c := range []struct {
+		name    string
+		in, out onnxValue
+		batch   int
+		mention []string
+	}{
+		{"another batch", in, out, 4, []string{"[1 3 320 320]", "[4 3 320 320]", "exported for this batch"}},
+		{"another size", value("images", 1, 3, 640, 640), out, 1, []string{"[1 3 640 640]", "[1 3 320 320]"}},
+		{"rank 3 input", value("images", 3, 320, 320), out, 1, []string{"[3 320 320]", "rank 4", "[1 3 320 320]"}},
+		{"unranked input", onnxValue{name: "images", elemType: onnxFloat}, out, 1, []string{"unranked"}},
+		{"dynamic size", value("images", 1, 3, -1, -1), out, 1, []string{"[1 3 -1 -1]", "allocates the output"}},
+		{"dynamic rows", in, value("output", 1, -1, 85), 1, []string{"[1 -1 85]", "allocates the output"}},
+		{"dynamic K", in, value("output", -1, 6300, -1), 1, []string{"[-1 6300 -1]", "allocates the output"}},
+		{"rank 2 output", in, value("output", 6300, 85), 1, []string{"[6300 85]", "rank 3", "[1 N K]"}},
+		{"K < 6", in, value("output", 1, 6300, 5), 1, []string{"[1 6300 5]", "K >= 6"}},
+		{"another output batch", in, value("output", 2, 6300, 85), 1, []string{"[2 6300 85]", "[1 N K]"}},
+		{"int64 input", onnxValue{name: "images", elemType: 7, ranked: true, dims: in.dims}, out, 1,
+			[]string{"ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64", "want float"}},
+		{"a sequence output", in, onnxValue{name: "output", elemType: onnxNotATensor}, 1,
+			[]string{"not a tensor", "want float"}},
+	} {
+		_, err := checkORTModel(path, c.in, c.out, c.batch, 320)
+		re := asRunnerError(err)
+		if err == nil || re.code != codeModelLoad || !strings.Contains(re.msg, path) {
+			t.Errorf("%s: %v, want model_load naming the model", c.name, err)
+			continue
+		}
+		for _, m := range c.mention {
+			if !strings.Contains(re.msg, m) {
+				t.Errorf("%s: %q does not say %q", c.name, re.msg, m)
+			}
+		}
 	}
 }

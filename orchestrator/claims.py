@@ -177,6 +177,7 @@ def _find_pair(claim: Claim, cells: list[CellData]
         usable.sort(key=lambda cs: -cs[1].get("workers", 0))
     if claim.a_engine or claim.b_engine:
         return _engine_pair(claim, usable)
+    usable = [(c, s) for c, s in usable if _engine_of(s) == "opencv"]  # the article's claims are about OpenCV
     by = {(s["runner"], s["scenario_label"], s["model"], s["threads"]): (c, s) for c, s in usable}
     for (runner, scenario, model, threads), a in by.items():
         other = (claim.b, scenario, model, threads)

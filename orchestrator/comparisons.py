@@ -6,6 +6,8 @@ from typing import Any
 
 from . import parity, quiet, statistics, verdicts
 from .config import Parity
+from .engines import ORT_PROVIDER_NAMES
+from .engines import tag as engines_tag
 from .messages import Message, msg
 from .parity import Tolerance
 from .rundata import CellData, matched
@@ -24,10 +26,7 @@ def _base(a: CellData, b: CellData) -> dict[str, Any]:
 def _parity_pair(a: CellData, b: CellData, tolerances: Parity) -> dict[str, Any]:
     base = _base(a, b)
     ha, hb = a.hello(), b.hello()
-    da, db = a.detections(), b.detections()
-    if a.info.get("scenario") == "video":  # real-time play can drop different frames: match the common ones
-        common = set(da) & set(db)
-        da, db = {k: v for k, v in da.items() if k in common}, {k: v for k, v in db.items() if k in common}
+    da, db = _common(a, b)
     if not (ha and hb and da and db):
         return {**base, "status": "n/a", "same_build": None, "tolerance": None, "mismatches": [],
                 "reason": "one side has no detections (the cell failed)"}
@@ -43,36 +42,49 @@ def _parity_pair(a: CellData, b: CellData, tolerances: Parity) -> dict[str, Any]
 def _same_ort_release(ha: dict[str, Any], hb: dict[str, Any]) -> bool:
     """Both sides ran OpenCV DNN, or the same ONNX Runtime release (linked or loaded: the same compiled code)."""
     oa, ob = ha.get("ort"), hb.get("ort")
-    return (oa is None and ob is None) or (oa is not None and ob is not None and oa["version"] == ob["version"])
+    if oa is None and ob is None:
+        return True
+    return isinstance(oa, dict) and isinstance(ob, dict) and oa.get("version") is not None and \
+        oa.get("version") == ob.get("version")
 
 
 def engine_parity(cells: list[CellData], tolerances: Parity) -> list[dict[str, Any]]:
-    """Each runner's OpenCV cells against its ONNX Runtime cells of the same scenario variant, model and threads:
-    two engines never compute bit-identical outputs, so the cross-build tolerances apply."""
+    """Each runner's OpenCV cells against its ONNX Runtime cells (one per provider) of the same scenario variant,
+    model and threads: two engines never compute bit-identical outputs, so the cross-build tolerances apply."""
     tol = Tolerance(tolerances.cross_build_iou, tolerances.cross_build_score)
-    by_key: dict[tuple, dict[str, CellData]] = {}
+    by_key: dict[tuple, dict[tuple[str, str], CellData]] = {}
     for c in cells:
         key = (c.info["runner"], c.info.get("scenario_name"), repr(c.info.get("variant", {})), c.info["model"],
                c.info["threads"])
-        by_key.setdefault(key, {})[c.info.get("engine", "opencv")] = c
+        by_key.setdefault(key, {})[(c.info.get("engine", "opencv"), c.info.get("provider", ""))] = c
     out = []
-    for engines_of in by_key.values():
-        base = engines_of.get("opencv")
-        for name, other in engines_of.items():
-            if base is None or name == "opencv":
-                continue
-            da, db = base.detections(), other.detections()
-            entry = {"runner": base.info["runner"], "scenario": base.info.get("label", "single"),
-                     "model": base.info["model"], "threads": base.info["threads"], "a": "opencv",
-                     "b": other.info.get("label", "").rsplit(" ", 1)[-1], "tolerance": {"iou": tol.iou,
-                                                                                    "score": tol.score}}
-            if not (da and db):
-                out.append({**entry, "status": "n/a", "mismatches": [], "reason": "one side has no detections"})
-                continue
-            mismatches = parity.compare(da, db, tol)
-            out.append({**entry, "status": "fail" if mismatches else "pass", "mismatches": mismatches,
-                        "images": len(set(da) | set(db)), "detections": sum(len(r["detections"]) for r in da.values())})
+    for of_key in by_key.values():
+        base = of_key.get(("opencv", ""))
+        for (engine, provider), other in of_key.items():
+            if base is not None and engine != "opencv":
+                out.append(_engine_parity_pair(base, other, engines_tag(engine, provider), tol))
     return out
+
+
+def _engine_parity_pair(base: CellData, other: CellData, tag: str, tol: Tolerance) -> dict[str, Any]:
+    entry = {"runner": base.info["runner"], "scenario": base.info.get("label", "single"),
+             "model": base.info["model"], "threads": base.info["threads"], "a": "opencv", "b": tag,
+             "tolerance": {"iou": tol.iou, "score": tol.score}}
+    da, db = _common(base, other)
+    if not (da and db):
+        return {**entry, "status": "n/a", "mismatches": [], "reason": "one side has no detections (the cell failed)"}
+    mismatches = parity.compare(da, db, tol)
+    return {**entry, "status": "fail" if mismatches else "pass", "mismatches": mismatches,
+            "images": len(set(da) | set(db)), "detections": sum(len(r["detections"]) for r in da.values())}
+
+
+def _common(a: CellData, b: CellData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two cells' detections; for video only the frames both processed (real-time play drops frames)."""
+    da, db = a.detections(), b.detections()
+    if a.info.get("scenario") == "video":
+        common = set(da) & set(db)
+        da, db = {k: v for k, v in da.items() if k in common}, {k: v for k, v in db.items() if k in common}
+    return da, db
 
 
 def attach_parity(summaries: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
@@ -258,19 +270,20 @@ def _ort_checks(sa: dict, sb: dict) -> list[dict[str, Any]]:
     if not (oa and ob):
         versions = [f"{s['runner']}: {o.get('version', 'no ORT')}" for s, o in ((sa, oa), (sb, ob))]
         return [{"check": "same ONNX Runtime release", "ok": False, "detail": ", ".join(versions)}]
-    same = oa["version"] == ob["version"]
-    if oa["library_sha256"] == ob["library_sha256"]:
-        how = f"the same library ({oa['library_sha256'][:12]})"
+    same = oa.get("version") is not None and oa.get("version") == ob.get("version")
+    ha, hb = str(oa.get("library_sha256")), str(ob.get("library_sha256"))
+    if ha == hb:
+        how = f"the same library ({ha[:12]})"
     else:
-        linked = [s["runner"] for s, o in ((sa, oa), (sb, ob)) if o["linked"]]
-        how = (f"same release, {' and '.join(linked)} links its own copy" if linked
-               else "different library files") + (f" ({oa['library_sha256'][:12]} / {ob['library_sha256'][:12]})")
-    detail = f"{sa['runner']}: {oa['version']}, {sb['runner']}: {ob['version']}; {how}"
-    options_same = oa["session_options"] == ob["session_options"]
+        linked = [s["runner"] for s, o in ((sa, oa), (sb, ob)) if o.get("linked")]
+        how = (f"{'same release, ' if same else ''}{' and '.join(linked)} links its own copy" if linked
+               else "different library files") + f" ({ha[:12]} / {hb[:12]})"
+    detail = f"{sa['runner']}: {oa.get('version')}, {sb['runner']}: {ob.get('version')}; {how}"
+    options_same = oa.get("session_options") is not None and oa.get("session_options") == ob.get("session_options")
     return [{"check": "same ONNX Runtime release", "ok": same, "detail": detail},
             {"check": "same ONNX Runtime session options", "ok": options_same,
-             "detail": f"{oa['session_options']}" if options_same else
-                       f"{sa['runner']}: {oa['session_options']}, {sb['runner']}: {ob['session_options']}"}]
+             "detail": f"{oa.get('session_options')}" if options_same else
+                       f"{sa['runner']}: {oa.get('session_options')}, {sb['runner']}: {ob.get('session_options')}"}]
 
 
 def _quiet_check(a: CellData, b: CellData) -> dict[str, Any]:
@@ -301,8 +314,11 @@ def _accelerator_check(sa: dict, sb: dict) -> dict[str, Any]:
             problems.append(f"{s['runner']}: {s['target']['requested']} not available")
     requested = (sa["target"] or sb["target"] or {}).get("requested", "n/a")
     if sa.get("engine") == "onnxruntime":
-        used = [f"{s['runner']}: {((s.get('ort') or {}).get('session_providers') or ['?'])[0]}" for s in (sa, sb)]
-        what = f"provider {sa.get('provider')} used ({', '.join(used)}), no fallback"
+        want = ORT_PROVIDER_NAMES.get(sa.get("provider", ""), "?")
+        used = {s["runner"]: ((s.get("ort") or {}).get("session_providers") or ["none reported"])[0] for s in (sa, sb)}
+        if not problems:  # both completed: each session's first provider must be the one asked for
+            problems = [f"{runner}: the session uses {got}, not {want}" for runner, got in used.items() if got != want]
+        what = f"provider {sa.get('provider')} used ({', '.join(f'{r}: {p}' for r, p in used.items())}), no fallback"
     else:
         what = f"target {requested} available on both sides, no fallback"
     return {"check": "requested target used", "ok": not problems,

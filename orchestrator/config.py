@@ -312,29 +312,35 @@ def _engines(doc: Doc, kp: tuple, value: Any) -> tuple[str, ...]:
 
 
 def _onnxruntime(doc: Doc, runners: list[Runner]) -> OnnxRuntime:
-    """Where ONNX Runtime is and the provider its cells ask for; the files are checked only when a cell uses it."""
+    """Where ONNX Runtime is and the providers its cells ask for; the files are checked only when a cell uses it."""
     kp = ("onnxruntime",)
     m = mapping(doc, kp, {"library", "python_path", "provider"})
     used = "onnxruntime" in _engines(doc, ("engine",), doc.data.get("engine", "opencv")) or any(
         r.engines and "onnxruntime" in r.engines for r in runners)
-    hint = ("run `make onnxruntime` (part of `make setup`) to install the pinned ONNX Runtime "
-            "(for a GPU: scripts/gpu_check.sh)")
-    if "$" in os.path.expandvars(str(m.get("library", ""))):
-        hint = "the variable in it is not set (configs/gpu.yaml is run by scripts/gpu_check.sh, which sets it)"
-    library = (existing_file(doc, kp + ("library",), m["library"], hint) if "library" in m
-               else engines.default_library())
-    if used and doc.check_files and not library.is_file():
-        raise doc.fail(kp, f"ONNX Runtime is not installed ({library} is missing); {hint}")
+    library = resolve_path(doc, typed(doc, kp + ("library",), str)) if "library" in m else engines.default_library()
     python_path = resolve_path(doc, typed(doc, kp + ("python_path",), str)) if "python_path" in m else engines.ORT_HOME
-    value = m.get("provider", "cpu")
+    if used and doc.check_files:
+        for key, path, there in (("library", library, library.is_file()), ("python_path", python_path,
+                                                                            python_path.is_dir())):
+            if not there:
+                raise doc.fail(kp + ((key,) if key in m else ()), f"ONNX Runtime is not there: {path} is missing; "
+                               + _ort_hint(m.get(key)))
     if "provider" not in m:
         return OnnxRuntime(library, python_path)
+    value = m["provider"]
     providers = tuple(dict.fromkeys(
         choice(doc, kp + ("provider",) + ((i,) if isinstance(value, list) else ()), engines.PROVIDERS, None)
         for i in range(len(value) if isinstance(value, list) else 1)))
     if not providers:
         raise doc.fail(kp + ("provider",), f"expected a provider or a list of them ({', '.join(engines.PROVIDERS)})")
     return OnnxRuntime(library, python_path, providers)
+
+
+def _ort_hint(value: Any) -> str:
+    if value is not None and "$" in os.path.expandvars(str(value)):
+        return "the variable in it is not set (configs/gpu.yaml is run by scripts/gpu_check.sh, which sets it)"
+    return ("run `make onnxruntime` (part of `make setup`) to install the pinned ONNX Runtime "
+            "(for a GPU: scripts/gpu_check.sh)")
 
 
 def _affinity(doc: Doc) -> list[int] | None:

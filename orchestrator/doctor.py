@@ -10,8 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from . import engines
+from . import config, engines
 from .config import default_interpreter
+from .engines import OnnxRuntime
+from .errors import ConfigError
 from .runners import ROOT
 
 DEBIAN_HINT = "run `make setup` (Debian/Ubuntu)"
@@ -32,8 +34,11 @@ def _probe(argv: list[str]) -> tuple[bool, str]:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
+    if done.returncode != 0:  # the last line of an error says what it is (a traceback's first line does not)
+        text = (done.stderr or done.stdout).strip().splitlines()
+        return False, (text[-1] if text else f"exit status {done.returncode}")
     text = (done.stdout or done.stderr).strip().splitlines()
-    return done.returncode == 0, (text[0] if text else "")
+    return True, (text[0] if text else "")
 
 
 def checks(config_path: Path) -> list[Check]:
@@ -55,7 +60,7 @@ def checks(config_path: Path) -> list[Check]:
                                                 "numpy.__version__)"])
         out.append(Check(f"Python runner '{name}' ({interpreter})", ok, detail,
                          "Debian's python3: apt-get install python3-opencv; the venv: make setup"))
-    out += ort_checks(_interpreters(config_path))
+    out += ort_checks(_interpreters(config_path), *_ort_of(config_path))
     for model in ("yolov5s-640.onnx", "yolov5s-320.onnx", "yolov5s-320-b4.onnx"):
         path = ROOT / "models" / model
         out.append(Check(f"model {model}", path.is_file(), str(path), "run `make models`"))
@@ -73,23 +78,40 @@ ORT_PROBE = ("import sys; sys.path.insert(0, sys.argv[1]); import onnxruntime as
              "print(o.__version__, ','.join(o.get_available_providers()))")
 
 
-def ort_checks(interpreters: list[tuple[str, str]], home: Path = engines.ORT_HOME) -> list[Check]:
-    """ONNX Runtime: the library the Go and C++ runners load, the headers the C++ runner builds with, and the
-    release and providers each Python interpreter imports from the same installation."""
-    library = engines.default_library(home)
-    header = home / "include" / "onnxruntime_c_api.h"
-    out = [Check("ONNX Runtime library (Go, C++ runners)", library.is_file(), str(library), ORT_FIX),
-           Check("ONNX Runtime C API headers (C++ runner)", header.is_file(), str(header), ORT_FIX)]
+def ort_checks(interpreters: list[tuple[str, str]], ort: OnnxRuntime | None = None, used: bool = True
+               ) -> list[Check]:
+    """ONNX Runtime: the C API headers every build of the native runners needs; and, when the config runs the
+    onnxruntime engine, the library the Go and C++ runners load and the release and providers each Python
+    interpreter imports from the config's installation (the pinned release for the default one)."""
+    ort = ort or OnnxRuntime(engines.default_library(), engines.ORT_HOME)
+    header = engines.ORT_HOME / "include" / "onnxruntime_c_api.h"
+    out = [Check("ONNX Runtime C API headers (Go, C++ runners)", header.is_file(), str(header), ORT_FIX)]
+    if not used:
+        return out
+    pinned = ort.library == engines.default_library()
+    fix = ORT_FIX if pinned else ("install the ONNX Runtime that the config's onnxruntime.library and python_path "
+                                  "name (configs/gpu.yaml: run it through scripts/gpu_check.sh)")
+    out.append(Check("ONNX Runtime library (Go, C++ runners)", ort.library.is_file(), str(ort.library), fix))
     for name, interpreter in interpreters:
-        ok, detail = _probe([interpreter, "-c", ORT_PROBE, str(home)])
-        version = engines.version_tuple(detail.split(" ")[0]) if ok else ()
-        if ok and version < engines.ORT_MIN_VERSION:
-            ok, detail = False, f"ONNX Runtime {detail.split(' ')[0]} is older than 1.24 (C API 24): {detail}"
-        elif ok and detail.split(" ")[0] != engines.ORT_VERSION:
-            ok, detail = False, f"ONNX Runtime {detail.split(' ')[0]}, the project pins {engines.ORT_VERSION}"
+        ok, detail = _probe([interpreter, "-c", ORT_PROBE, str(ort.python_path)])
+        version = detail.split(" ")[0] if ok else ""
+        if ok and engines.version_tuple(version) < engines.ORT_MIN_VERSION:
+            ok, detail = False, f"ONNX Runtime {version} is older than 1.24 (C API 24): {detail}"
+        elif ok and pinned and version != engines.ORT_VERSION:
+            ok, detail = False, f"ONNX Runtime {version}, the project pins {engines.ORT_VERSION}"
         out.append(Check(f"ONNX Runtime for '{name}' ({interpreter})", ok,
-                         f"onnxruntime {detail}" if ok else detail, ORT_FIX))
+                         f"onnxruntime {detail}" if ok else detail, fix))
     return out
+
+
+def _ort_of(config_path: Path) -> tuple[OnnxRuntime | None, bool]:
+    """The config's ONNX Runtime installation, and whether any of its cells uses it (files not checked here)."""
+    try:
+        c = config.parse(config_path.read_text(encoding="utf-8"), config_path, check_files=False)
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None, True  # an unreadable config: check the default installation
+    used = "onnxruntime" in c.engines or any(r.engines and "onnxruntime" in r.engines for r in c.runners)
+    return c.onnxruntime, used
 
 
 def _interpreters(config_path: Path) -> list[tuple[str, str]]:

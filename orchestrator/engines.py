@@ -68,7 +68,7 @@ def table(cells: list[dict]) -> list[dict]:
     """The article's chapter 4.1 table: per runner and engine (and model, threads), single-image latency and
     video-stream FPS side by side. Empty unless the run has more than one engine (an OpenCV-only run has the
     per-scenario tables)."""
-    if len({c.get("engine", "opencv") for c in cells}) < 2:
+    if len({(c.get("engine", "opencv"), c.get("provider", "")) for c in cells}) < 2:
         return []
     rows: dict[tuple, dict] = {}
     for c in cells:

@@ -112,12 +112,11 @@ def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
 def _ort(hello: dict[str, Any] | None, cell: CellData) -> dict[str, Any] | None:
     """What ONNX Runtime a cell ran: its release, the file whose code ran, and the session's providers."""
     ort = (hello or {}).get("ort")
-    if not ort:
+    if not isinstance(ort, dict):  # absent, or a stream the validator refused: nothing to report
         return None
     providers = next((s.load.get("providers") for s in cell.streams if s.load and s.load.get("providers")), None)
-    return {"version": ort["version"], "library_sha256": ort["library_sha256"], "linked": ort["linked"],
-            "library": ort["library"], "provider": ort["provider"], "session_providers": providers,
-            "session_options": ort["session_options"]}
+    return {**{k: ort.get(k) for k in ("version", "library_sha256", "linked", "library", "provider",
+                                        "session_options")}, "session_providers": providers}
 
 
 def _p50_mean(values: list[float]) -> dict[str, float]:

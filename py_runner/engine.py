@@ -24,6 +24,8 @@ clock = time.perf_counter_ns
 # Protocol names of the providers -> ONNX Runtime's.
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 SESSION_OPTIONS = {"inter_op_threads": 1, "execution_mode": "sequential", "graph_optimization": "all"}
+MIN_VERSION = (1, 24)  # C API 24, what the Go and C++ runners need: the same floor on every side
+WARNING = 2  # ORT's log severity: the three runners write ORT's warnings to stderr alike
 
 
 class Inferer(Protocol):
@@ -49,13 +51,13 @@ class OrtInferer:
     """One InferenceSession through an IOBinding: the blob's buffer is the input tensor and a numpy array
     allocated once is the output tensor, so ORT reads and writes them in place (no copy either way)."""
 
-    def __init__(self, ort: ModuleType, session: Any) -> None:
+    def __init__(self, ort: ModuleType, session: Any, output_shape: list[int]) -> None:
         self.ort = ort
         self.session = session
         self.providers = list(session.get_providers())
         inp, outp = session.get_inputs()[0], session.get_outputs()[0]
         self.input_name = inp.name
-        self.output = np.empty(outp.shape, dtype=np.float32)
+        self.output = np.empty(output_shape, dtype=np.float32)
         self.binding = session.io_binding()
         self.binding.bind_ortvalue_output(outp.name, ort.OrtValue.ortvalue_from_numpy(self.output))
 
@@ -74,17 +76,36 @@ def import_ort(spec: Spec) -> ModuleType:
         sys.path.insert(0, spec.ort_python_path)
     try:
         import onnxruntime
-    except ImportError as exc:
+    except Exception as exc:  # noqa: BLE001 - an ImportError, or whatever a broken installation raises
         raise RunnerError("backend_unavailable", f"cannot import onnxruntime (python_path "
-                          f"{spec.ort_python_path or 'none'}): {exc}") from exc
+                          f"{spec.ort_python_path or 'none'}): {type(exc).__name__}: {exc}") from exc
+    if _version(onnxruntime.__version__) < MIN_VERSION:
+        raise RunnerError("backend_unavailable", f"ONNX Runtime {onnxruntime.__version__} from "
+                          f"{os.path.dirname(onnxruntime.__file__)} is older than 1.24 (C API 24): make onnxruntime "
+                          "installs the pinned release")
+    onnxruntime.set_default_logger_severity(WARNING)
     return onnxruntime
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in text.split(".")[:2])
+    except ValueError:
+        return ()
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def ort_info(ort: ModuleType, spec: Spec) -> dict[str, Any]:
     """The hello's `ort`: Python runs the ORT linked into its extension module, so that file is the library."""
     module = ort.capi.onnxruntime_pybind11_state.__file__
-    with open(module, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    digest = _sha256(module)
     return {"version": ort.__version__, "library": os.path.abspath(module), "library_sha256": digest,
             "linked": True, "available_providers": list(ort.get_available_providers()), "provider": spec.provider,
             "session_options": {"intra_op_threads": spec.threads, **SESSION_OPTIONS}}
@@ -114,6 +135,29 @@ def load(spec: Spec) -> tuple[Inferer, int]:
     return OpenCVInferer(net), clock() - t0
 
 
+def model_shapes(path: str, session: Any, batch: int, size: int) -> list[int]:
+    """The output shape to allocate, after checking the model against the run (the rule of every runner): the
+    first input is a float [B, 3, S, S] and the first output a float [B, N, K] (K >= 6); only dimension 0, the
+    batch, may be dynamic (ORT reports a name or None), and it takes the run's B. The runner allocates the
+    output once per session, so every other dimension must be fixed."""
+    inp, outp = session.get_inputs()[0], session.get_outputs()[0]
+    want = [batch, 3, size, size]
+    for what, arg in (("input", inp), ("output", outp)):
+        if arg.type != "tensor(float)":
+            raise RunnerError("model_load", f"model {path}: {what} {arg.name!r} is {arg.type}, want tensor(float)")
+    fixed = [d if isinstance(d, int) and d > 0 else None for d in inp.shape]
+    if len(fixed) != 4 or None in fixed[1:] or any(f is not None and f != w for f, w in zip(fixed, want)):
+        raise RunnerError("model_load", f"model {path} takes input {inp.name!r} of shape {list(inp.shape)}, but the "
+                          f"blob is {want} (batch {batch}, input_size {size}): the model must be exported for this "
+                          "batch and size")
+    out = [d if isinstance(d, int) and d > 0 else None for d in outp.shape]
+    if len(out) != 3 or None in out[1:] or (out[0] is not None and out[0] != batch) or out[2] < 6:
+        raise RunnerError("model_load", f"model {path}: output {outp.name!r} of shape {list(outp.shape)}: want "
+                          "[B, N, K] with K >= 6; the runner allocates the output once per session and needs every "
+                          "dimension but the batch fixed")
+    return [batch, out[1], out[2]]
+
+
 def _load_ort(spec: Spec) -> tuple[Inferer, int]:
     ort = import_ort(spec)
     want = PROVIDERS[spec.provider]
@@ -124,19 +168,16 @@ def _load_ort(spec: Spec) -> tuple[Inferer, int]:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only: a warning on stderr is not a record
+    options.log_severity_level = WARNING
     providers = [want] if want == PROVIDERS["cpu"] else [want, PROVIDERS["cpu"]]
     try:
         session = ort.InferenceSession(spec.model_path, options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types for a bad model
         raise RunnerError("model_load", f"cannot read model {spec.model_path}: {exc}") from exc
     load_ns = clock() - t0
-    want_shape = [spec.batch if spec.scenario == "batch" else 1, 3, spec.input_size, spec.input_size]
-    got_shape = list(session.get_inputs()[0].shape)
-    if got_shape != want_shape:
-        raise RunnerError("model_load", f"the model's input is {got_shape}, this run needs {want_shape}: export the "
-                          "model for this size and batch")
-    inferer = OrtInferer(ort, session)
+    batch = spec.batch if spec.scenario == "batch" else 1
+    output_shape = model_shapes(spec.model_path, session, batch, spec.input_size)
+    inferer = OrtInferer(ort, session, output_shape)
     if not inferer.providers or inferer.providers[0] != want:
         raise RunnerError("backend_unavailable", f"provider {spec.provider} ({want}) was requested but the session "
                           f"uses {inferer.providers}: ONNX Runtime fell back to the CPU")

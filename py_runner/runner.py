@@ -101,6 +101,8 @@ def _ort(spec: Spec) -> tuple[dict | None, RunnerError | None]:
         return engine.ort_info(engine.import_ort(spec), spec), None
     except RunnerError as exc:
         return None, exc
+    except Exception as exc:  # noqa: BLE001 - the hello comes first: report after it
+        return None, RunnerError("backend_unavailable", f"ONNX Runtime: {type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

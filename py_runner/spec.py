@@ -129,7 +129,8 @@ def _engine_keys(raw: dict) -> dict[str, Any]:
     library = _get(engine, "library", str, "engine.")
     if not library:
         raise RunnerError("spec", "engine.library is empty")
-    python_path = engine.get("python_path") or ""
+    python_path = engine.get("python_path")
+    python_path = "" if python_path is None else python_path
     if not isinstance(python_path, str):
         raise RunnerError("spec", f"engine.python_path must be text: {python_path!r}")
     return {"engine": name, "provider": provider, "ort_library": library, "ort_python_path": python_path}

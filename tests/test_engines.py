@@ -157,6 +157,87 @@ def test_the_ort_checks_say_same_release_linked_copy_and_options() -> None:
     assert not comparisons._ort_checks(_cell("go"), {"runner": "py", "ort": None})[0]["ok"]
 
 
+def test_the_requested_provider_check_fails_when_a_session_used_another() -> None:
+    cell = {"runner": "go", "engine": "onnxruntime", "provider": "cuda", "error": None, "target": None,
+            "ort": {"session_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"]}}
+    ok = comparisons._accelerator_check(cell, {**cell, "runner": "cpp"})
+    assert ok["ok"] and "go: CUDAExecutionProvider" in ok["detail"]
+    cpu = {**cell, "runner": "py", "ort": {"session_providers": ["CPUExecutionProvider"]}}
+    bad = comparisons._accelerator_check(cell, cpu)
+    assert not bad["ok"] and "py: the session uses CPUExecutionProvider, not CUDAExecutionProvider" in bad["detail"]
+    assert not comparisons._accelerator_check(cell, {**cell, "runner": "cpp", "ort": None})["ok"]
+
+
+def test_the_engine_table_needs_two_engines_or_providers() -> None:
+    def cell(engine: str, provider: str) -> dict[str, Any]:
+        return {"runner": "go", "kind": "go", "engine": engine, "provider": provider, "model": "m", "threads": 1,
+                "scenario": "single", "status": "ok", "opencv": {"version": "4.6.0"}, "ort": {"version": "1.31.1"},
+                "latency_ms": {"p50": 10.0, "process_median": {"ci95": [9.0, 11.0]}},
+                "phases_ms": {"inference": {"p50": 8.0}}}
+    assert engines.table([cell("opencv", "")]) == []
+    rows = engines.table([cell("onnxruntime", "cpu"), cell("onnxruntime", "cuda")])
+    assert [r["engine"] for r in rows] == ["ONNX Runtime 1.31.1 (cpu)", "ONNX Runtime 1.31.1 (cuda)"]
+    assert rows[0]["single_p50_ms"] == 10.0 and rows[0]["single_ci95"] == [9.0, 11.0]
+
+
+class _Cell:
+    """What engine_parity reads of a cell: its info and its detections."""
+
+    def __init__(self, engine: str, provider: str, score: float) -> None:
+        self.info = {"runner": "go", "scenario_name": "single", "scenario": "single", "variant": {}, "model": "m",
+                     "threads": 1, "engine": engine, "provider": provider,
+                     "label": "single" + (f" ort-{provider}" if provider else "")}
+        self._dets = {"a.jpg": {"image": "a.jpg", "detections": [{"class_id": 0, "score": score,
+                                                                   "box": [0.0, 0.0, 10.0, 10.0]}]}}
+
+    def detections(self) -> dict[str, Any]:
+        return self._dets
+
+
+def test_engine_parity_checks_every_provider_against_opencv() -> None:
+    cells = [_Cell("opencv", "", 0.9), _Cell("onnxruntime", "cpu", 0.91), _Cell("onnxruntime", "cuda", 0.5)]
+    got = {p["b"]: p["status"] for p in comparisons.engine_parity(cells, config.Parity())}
+    assert got == {"ort-cpu": "pass", "ort-cuda": "fail"}  # the score moved beyond the cross-build 0.05
+
+
+class _Arg:
+    def __init__(self, shape: list[Any], name: str = "x", kind: str = "tensor(float)") -> None:
+        self.shape, self.name, self.type = shape, name, kind
+
+
+class _Session:
+    def __init__(self, inp: list[Any], out: list[Any]) -> None:
+        self._in, self._out = _Arg(inp, "images"), _Arg(out, "output")
+
+    def get_inputs(self) -> list[_Arg]:
+        return [self._in]
+
+    def get_outputs(self) -> list[_Arg]:
+        return [self._out]
+
+
+@pytest.mark.parametrize("inp, out, batch, want", [
+    ([1, 3, 320, 320], [1, 6300, 85], 1, [1, 6300, 85]),
+    (["batch", 3, 320, 320], [None, 6300, 85], 4, [4, 6300, 85]),  # a dynamic batch takes the run's
+    ([4, 3, 320, 320], [4, 6300, 85], 4, [4, 6300, 85]),
+    ([4, 3, 320, 320], [4, 6300, 85], 2, "takes input 'images' of shape [4, 3, 320, 320], but the blob is [2, 3"),
+    ([1, 3, "h", "w"], [1, 6300, 85], 1, "takes input"),  # only the batch may be dynamic
+    ([1, 3, 320, 320], [1, "n", 85], 1, "needs every dimension but the batch fixed"),
+    ([1, 3, 320, 320], [1, 6300], 1, "want [B, N, K]"),
+    ([1, 3, 640, 640], [1, 25200, 85], 1, "input_size 320"),
+])
+def test_the_python_runner_checks_the_model_shapes_by_the_shared_rule(inp: list, out: list, batch: int,
+                                                                      want: Any) -> None:
+    import engine as py_engine
+    from records import RunnerError
+    if isinstance(want, list):
+        assert py_engine.model_shapes("m.onnx", _Session(inp, out), batch, 320) == want
+        return
+    with pytest.raises(RunnerError) as err:
+        py_engine.model_shapes("m.onnx", _Session(inp, out), batch, 320)
+    assert err.value.code == "model_load" and want in str(err.value), str(err.value)
+
+
 def _claim(**kw: Any) -> config.Claim:
     return config.Claim(claim="TensorRT 23 ms vs ORT 35 ms", metric="latency_mean", a="py", b="py", a_value=23,
                         b_value=35, model=None, a_engine="onnxruntime:tensorrt", b_engine="onnxruntime:cuda", **kw)
@@ -171,9 +252,12 @@ def test_an_engine_claim_is_not_comparable_without_its_hardware_or_engines() -> 
 
 
 def test_doctor_names_a_missing_onnxruntime_and_the_fix(tmp_path: Path) -> None:
-    results = doctor.ort_checks([("py", sys.executable)], tmp_path)
-    assert [c.ok for c in results] == [False, False, False]
-    assert all("make onnxruntime" in c.fix for c in results)
+    missing = engines.OnnxRuntime(tmp_path / "libonnxruntime.so", tmp_path)
+    results = doctor.ort_checks([("py", sys.executable)], missing)
+    assert [c.ok for c in results] == [True, False, False]  # the headers are there; the config's ORT is not
+    assert "No module named 'onnxruntime'" in results[2].detail  # the error's last line, not "Traceback"
+    assert all("scripts/gpu_check.sh" in c.fix for c in results[1:])
+    assert len(doctor.ort_checks([("py", sys.executable)], missing, used=False)) == 1
     found = doctor.ort_checks([("system", SYSTEM_PYTHON)])
     assert all(c.ok for c in found), [c.detail for c in found]
     assert engines.ORT_VERSION in found[-1].detail and "CPUExecutionProvider" in found[-1].detail

@@ -27,9 +27,10 @@ class Inferer {
 public:
     virtual ~Inferer() = default;
 
-    // After the timed load: checks the model's input against the blob the pipeline will give, dims
-    // [B, 3, S, S], and prepares the output. Throws std::runtime_error (a model_load) for a model that
-    // cannot take that blob. OpenCV checks nothing here: its forward() says it.
+    // After the timed load: checks the model's first input against the blob the pipeline will give, dims
+    // [B, 3, S, S], and its first output against [B, N, K] (the rule is in engine_ort.cpp, check_model),
+    // and prepares the output. Throws std::runtime_error (a model_load) for a model that fails the rule.
+    // OpenCV checks nothing here: its forward() says it.
     virtual void prepare(const std::vector<std::int64_t>& input_dims) { (void)input_dims; }
 
     // Step 4 on a continuous float32 NCHW blob. The result is float32 in the model's output dims,
@@ -41,8 +42,9 @@ public:
 };
 
 // The load that load_ns times: readNet + setPreferableBackend + setPreferableTarget, or ORT's session
-// options, provider and CreateSession. Throws EngineUnavailable (ort_api.hpp) when ORT cannot append
-// the provider, std::exception for a model that does not load.
+// options, provider and CreateSession. Throws EngineInternal (ort_api.hpp) when ORT cannot make the
+// session options, EngineUnavailable when it cannot append the provider, std::exception for a model that
+// does not load.
 std::unique_ptr<Inferer> load_inferer(const std::string& model_path, const EngineConfig& engine);
 
 std::unique_ptr<Inferer> load_opencv_inferer(const std::string& model_path, cv::dnn::Backend backend,

@@ -25,14 +25,6 @@ std::size_t element_count(const std::vector<std::int64_t>& dims) {
                            [](std::size_t n, std::int64_t d) { return n * static_cast<std::size_t>(d); });
 }
 
-// A symbolic (dynamic) dimension of the model takes any size.
-bool fits(const std::vector<std::int64_t>& model, const std::vector<std::int64_t>& blob) {
-    if (model.size() != blob.size()) return false;
-    for (std::size_t i = 0; i < model.size(); ++i)
-        if (model[i] >= 0 && model[i] != blob[i]) return false;
-    return true;
-}
-
 // A continuous float32 Mat of exactly these dims: the tensor ORT reads is the Mat's buffer.
 bool same_dims(const cv::Mat& m, const std::vector<std::int64_t>& dims) {
     if (m.type() != CV_32F || !m.isContinuous() || m.dims != static_cast<int>(dims.size())) return false;
@@ -103,8 +95,9 @@ public:
     }
 
 private:
-    void check_model(const TensorInfo& in, const TensorInfo& out, const std::vector<std::int64_t>& blob) const;
-    void allocate_output(const TensorInfo& out);
+    std::vector<std::int64_t> check_model(const TensorInfo& in, const TensorInfo& out,
+                                          const std::vector<std::int64_t>& blob) const;
+    void allocate_output(const std::vector<std::int64_t>& dims);
 
     const OrtRuntime& rt_;
     OrtPtr<OrtSession> session_;
@@ -116,33 +109,55 @@ private:
     cv::Mat output_;                        // a header over output_data_ for the postprocess
 };
 
-void OrtInferer::check_model(const TensorInfo& in, const TensorInfo& out, const std::vector<std::int64_t>& blob) const {
+// The model's shapes, one rule in all three runners (docs/protocol.md, "Engines"; go_runner/ort_inferer.go,
+// py_runner/engine.py model_shapes): the first input is a float tensor of rank 4 matching the blob [B, 3, S, S]
+// and the first output a float tensor of rank 3 [B, N, K] with K >= 6. A dimension may be dynamic (ORT reports
+// -1 for a symbolic or unknown dim) ONLY in position 0, the batch, where the runner uses the run's B (the spec's
+// batch in the batch scenario, else 1). Every fixed input dimension must equal the blob's, and a fixed output
+// batch must be B. Any other dynamic dimension, of the input or of the output, is a model_load naming the
+// model's shape: the runner allocates the output once per session and needs every dimension but the batch fixed.
+// Returns the dims of that output buffer, [B, N, K].
+std::vector<std::int64_t> OrtInferer::check_model(const TensorInfo& in, const TensorInfo& out,
+                                                  const std::vector<std::int64_t>& blob) const {
+    static const char* const kFixed =
+        ": the runner allocates the output once per session and needs every dimension but the batch fixed";
+    const auto dynamic = [](std::int64_t d) { return d <= 0; };
     if (in.type != kFloat || out.type != kFloat)
         throw std::runtime_error("the model's input " + in.name + " and output " + out.name +
                                  " must be float32 tensors");
-    if (!fits(in.dims, blob))
-        throw std::runtime_error("the model's input " + in.name + " is " + dims_text(in.dims) + ", the blob " +
-                                 dims_text(blob) + " (batch " + std::to_string(blob[0]) + ", input_size " +
-                                 std::to_string(blob.back()) + "): export the model with that batch and size");
-    for (std::int64_t d : out.dims)
-        if (d <= 0)
-            throw std::runtime_error("the model's output " + out.name + " is " + dims_text(out.dims) +
-                                     ": cpp_runner allocates the output once and needs a model with static shapes");
+    const std::string blob_text = dims_text(blob) + " (batch " + std::to_string(blob[0]) + ", input_size " +
+                                  std::to_string(blob.back()) + ")";
+    if (in.dims.size() != 4)
+        throw std::runtime_error("the model's input " + in.name + " is " + dims_text(in.dims) +
+                                 ", not a rank-4 [B, 3, S, S] tensor like the blob " + blob_text);
+    for (std::size_t i = 1; i < 4; ++i)
+        if (dynamic(in.dims[i]))
+            throw std::runtime_error("the model's input " + in.name + " is " + dims_text(in.dims) + kFixed);
+    for (std::size_t i = 0; i < 4; ++i)
+        if (!dynamic(in.dims[i]) && in.dims[i] != blob[i])
+            throw std::runtime_error("the model's input " + in.name + " is " + dims_text(in.dims) + ", the blob " +
+                                     blob_text + ": export the model with that batch and size");
+    const std::string out_text = "the model's output " + out.name + " is " + dims_text(out.dims);
+    if (out.dims.size() != 3)
+        throw std::runtime_error(out_text + ", not a rank-3 [B, N, K] tensor");
+    if (dynamic(out.dims[1]) || dynamic(out.dims[2])) throw std::runtime_error(out_text + kFixed);
     // [B, N, 5 + classes]: one block of rows per image of the blob.
-    if (out.dims.size() == 3 && out.dims[0] != blob[0])
-        throw std::runtime_error("the model's output " + out.name + " is " + dims_text(out.dims) + " for a batch of " +
-                                 std::to_string(blob[0]) + " images");
+    if (!dynamic(out.dims[0]) && out.dims[0] != blob[0])
+        throw std::runtime_error(out_text + " for a batch of " + std::to_string(blob[0]) + " images");
+    if (out.dims[2] < 6)
+        throw std::runtime_error(out_text + ": want [B, N, K] with K >= 6 (a box, its score and a class)");
+    return {blob[0], out.dims[1], out.dims[2]};
 }
 
-void OrtInferer::allocate_output(const TensorInfo& out) {
-    output_data_.assign(element_count(out.dims), 0.f);
+void OrtInferer::allocate_output(const std::vector<std::int64_t>& dims) {
+    output_data_.assign(element_count(dims), 0.f);
     OrtValue* raw = nullptr;
     rt_.check(rt_.api().CreateTensorWithDataAsOrtValue(rt_.cpu_memory(), output_data_.data(),
-                                                       output_data_.size() * sizeof(float), out.dims.data(),
-                                                       out.dims.size(), kFloat, &raw),
+                                                       output_data_.size() * sizeof(float), dims.data(),
+                                                       dims.size(), kFloat, &raw),
               "CreateTensorWithDataAsOrtValue (output)");
     output_value_ = rt_.own(raw);
-    const std::vector<int> sizes(out.dims.begin(), out.dims.end());
+    const std::vector<int> sizes(dims.begin(), dims.end());
     output_ = cv::Mat(static_cast<int>(sizes.size()), sizes.data(), CV_32F, output_data_.data());
 }
 
@@ -153,11 +168,11 @@ void OrtInferer::prepare(const std::vector<std::int64_t>& input_dims) {
                             api.SessionGetOutputTypeInfo};
     const TensorInfo in = first_tensor(rt_, session_.get(), inputs);
     const TensorInfo out = first_tensor(rt_, session_.get(), outputs);
-    check_model(in, out, input_dims);
+    const std::vector<std::int64_t> output_dims = check_model(in, out, input_dims);
     input_name_ = in.name;
     output_name_ = out.name;
     input_dims_ = input_dims;
-    allocate_output(out);
+    allocate_output(output_dims);
 }
 
 const cv::Mat& OrtInferer::infer(const cv::Mat& blob) {
@@ -180,17 +195,23 @@ const cv::Mat& OrtInferer::infer(const cv::Mat& blob) {
     return output_;
 }
 
-// The protocol's session options, the same in every runner (hello.ort.session_options reports them).
+// The protocol's session options, the same in every runner (hello.ort.session_options reports them). A
+// failure here is neither the model's nor the provider's: EngineInternal (code internal).
 OrtPtr<OrtSessionOptions> session_options(const OrtRuntime& rt, int threads) {
     const OrtApi& api = rt.api();
-    OrtSessionOptions* raw = nullptr;
-    rt.check(api.CreateSessionOptions(&raw), "CreateSessionOptions");
-    OrtPtr<OrtSessionOptions> options = rt.own(raw);
-    if (threads > 0) rt.check(api.SetIntraOpNumThreads(options.get(), threads), "SetIntraOpNumThreads");
-    rt.check(api.SetInterOpNumThreads(options.get(), 1), "SetInterOpNumThreads");
-    rt.check(api.SetSessionExecutionMode(options.get(), ORT_SEQUENTIAL), "SetSessionExecutionMode");
-    rt.check(api.SetSessionGraphOptimizationLevel(options.get(), ORT_ENABLE_ALL), "SetSessionGraphOptimizationLevel");
-    return options;
+    try {
+        OrtSessionOptions* raw = nullptr;
+        rt.check(api.CreateSessionOptions(&raw), "CreateSessionOptions");
+        OrtPtr<OrtSessionOptions> options = rt.own(raw);
+        if (threads > 0) rt.check(api.SetIntraOpNumThreads(options.get(), threads), "SetIntraOpNumThreads");
+        rt.check(api.SetInterOpNumThreads(options.get(), 1), "SetInterOpNumThreads");
+        rt.check(api.SetSessionExecutionMode(options.get(), ORT_SEQUENTIAL), "SetSessionExecutionMode");
+        rt.check(api.SetSessionGraphOptimizationLevel(options.get(), ORT_ENABLE_ALL),
+                 "SetSessionGraphOptimizationLevel");
+        return options;
+    } catch (const std::runtime_error& e) {
+        throw EngineInternal(std::string("cannot make ONNX Runtime's session options: ") + e.what());
+    }
 }
 
 // Creates a provider's options, appends them and releases them (ORT copies them): ORT's message, or
@@ -221,6 +242,8 @@ void append_provider(const OrtRuntime& rt, OrtSessionOptions* session, const std
 
 }  // namespace
 
+// Three steps, three codes: the session options (internal), the provider (backend_unavailable), the
+// session on the model (model_load).
 std::unique_ptr<Inferer> load_ort_inferer(const std::string& model_path, const OrtRuntime& rt,
                                           const std::string& provider, int threads) {
     const OrtPtr<OrtSessionOptions> options = session_options(rt, threads);

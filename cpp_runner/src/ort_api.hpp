@@ -19,6 +19,12 @@ struct EngineUnavailable : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// ORT failed at something that depends neither on the model nor on the provider (creating or setting the
+// session options): code internal.
+struct EngineInternal : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // The Release* function of each handle type the runner owns, through the loaded library's API table.
 struct OrtRelease {
     const OrtApi* api = nullptr;
@@ -72,7 +78,8 @@ private:
 };
 
 // The process's ORT for `library` (resolved against the working directory), loaded on first use and
-// kept for the life of the process: one dlopen, one GetApi, one OrtEnv (log level warning). Thread-safe.
+// kept for the life of the process: one dlopen, one GetApi, one OrtEnv (log level WARNING, as in the Go and
+// Python runners). Thread-safe.
 // Throws EngineUnavailable, naming the file, when it is missing, is no ORT library, is older than the
 // C API this runner asks for, or cannot create its env.
 const OrtRuntime& ort_runtime(const std::string& library);

@@ -19,7 +19,8 @@ public:
     // The engine's load (the timed one, see load_inferer). Throws on failure.
     void load(const std::string& path, const EngineConfig& engine);
     // After the timed load: the engine checks the model against the blob [B, 3, S, S] (ORT refuses
-    // another batch here; OpenCV finds it in forward()). Throws on failure.
+    // another fixed batch here and gives a dynamic one B; OpenCV finds a wrong batch in forward()).
+    // Throws on failure.
     void prepare();
     std::vector<std::string> providers() const { return inferer_->providers(); }
 

@@ -44,8 +44,8 @@ struct Timing {
 
 // Loads the model into pipe and returns its load record: load_ns times pipe.load (the engine's load, see
 // load_inferer); pipe.prepare (the engine's check of the model's shapes) follows, untimed. Throws RunError
-// model_load, or backend_unavailable when ORT cannot append the provider. Works for Pipeline and
-// BatchPipeline.
+// model_load, backend_unavailable when ORT cannot append the provider, or internal when ORT cannot make
+// the session options (neither the model's fault nor the provider's). Works for Pipeline and BatchPipeline.
 template <class P>
 std::string load_model(const RunContext& ctx, P& pipe, std::optional<int> worker = {}) {
     const std::string& path = ctx.spec.model.path;
@@ -61,6 +61,8 @@ std::string load_model(const RunContext& ctx, P& pipe, std::optional<int> worker
         pipe.prepare();
     } catch (const EngineUnavailable& e) {
         throw RunError{"backend_unavailable", e.what()};
+    } catch (const EngineInternal& e) {
+        throw RunError{"internal", e.what()};
     } catch (const std::exception& e) {
         throw RunError{"model_load", "cannot read model " + path + ": " + e.what()};
     }

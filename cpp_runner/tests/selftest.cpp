@@ -789,20 +789,44 @@ std::string pb_bytes(int field, const std::string& b) {
     return varint((static_cast<std::uint64_t>(field) << 3) | 2) + varint(b.size()) + b;
 }
 
-// ValueInfoProto of a float tensor; a negative dim is symbolic (dim_param "batch").
-std::string pb_float_tensor(const std::string& name, const std::vector<int>& dims) {
+// ValueInfoProto of a tensor, float unless told; a negative dim is symbolic (dim_param "batch").
+std::string pb_float_tensor(const std::string& name, const std::vector<int>& dims, int elem_type = 1 /* FLOAT */) {
     std::string shape;
     for (int d : dims) shape += pb_bytes(1, d < 0 ? pb_bytes(2, "batch") : pb_int(1, static_cast<std::uint64_t>(d)));
-    const std::string tensor = pb_int(1, 1 /* FLOAT */) + pb_bytes(2, shape);
+    const std::string tensor = pb_int(1, static_cast<std::uint64_t>(elem_type)) + pb_bytes(2, shape);
     return pb_bytes(1, name) + pb_bytes(2, pb_bytes(1, tensor));
 }
 
-// output = Identity(images): the engine's output buffer must hold the blob's values after a Run.
+std::string onnx_model(const std::string& graph) {
+    return pb_int(1, 8 /* IR version */) + pb_bytes(7, graph) + pb_bytes(8, pb_bytes(1, "") + pb_int(2, 13));
+}
+
+// output = Identity(images), of rank 4 like the blob: an output the engine must refuse.
 std::string identity_model(const std::vector<int>& dims) {
     const std::string node = pb_bytes(1, "images") + pb_bytes(2, "output") + pb_bytes(4, "Identity");
-    const std::string graph = pb_bytes(1, node) + pb_bytes(2, "g") + pb_bytes(11, pb_float_tensor("images", dims)) +
-                              pb_bytes(12, pb_float_tensor("output", dims));
-    return pb_int(1, 8 /* IR version */) + pb_bytes(7, graph) + pb_bytes(8, pb_bytes(1, "") + pb_int(2, 13));
+    return onnx_model(pb_bytes(1, node) + pb_bytes(2, "g") + pb_bytes(11, pb_float_tensor("images", dims)) +
+                      pb_bytes(12, pb_float_tensor("output", dims)));
+}
+
+// output = Reshape(images, shape): the input's values, in order, in the output's declared dims. shape is an
+// int64 initializer (raw little-endian data); with `hidden` it is the model's second input instead, unknown to
+// shape inference, so that the output keeps the dims declared here (a symbolic one included). Such a model
+// loads but cannot run without that input.
+std::string reshape_model(const std::vector<int>& in, const std::vector<int>& out, const std::vector<int>& shape,
+                          bool hidden = false) {
+    std::string raw;
+    for (int v : shape)
+        for (int b = 0; b < 8; ++b)
+            raw += static_cast<char>((static_cast<std::uint64_t>(static_cast<std::int64_t>(v)) >> (8 * b)) & 0xff);
+    const std::string init = pb_int(1, shape.size()) + pb_int(2, 7 /* INT64 */) + pb_bytes(8, "shape") +
+                             pb_bytes(9, raw);
+    const std::string node = pb_bytes(1, "images") + pb_bytes(1, "shape") + pb_bytes(2, "output") +
+                             pb_bytes(4, "Reshape");
+    std::string graph = pb_bytes(1, node) + pb_bytes(2, "g");
+    if (!hidden) graph += pb_bytes(5, init);
+    graph += pb_bytes(11, pb_float_tensor("images", in));
+    if (hidden) graph += pb_bytes(11, pb_float_tensor("shape", {static_cast<int>(shape.size())}, 7 /* INT64 */));
+    return onnx_model(graph + pb_bytes(12, pb_float_tensor("output", out)));
 }
 
 std::string write_temp(const std::string& name, const std::string& bytes) {
@@ -832,20 +856,44 @@ void test_ort_runtime(const OrtRuntime& rt, const std::string& lib) {
     CHECK(thrown_message([&] { ort_runtime(not_ort); }).find(not_ort) != std::string::npos);
 }
 
-// The ORT engine on an Identity model: the output is the runner's buffer, allocated once, and holds what Run wrote.
+// A blob of dims [b, 3, 2, 2] holding i + 0.5 at position i.
+cv::Mat ramp_blob(int b) {
+    const int sz[4] = {b, 3, 2, 2};
+    cv::Mat blob(4, sz, CV_32F);
+    for (std::size_t i = 0; i < blob.total(); ++i) blob.ptr<float>()[i] = static_cast<float>(i) + 0.5f;
+    return blob;
+}
+
+// What prepare(blob) throws for the model (empty when it accepts it); the model's file is removed.
+std::string refusal(const OrtRuntime& rt, const std::string& name, const std::string& model,
+                    const std::vector<std::int64_t>& blob) {
+    const std::string path = write_temp(name, model);
+    std::string message;
+    try {
+        std::unique_ptr<Inferer> inf = load_ort_inferer(path, rt, "cpu", 1);
+        message = thrown_message([&] { inf->prepare(blob); });
+    } catch (const std::exception& e) {
+        message = std::string("load: ") + e.what();
+    }
+    std::filesystem::remove(path);
+    return message;
+}
+
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// The ORT engine on a Reshape model [1, 3, 2, 2] -> [1, 2, 6]: the output is the runner's buffer,
+// allocated once, and holds what Run wrote.
 void test_ort_inferer(const OrtRuntime& rt) {
-    const std::string path = write_temp("identity.onnx", identity_model({1, 3, 2, 2}));
+    const std::string path = write_temp("reshape.onnx", reshape_model({1, 3, 2, 2}, {1, 2, 6}, {1, 2, 6}));
     std::unique_ptr<Inferer> inf = load_ort_inferer(path, rt, "cpu", 1);
     CHECK(inf->providers() == std::vector<std::string>({"CPUExecutionProvider"}));
     const std::string wrong = thrown_message([&] { inf->prepare({2, 3, 2, 2}); });
-    CHECK(wrong.find("[1, 3, 2, 2]") != std::string::npos && wrong.find("[2, 3, 2, 2]") != std::string::npos);
+    CHECK(has(wrong, "[1, 3, 2, 2]") && has(wrong, "[2, 3, 2, 2]"));
     inf->prepare({1, 3, 2, 2});
-    const int sz[4] = {1, 3, 2, 2};
-    cv::Mat blob(4, sz, CV_32F);
-    for (int i = 0; i < 12; ++i) blob.ptr<float>()[i] = static_cast<float>(i) + 0.5f;
+    cv::Mat blob = ramp_blob(1);
     const cv::Mat& out = inf->infer(blob);
     const float* first = out.ptr<float>();
-    CHECK(out.dims == 4 && out.size[1] == 3 && out.type() == CV_32F);
+    CHECK(out.dims == 3 && out.size[0] == 1 && out.size[1] == 2 && out.size[2] == 6 && out.type() == CV_32F);
     CHECK(first != blob.ptr<float>() && out.ptr<float>()[11] == 11.5f);
     blob.setTo(cv::Scalar(7.f));
     const cv::Mat& again = inf->infer(blob);
@@ -853,14 +901,89 @@ void test_ort_inferer(const OrtRuntime& rt) {
     CHECK(!thrown_message([&] { inf->infer(cv::Mat(3, 4, CV_32F, cv::Scalar(0))); }).empty());
     inf.reset();
     std::filesystem::remove(path);
-
-    // A symbolic output dim: no buffer can be allocated once.
-    const std::string dynamic = write_temp("dynamic.onnx", identity_model({-1, 3, 2, 2}));
-    std::unique_ptr<Inferer> dyn = load_ort_inferer(dynamic, rt, "cpu", 1);
-    CHECK(thrown_message([&] { dyn->prepare({1, 3, 2, 2}); }).find("static shapes") != std::string::npos);
-    dyn.reset();
-    std::filesystem::remove(dynamic);
     CHECK(!thrown_message([&] { load_ort_inferer(kRoot + "/README.md", rt, "cpu", 1); }).empty());
+}
+
+// The rule of docs/protocol.md, "Engines" (engine_ort.cpp, check_model): only the batch may be dynamic, and
+// takes the run's B; every other dimension is fixed and matches.
+void test_ort_shapes(const OrtRuntime& rt) {
+    // A dynamic batch in and out: the output buffer is allocated [B, N, K] with the run's B.
+    const std::string path = write_temp("dynamic_batch.onnx", reshape_model({-1, 3, 2, 2}, {-1, 2, 6}, {-1, 2, 6}));
+    std::unique_ptr<Inferer> inf = load_ort_inferer(path, rt, "cpu", 1);
+    inf->prepare({2, 3, 2, 2});
+    const cv::Mat blob = ramp_blob(2);
+    const cv::Mat& out = inf->infer(blob);
+    CHECK(out.dims == 3 && out.size[0] == 2 && out.size[1] == 2 && out.size[2] == 6);
+    CHECK(out.ptr<float>()[23] == 23.5f && out.ptr<float>(1)[0] == 12.5f);  // row 1 is the second image
+    CHECK(has(thrown_message([&] { inf->infer(ramp_blob(1)); }), "[2, 3, 2, 2]"));  // B is the run's, fixed
+    inf.reset();
+    std::filesystem::remove(path);
+    CHECK_EQ(refusal(rt, "dynamic_batch1.onnx", reshape_model({-1, 3, 2, 2}, {-1, 2, 6}, {-1, 2, 6}), {1, 3, 2, 2}),
+             "");
+
+    const std::string fixed = "needs every dimension but the batch fixed";
+    // A dynamic dimension other than the batch, in the output or in the input.
+    const std::string out_dyn =
+        refusal(rt, "dynamic_n.onnx", reshape_model({1, 3, 2, 2}, {1, -1, 6}, {1, 2, 6}, true), {1, 3, 2, 2});
+    CHECK(has(out_dyn, fixed) && has(out_dyn, "output output is [1, -1, 6]"));
+    const std::string in_dyn =
+        refusal(rt, "dynamic_s.onnx", reshape_model({1, 3, -1, -1}, {1, 2, 6}, {1, 2, 6}), {1, 3, 2, 2});
+    CHECK(has(in_dyn, fixed) && has(in_dyn, "input images is [1, 3, -1, -1]"));
+    // Ranks other than 4 in and 3 out.
+    const std::string out_rank = refusal(rt, "rank4_out.onnx", identity_model({1, 3, 2, 2}), {1, 3, 2, 2});
+    CHECK(has(out_rank, "[1, 3, 2, 2], not a rank-3 [B, N, K]"));
+    const std::string in_rank =
+        refusal(rt, "rank3_in.onnx", reshape_model({3, 2, 2}, {1, 2, 6}, {1, 2, 6}), {1, 3, 2, 2});
+    CHECK(has(in_rank, "[3, 2, 2], not a rank-4 [B, 3, S, S]"));
+    // A fixed output batch other than B, and K < 6.
+    const std::string out_b =
+        refusal(rt, "out_batch.onnx", reshape_model({-1, 3, 2, 2}, {1, 2, 6}, {1, 2, 6}, true), {2, 3, 2, 2});
+    CHECK(has(out_b, "[1, 2, 6] for a batch of 2 images"));
+    const std::string small_k = refusal(rt, "k4.onnx", reshape_model({1, 3, 2, 2}, {1, 3, 4}, {1, 3, 4}), {1, 3, 2, 2});
+    CHECK(has(small_k, "K >= 6"));
+}
+
+// A pipeline whose engine load throws `E`, for load_model's codes.
+template <class E>
+struct FailingPipe {
+    void load(const std::string&, const EngineConfig&) { throw E("refused"); }
+    void prepare() {}
+    std::vector<std::string> providers() const { return {}; }
+};
+
+template <class E>
+std::string load_code(const RunContext& ctx) {
+    FailingPipe<E> pipe;
+    try {
+        load_model(ctx, pipe);
+    } catch (const RunError& e) {
+        return e.code;
+    }
+    return "";
+}
+
+// One code per step of the ORT load: session options internal (not the model's fault), the provider
+// backend_unavailable, CreateSession model_load (scenario_common.hpp, load_model; engine_ort.cpp).
+void test_ort_codes(const OrtRuntime& rt) {
+    Spec spec;
+    spec.model.path = kRoot + "/README.md";  // a regular file: load_model goes on to the engine's load
+    RecordSink sink(stdout);                 // written to by no load that fails
+    const RunContext ctx{spec, sink, EngineConfig{}};
+    CHECK_EQ(load_code<EngineInternal>(ctx), "internal");
+    CHECK_EQ(load_code<EngineUnavailable>(ctx), "backend_unavailable");
+    CHECK_EQ(load_code<std::runtime_error>(ctx), "model_load");
+    // CreateSession on a file that is no model: neither EngineInternal nor EngineUnavailable.
+    std::string code;
+    try {
+        load_ort_inferer(spec.model.path, rt, "cpu", 1);
+    } catch (const EngineInternal&) {
+        code = "internal";
+    } catch (const EngineUnavailable&) {
+        code = "backend_unavailable";
+    } catch (const std::exception& e) {
+        code = has(e.what(), "CreateSession") ? "model_load" : e.what();
+    }
+    CHECK_EQ(code, "model_load");
 }
 
 void test_ort() {
@@ -869,6 +992,8 @@ void test_ort() {
         const OrtRuntime& rt = ort_runtime(lib);
         test_ort_runtime(rt, lib);
         test_ort_inferer(rt);
+        test_ort_shapes(rt);
+        test_ort_codes(rt);
     } catch (const std::exception& e) {
         check(false, "ONNX Runtime", __FILE__, __LINE__, std::string(e.what()) + " (make onnxruntime installs it)");
     }
