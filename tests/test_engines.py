@@ -285,7 +285,9 @@ def _run(folder: Path, body: str) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "orchestrator", "run", str(path), "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    summary["_html"] = (out / "report.html").read_text(encoding="utf-8")
+    return summary
 
 
 @pytest.mark.integration
@@ -317,6 +319,9 @@ def test_onnxruntime_for_real_in_every_runner(tmp_path: Path, real_assets: None)
     release = fair[("go", "python-system")]["same ONNX Runtime release"]
     assert release["ok"] and "python-system links its own copy" in release["detail"], release
     assert len(s["engine_table"]) == 2 * len(RUNNERS)
+    html = s["_html"]  # the chapter 4.1 table and the parity across engines, in the page
+    assert 'id="engines"' in html and 'id="engine-parity"' in html
+    assert html.count("ONNX Runtime 1.32.0 (cpu)") >= len(RUNNERS) and "OpenCV 5.0.0 DNN" in html
 
 
 @pytest.mark.integration
@@ -330,3 +335,40 @@ def test_a_cuda_request_on_the_cpu_library_is_never_measured(tmp_path: Path, rea
     for c in s["cells"]:
         assert c["status"] == "skipped" and c["iterations"] == 0, c
         assert c["error"].startswith("backend_unavailable") and "cuda" in c["error"], c["error"]
+
+
+@pytest.mark.integration
+def test_every_scenario_runs_on_onnxruntime_in_the_python_runner(tmp_path: Path, real_assets: None) -> None:
+    """Go and C++ run theirs in their own end-to-end tests (go_runner/e2e_engine_test.go, ctest e2e_ort)."""
+    model_b4 = ROOT / "models" / "yolov5s-320-b4.onnx"
+    video = ROOT / "data" / "video" / "vtest.avi"
+    path = tmp_path / "c.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: ort-scenarios
+        models:
+          - {{name: yolov5s-320, path: {MODEL_320}, input_size: 320}}
+          - {{name: yolov5s-320-b4, path: {model_b4}, input_size: 320, batch: 4}}
+        images: [{IMAGES / 'bus.jpg'}, {IMAGES / 'zidane.jpg'}, {IMAGES / 'dog.jpg'}, {IMAGES / 'horses.jpg'}]
+        runners:
+          - {{name: python-system, kind: python, interpreter: {SYSTEM_PYTHON}}}
+        engine: onnxruntime
+        threads: 1
+        scenarios:
+          - {{name: threads, type: concurrency, workers: [2], warmup: 1, iterations: 4, repeats: 1}}
+          - {{name: processes, type: concurrency, workers: [2], python_mode: processes, warmup: 1, iterations: 4,
+             repeats: 1}}
+          - {{type: server, workers: 1, rates: [20], seed: 1, warmup: 1, iterations: 4, repeats: 1}}
+          - {{type: batch, batch: 4, warmup: 1, iterations: 2, repeats: 1}}
+          - {{type: video, video: {video}, warmup: 1, iterations: 3, repeats: 1}}
+        """))
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "run", str(path), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert {c["scenario_name"]: c["status"] for c in s["cells"]} == {
+        "threads": "ok", "processes": "ok", "server": "ok", "batch": "ok", "video": "ok"}, [
+        (c["id"], c["error"]) for c in s["cells"]]
+    for c in s["cells"]:
+        assert c["engine"] == "onnxruntime" and c["ort"]["session_providers"][0] == "CPUExecutionProvider", c["id"]
+        assert c["iterations"] > 0, c["id"]
