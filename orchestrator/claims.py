@@ -33,7 +33,7 @@ from .columns import IterationTable
 from .config import Claim
 from .messages import Message, msg
 from .protocol import PHASES
-from .registry import claim_scenario
+from .registry import claim_scenario, scenario_type
 from .rundata import CellData
 
 OWN_WORK = tuple(p for p in PHASES if p != "inference")
@@ -148,10 +148,7 @@ def _per_process(metric: str, ca: CellData, cb: CellData) -> tuple[dict[int, flo
     if metric == "fps":
         return ca.process_fps(), cb.process_fps(), "frames/s", "frames per second"
     if metric == "throughput":
-        def tput(c: CellData) -> dict[int, float]:
-            return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in c.process_results().items()
-                    if r.get("measured_wall_ns", 0) > 0}
-        return tput(ca), tput(cb), "images/s", "throughput"
+        return ca.process_throughput(), cb.process_throughput(), "images/s", "throughput"
     stat: Callable[[IterationTable], float] = {
         "latency_mean": lambda t: float(t.latency_ns().mean()) / 1e6,
         "latency_p50": lambda t: statistics.median(t.latency_ns()) / 1e6,
@@ -165,7 +162,7 @@ def _find_pair(claim: Claim, cells: list[CellData]
     carry the claim's metric; with `workers`, only cells with that many workers."""
     kind = claim_scenario(claim.metric)
     usable = [(c, c.summary) for c in cells if (c.summary["scenario"] == kind if kind else
-                                                len(c.measured_ms()) and c.summary["scenario"] != "call_overhead")]
+                                                len(c.measured_ms()) and scenario_type(c.summary["scenario"]).model)]
     workers = claim.workers
     if workers is not None:
         measured = sorted({s.get("workers") for _, s in usable if s.get("workers")})
@@ -173,7 +170,7 @@ def _find_pair(claim: Claim, cells: list[CellData]
         if not usable:
             at = ", ".join(str(w) for w in measured) or "none"
             return None, msg("claim_workers", workers=workers, measured=at)
-    if kind == "concurrency":
+    if kind and scenario_type(kind).workers:  # the largest pool first
         usable.sort(key=lambda cs: -cs[1].get("workers", 0))
     if claim.a_engine or claim.b_engine:
         return _engine_pair(claim, usable)

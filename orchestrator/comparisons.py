@@ -10,6 +10,7 @@ from .engines import ORT_PROVIDER_NAMES
 from .engines import tag as engines_tag
 from .messages import Message, msg
 from .parity import Tolerance
+from .registry import scenario_type
 from .rundata import CellData, matched
 
 
@@ -81,7 +82,7 @@ def _engine_parity_pair(base: CellData, other: CellData, tag: str, tol: Toleranc
 def _common(a: CellData, b: CellData) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two cells' detections; for video only the frames both processed (real-time play drops frames)."""
     da, db = a.detections(), b.detections()
-    if a.info.get("scenario") == "video":
+    if scenario_type(a.info.get("scenario", "single")).frames:
         common = set(da) & set(db)
         da, db = {k: v for k, v in da.items() if k in common}, {k: v for k, v in db.items() if k in common}
     return da, db
@@ -178,9 +179,10 @@ def _unit(a: CellData, b: CellData, rounds: int) -> str:
 def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: list[dict]) -> list[dict]:
     fairness = _fairness(sa, sb, a, b, parity_results)
     base = {**_base(a, b), "fair": all(f["ok"] for f in fairness), "fairness": fairness}
-    if a.info.get("scenario") == "call_overhead":
+    kind = scenario_type(a.info.get("scenario", "single"))
+    if kind.call_samples:
         out = []
-        for metric, call in (("ns_per_call", "opencv"), ("ns_per_call_empty", "empty"), ("ns_per_call_mat", "mat")):
+        for metric, call in kind.call_metrics:
             ma, mb = a.process_call_medians(call), b.process_call_medians(call)
             if ma and mb:
                 out.append(_paired_entry(base, metric, ma, mb, f"n = {len(set(ma) & set(mb))} rounds"))
@@ -193,7 +195,7 @@ def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: 
                                                       error=missing["error"]))}]
     rounds = len(set(la) & set(lb))
     out = [_paired_entry(base, "latency_p50", la, lb, _unit(a, b, rounds)), _p99(base, a, b)]
-    ta, tb = _throughput(a), _throughput(b)
+    ta, tb = (a.process_throughput(), b.process_throughput()) if kind.throughput else ({}, {})
     if ta and tb:
         out.append(_paired_entry(base, "throughput", ta, tb, f"n = {len(set(ta) & set(tb))} rounds"))
     ma, mb = a.process_memory(), b.process_memory()
@@ -203,14 +205,6 @@ def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: 
         if va and vb:
             out.append(_paired_entry(base, metric, va, vb, f"n = {len(set(va) & set(vb))} rounds"))
     return out
-
-
-def _throughput(cell: CellData) -> dict[int, float]:
-    """concurrency: round -> completed images per second of the measured phase."""
-    if cell.info.get("scenario") != "concurrency":
-        return {}
-    return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in cell.process_results().items()
-            if r.get("measured_wall_ns", 0) > 0 and r.get("completed", 0) > 0}
 
 
 def _p99(base: dict, a: CellData, b: CellData) -> dict[str, Any]:
@@ -251,7 +245,7 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
     match = next((p for p in parity_results if {p["a"], p["b"]} == {sa["runner"], sb["runner"]}
                   and (p["scenario"], p["model"], p["threads"]) == key), None)
     status = match["status"] if match else "n/a"
-    if sa["scenario"] == "call_overhead":  # a micro-benchmark: nothing is detected, so nothing can differ
+    if not scenario_type(sa["scenario"]).model:  # a micro-benchmark: nothing is detected, so nothing can differ
         checks.append({"check": "same detections", "ok": True, "detail": "no detections in this scenario"})
     else:
         checks.append({"check": "same detections", "ok": status == "pass",

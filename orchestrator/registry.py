@@ -10,7 +10,9 @@ A scenario is what one iteration of a runner is (docs/protocol.md, "Scenarios").
   `frames`: iterations are a video's frames (a detections record per frame; the video may end early);
   `call_samples`: call_sample records instead of iterations;
 - `figures`: the name of its figures in summary.json (figures.py computes them) and `claims`: the article's
-  metrics that are judged on its cells (claims.py).
+  metrics that are judged on its cells (claims.py);
+- `call_metrics`: (metric, call) pairs that comparisons.py compares instead of latencies (the median ns per
+  call of each process), and `throughput`: whether completed images per second is compared too.
 Adding a scenario starts here; docs/adding.md lists the rest (the three runners, the fixtures, the docs).
 
 This module imports nothing of the orchestrator, so every other module can read it.
@@ -38,6 +40,8 @@ class ScenarioType:
     call_samples: bool = False
     figures: tuple[str, ...] = ()
     claims: tuple[str, ...] = ()
+    call_metrics: tuple[tuple[str, str], ...] = ()
+    throughput: bool = False
 
 
 _POOL_RESULT = {"workers": _INT, "mode": (str,), "startup_ns": _INT, "measured_wall_ns": _INT, "completed": _INT}
@@ -52,7 +56,7 @@ SCENARIO_TYPES: dict[str, ScenarioType] = {t.name: t for t in (
     ScenarioType(
         "concurrency", config_keys=frozenset({"workers", "python_mode"}), spec_keys=("workers", "mode"),
         stream={"iteration": ("worker",), "load": ("worker",)}, result=_POOL_RESULT, workers=True,
-        figures=("workers", "throughput_ips", "startup_ms"), claims=("throughput",)),
+        figures=("workers", "throughput_ips", "startup_ms"), claims=("throughput",), throughput=True),
     ScenarioType(
         "server", config_keys=frozenset({"workers", "python_mode", "rates", "p99_bound_ms", "seed"}),
         spec_keys=("workers", "mode", "rate", "arrivals_ns"),
@@ -65,7 +69,8 @@ SCENARIO_TYPES: dict[str, ScenarioType] = {t.name: t for t in (
     ScenarioType(
         "call_overhead", config_keys=frozenset({"calls_per_sample"}), spec_keys=("calls_per_sample",),
         images=False, model=False, call_samples=True,
-        figures=("ns_per_call", "ns_per_call_empty", "ns_per_call_mat", "ns_per_loop"), claims=("ns_per_call",)),
+        figures=("ns_per_call", "ns_per_call_empty", "ns_per_call_mat", "ns_per_loop"), claims=("ns_per_call",),
+        call_metrics=(("ns_per_call", "opencv"), ("ns_per_call_empty", "empty"), ("ns_per_call_mat", "mat"))),
 )}
 TYPES = tuple(SCENARIO_TYPES)
 # Python's concurrency mode is configurable; the native runners have one each (docs/protocol.md).

@@ -118,6 +118,11 @@ class CellData:
         return {m["repeat"]: s.result for m, s in zip(self.processes, self.streams)
                 if m.get("status") == "ok" and s.result}
 
+    def process_throughput(self) -> dict[int, float]:
+        """A pool's round -> completed images per second of its measured phase (from the result record)."""
+        return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in self.process_results().items()
+                if r.get("measured_wall_ns", 0) > 0 and r.get("completed", 0) > 0}
+
     def process_fps(self) -> dict[int, float]:
         """video: round -> frames per second of the measured frames (the end record says how many warmed up)."""
         out = {}

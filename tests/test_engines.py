@@ -294,7 +294,7 @@ def _run(folder: Path, body: str) -> dict[str, Any]:
 def test_onnxruntime_for_real_in_every_runner(tmp_path: Path, real_assets: None) -> None:
     s = _run(tmp_path, """\
         engine: [opencv, onnxruntime]
-        scenarios: [{name: single, type: single, warmup: 1, iterations: 3, repeats: 2}]
+        scenarios: [{name: single, type: single, warmup: 1, iterations: 3, repeats: 1}]
         compare: [[go, python-system], [go, cpp], [go, python-pip]]
         """)
     cells = {(c["runner"], c["engine"]): c for c in s["cells"]}

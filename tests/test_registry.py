@@ -12,7 +12,7 @@ import textwrap
 import pytest
 from conftest import FIXTURES, ROOT
 
-from orchestrator import config, figures, matrix, protocol, registry, scenarios
+from orchestrator import comparisons, config, figures, matrix, protocol, registry, scenarios
 from orchestrator.rundata import CellData
 
 NAMES = registry.TYPES
@@ -81,3 +81,12 @@ def test_every_scenario_has_its_fixtures_and_docs(name: str) -> None:
     assert (FIXTURES / "protocol" / f"stream-{name}.spec.json").is_file()
     assert f"### {name}" in (ROOT / "docs" / "protocol.md").read_text()
     assert f"`{name}`" in (ROOT / "docs" / "config.md").read_text()
+
+
+def test_declared_comparison_metrics_can_be_compared_and_worded() -> None:
+    for t in registry.SCENARIO_TYPES.values():
+        for metric, call in t.call_metrics:
+            assert t.call_samples and call in protocol.CALLS, (t.name, call)
+            assert metric in comparisons.WORD and metric in t.figures, (t.name, metric)
+        if t.throughput:
+            assert t.workers and t.result and "completed" in t.result, t.name
