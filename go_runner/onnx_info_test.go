@@ -174,3 +174,52 @@ func TestReadONNXModelIOErrorsNameTheFile(t *testing.T) {
 		t.Errorf("a missing file: %v", err)
 	}
 }
+
+// pbReshapeModel is a runnable model, images [1,3,2,2] -> Reshape to the constant [1,2,6] -> output, whose
+// declared output is [1, "n", 6]: the file leaves N open, ORT's shape inference fixes it.
+func pbReshapeModel() []byte {
+	shape := pbVarint(nil, 1, 3)                            // TensorProto.dims = [3]
+	shape = pbVarint(shape, 2, 7)                           // data_type INT64
+	shape = pbBytes(shape, onnxTensorName, []byte("shape")) // name
+	raw := make([]byte, 0, 24)                              // raw_data: 1, 2, 6 as little-endian int64
+	for _, v := range []uint64{1, 2, 6} {
+		raw = append(raw, byte(v), 0, 0, 0, 0, 0, 0, 0)
+	}
+	shape = pbBytes(shape, 9, raw)
+	node := pbBytes(nil, 1, []byte("images")) // NodeProto.input
+	node = pbBytes(node, 1, []byte("shape"))
+	node = pbBytes(node, 2, []byte("output"))  // output
+	node = pbBytes(node, 4, []byte("Reshape")) // op_type
+	graph := pbBytes(nil, 1, node)             // GraphProto.node
+	graph = pbBytes(graph, onnxGraphInitializer, shape)
+	graph = append(graph, pbInput(pbTensorValue("images", onnxFloat, pbDim(1, ""), pbDim(3, ""), pbDim(2, ""),
+		pbDim(2, "")))...)
+	graph = append(graph, pbOutput(pbTensorValue("output", onnxFloat, pbDim(1, ""), pbDim(0, "n"),
+		pbDim(6, "")))...)
+	model := pbVarint(nil, 1, 8) // ir_version 8
+	model = pbBytes(model, onnxModelGraph, graph)
+	return pbBytes(model, 8, pbVarint(nil, 2, 13)) // opset_import {version: 13}
+}
+
+// A dimension the file leaves open but ORT infers is checked on ORT's shapes, as the C++ and Python runners
+// (which read them from their session) do.
+func TestInspectORTModelAsksORTWhenTheFileLeavesADimensionOpen(t *testing.T) {
+	if _, err := loadORT(testORTLibrary(t)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "reshape.onnx")
+	if err := os.WriteFile(path, pbReshapeModel(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, out, err := readONNXModelIO(path)
+	if err != nil || !undeclared(out) || undeclared(in) {
+		t.Fatalf("the file should declare [1, n, 6]: %v %v %v", in, out, err)
+	}
+	m, err := inspectORTModel(path, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{1, 2, 6}; !reflect.DeepEqual([]int64(m.outputShape), want) {
+		t.Fatalf("output shape %v, want %v", m.outputShape, want)
+	}
+}

@@ -31,7 +31,42 @@ func inspectORTModel(path string, batch, size int) (*ortModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return checkORTModel(path, in, out, batch, size)
+	m, err := checkORTModel(path, in, out, batch, size)
+	if err == nil || !(undeclared(in) || undeclared(out)) {
+		return m, err
+	}
+	// The file leaves a dimension open that ORT's shape inference may fix, and C++ and Python check the
+	// shapes ORT reports: ask ORT too (a temporary session, only for a model that would be refused otherwise).
+	inputs, outputs, ortErr := ort.GetInputOutputInfo(path)
+	if ortErr != nil || len(inputs) == 0 || len(outputs) == 0 {
+		return nil, err
+	}
+	return checkORTModel(path, fromORTInfo(inputs[0], in), fromORTInfo(outputs[0], out), batch, size)
+}
+
+// undeclared says whether the file left a dimension other than the batch open, or the shape unranked.
+func undeclared(v onnxValue) bool {
+	if !v.ranked {
+		return true
+	}
+	for i, d := range v.dims {
+		if i > 0 && d == onnxDynamic {
+			return true
+		}
+	}
+	return false
+}
+
+// fromORTInfo is the value as ORT sees it after its shape inference, keeping the file's element type.
+func fromORTInfo(info ort.InputOutputInfo, file onnxValue) onnxValue {
+	dims := make([]int64, len(info.Dimensions))
+	for i, d := range info.Dimensions {
+		dims[i] = d
+		if d <= 0 {
+			dims[i] = onnxDynamic
+		}
+	}
+	return onnxValue{name: info.Name, elemType: file.elemType, ranked: true, dims: dims}
 }
 
 // checkORTModel applies the model rule of the onnxruntime engine, the same in the Go, C++ and Python

@@ -140,6 +140,9 @@ def model_shapes(path: str, session: Any, batch: int, size: int) -> list[int]:
     first input is a float [B, 3, S, S] and the first output a float [B, N, K] (K >= 6); only dimension 0, the
     batch, may be dynamic (ORT reports a name or None), and it takes the run's B. The runner allocates the
     output once per session, so every other dimension must be fixed."""
+    if not (session.get_inputs() and session.get_outputs()):
+        raise RunnerError("model_load", f"model {path} has {len(session.get_inputs())} inputs and "
+                          f"{len(session.get_outputs())} outputs, want at least one of each")
     inp, outp = session.get_inputs()[0], session.get_outputs()[0]
     want = [batch, 3, size, size]
     for what, arg in (("input", inp), ("output", outp)):
@@ -171,7 +174,8 @@ def _load_ort(spec: Spec) -> tuple[Inferer, int]:
     options.log_severity_level = WARNING
     providers = [want] if want == PROVIDERS["cpu"] else [want, PROVIDERS["cpu"]]
     try:
-        session = ort.InferenceSession(spec.model_path, options, providers=providers)
+        # No silent retry on other providers: a session that fails to be created is model_load, as in Go and C++
+        session = ort.InferenceSession(spec.model_path, options, providers=providers, enable_fallback=0)
     except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types for a bad model
         raise RunnerError("model_load", f"cannot read model {spec.model_path}: {exc}") from exc
     load_ns = clock() - t0
