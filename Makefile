@@ -8,9 +8,9 @@ CONFIG ?= configs/default.yaml
 GO_BIN := go_runner/bin/go_runner
 CPP_BIN := cpp_runner/build/cpp_runner
 
-.PHONY: setup system venv onnxruntime runners go-runner cpp-runner models data compare test lint test-go test-cpp test-py doctor clean
+.PHONY: setup system venv onnxruntime serving runners go-runner cpp-runner models data compare test lint test-go test-cpp test-py doctor clean
 
-setup: system venv onnxruntime runners
+setup: system venv onnxruntime serving runners
 
 system:
 	@bash scripts/setup_system.sh
@@ -25,6 +25,11 @@ $(VENV)/.installed: pyproject.toml
 # The pinned ONNX Runtime wheel in engines/onnxruntime (every runner's ORT) and ORT's C API headers.
 onnxruntime:
 	@bash scripts/fetch_onnxruntime.sh
+
+# vegeta (the load generator) in engines/bin and the Python runner's web stack (FastAPI, uvicorn) in
+# engines/python-http: what the http scenario needs besides the runners.
+serving:
+	@bash scripts/fetch_serving.sh
 
 runners: go-runner cpp-runner
 
@@ -58,7 +63,7 @@ test-go: onnxruntime
 test-cpp: cpp-runner
 	ctest --test-dir cpp_runner/build --output-on-failure
 
-test-py: onnxruntime
+test-py: onnxruntime serving
 	$(VPY) -m pytest -q
 
 test: setup models data lint test-go test-cpp test-py

@@ -54,6 +54,7 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) (status i
 	if err != nil {
 		return fail(err)
 	}
+	s.stdin, s.stderr = stdin, stderr
 	if err := runScenario(s, out); err != nil {
 		return fail(err)
 	}
@@ -68,17 +69,23 @@ var scenarios = map[string]func(*spec, *recordWriter) error{
 	"server":        runServer,
 	"batch":         runBatch,
 	"call_overhead": runCallOverhead,
+	"spawn":         runSpawn,
+	"http":          runHTTP,
 }
 
+// goroutineScenarios are the scenarios with a "mode": Go runs them as goroutines and nothing else.
+var goroutineScenarios = map[string]bool{"concurrency": true, "server": true, "spawn": true, "http": true}
+
 // runScenario dispatches on spec.scenario. An unknown scenario, or a concurrency mode that Go cannot run
-// (threads, processes: Go's unit of concurrency is the goroutine), fails before hello, as nothing was set up.
+// (threads, processes, asyncio: Go's unit of concurrency is the goroutine), fails before hello, as nothing
+// was set up.
 func runScenario(s *spec, out *recordWriter) error {
 	run, ok := scenarios[s.Scenario]
 	if !ok {
 		return newError(codeUnsupportedScenario, "scenario %q is not supported by go_runner (supported: %s)",
 			s.Scenario, strings.Join(sortedKeys(scenarios), ", "))
 	}
-	if (s.Scenario == "concurrency" || s.Scenario == "server") && s.Mode != "goroutines" {
+	if goroutineScenarios[s.Scenario] && s.Mode != "goroutines" {
 		return newError(codeUnsupportedScenario, "scenario %s with mode %q is not supported by go_runner "+
 			"(its mode is goroutines)", s.Scenario, s.Mode)
 	}

@@ -15,8 +15,18 @@ func runRecords(t *testing.T, args []string, stdin string) (int, []map[string]an
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	status := runMain(args, strings.NewReader(stdin), &stdout, &stderr)
+	recs := decodeLines(t, stdout.Bytes())
+	if t.Failed() {
+		t.Logf("stderr: %s", stderr.String())
+	}
+	return status, recs
+}
+
+// decodeLines decodes JSON Lines records.
+func decodeLines(t *testing.T, stdout []byte) []map[string]any {
+	t.Helper()
 	var recs []map[string]any
-	sc := bufio.NewScanner(&stdout)
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var m map[string]any
@@ -25,10 +35,7 @@ func runRecords(t *testing.T, args []string, stdin string) (int, []map[string]an
 		}
 		recs = append(recs, m)
 	}
-	if t.Failed() {
-		t.Logf("stderr: %s", stderr.String())
-	}
-	return status, recs
+	return recs
 }
 
 // types lists the record types in order.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -38,6 +39,26 @@ func TestNoMatLeak(t *testing.T) {
 			}
 			// Inside the loop only the pipeline's three reused Mats may be alive.
 			checkMatCount(t, "pipeline iteration", start+3)
+		}
+	}()
+	checkMatCount(t, "after the pipeline", start)
+}
+
+// TestNoMatLeakProcessBytes checks the http scenario's decode of a request body, valid or not.
+func TestNoMatLeakProcessBytes(t *testing.T) {
+	data, err := os.ReadFile(testImage(t, "bus.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := gocv.MatProfile.Count()
+	func() {
+		inf := newTestInferer(t, testModel(t, 320))
+		defer inf.Close()
+		p := newPipeline(inf, 320, 0.25, 0.45, 300)
+		defer p.Close()
+		for _, body := range [][]byte{data, []byte("not an image"), nil, data} {
+			p.processBytes(body)
+			checkMatCount(t, "request body", start+3)
 		}
 	}()
 	checkMatCount(t, "after the pipeline", start)
@@ -91,6 +112,11 @@ func TestNoMatLeakScenarios(t *testing.T) {
 			"model": map[string]any{"name": "b4", "path": testModelBatch4(t), "format": "onnx", "input_size": 320}}},
 		{"call_overhead", map[string]any{"scenario": "call_overhead", "calls_per_sample": 10, "warmup": 1,
 			"iterations": 1}},
+		{"spawn", map[string]any{"scenario": "spawn", "workers": 4, "mode": "goroutines", "tasks": 8,
+			"task_sleep_ns": 0, "print": false, "warmup": 0, "iterations": 1}},
+		// stdin is at end of file: the server warms up, listens and stops at once.
+		{"http", map[string]any{"scenario": "http", "workers": 2, "mode": "goroutines", "warmup": 1,
+			"http": map[string]any{"queue": 0, "max_body_bytes": 10, "port": 0}}},
 		// ONNX Runtime reads the blob Mat in place and owns no Mat of its own.
 		{"single onnxruntime", map[string]any{"scenario": "single", "warmup": 1, "iterations": 2, "engine": ort}},
 		{"concurrency onnxruntime", map[string]any{"scenario": "concurrency", "workers": 2, "mode": "goroutines",

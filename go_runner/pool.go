@@ -84,6 +84,8 @@ type pool struct {
 	seen    *seenSet
 	stop    *abort
 	workers []*worker
+	started time.Time // the clock read before the first worker was started
+	ready   time.Time // the clock read after the last worker finished its warm-up
 }
 
 // recordFunc makes the record of a measured iteration: concurrency and server records differ.
@@ -91,18 +93,37 @@ type recordFunc func(w *worker, req request, image string, res result) any
 
 // startPool starts s.Workers workers at once; each loads its own inferer and runs its warm-up. It returns at
 // the barrier, when the last one is ready, with startup_ns. The workers' records are held back until then and
-// written by this goroutine, so that no write falls inside startup_ns. The model loader is prepared before
-// the clock starts: its work is done once, not per worker. The caller closes the pool.
+// written by this goroutine, so that no write falls inside startup_ns. The caller closes the pool.
 func startPool(s *spec, out *recordWriter) (*pool, int64, error) {
+	pl, err := warmPool(s, out)
+	if pl == nil {
+		return nil, 0, err
+	}
+	if werr := pl.writeStartupRecords(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		pl.Close()
+		return nil, 0, err
+	}
+	return pl, pl.ready.Sub(pl.started).Nanoseconds(), nil
+}
+
+// warmPool loads and warms up every worker at once and returns at the barrier, the workers' records still
+// held (the caller writes them with writeStartupRecords, outside whatever it times). The model loader is
+// prepared before the clock starts: its work is done once, not per worker. With a worker's failure it returns
+// the pool too, so that the records of the others can still be written; the caller closes it. A nil pool
+// means nothing was started.
+func warmPool(s *spec, out *recordWriter) (*pool, error) {
 	loader, err := newModelLoader(s, 1)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	pl := &pool{s: s, loader: loader, out: out, seen: newSeenSet(), stop: newAbort(), workers: make([]*worker, s.Workers)}
 	for i := range pl.workers {
 		pl.workers[i] = &worker{id: i}
 	}
-	t0 := time.Now()
+	pl.started = time.Now()
 	var wg sync.WaitGroup
 	for _, w := range pl.workers {
 		wg.Add(1)
@@ -112,18 +133,8 @@ func startPool(s *spec, out *recordWriter) (*pool, int64, error) {
 		}()
 	}
 	wg.Wait()
-	startupNS := time.Since(t0).Nanoseconds()
-
-	werr := pl.writeStartupRecords()
-	err = pl.stop.firstError()
-	if err == nil {
-		err = werr
-	}
-	if err != nil {
-		pl.Close()
-		return nil, 0, err
-	}
-	return pl, startupNS, nil
+	pl.ready = time.Now()
+	return pl, pl.stop.firstError()
 }
 
 // warmUp loads the worker's inferer and runs its warm-up iterations, keeping their records.

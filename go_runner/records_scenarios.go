@@ -33,6 +33,14 @@ type serverIterationRecord struct {
 	LatencyNS int64 `json:"latency_ns"`
 }
 
+// httpIterationRecord is one served request: queue_ns from the body read to the start of decode (waiting for
+// a network), handler_ns from the handler's entry to the response encoded.
+type httpIterationRecord struct {
+	workerIterationRecord
+	QueueNS   int64 `json:"queue_ns"`
+	HandlerNS int64 `json:"handler_ns"`
+}
+
 type batchIterationRecord struct {
 	iterationRecord
 	Batch int `json:"batch"`
@@ -67,6 +75,37 @@ type serverResultRecord struct {
 	StartupNS      int64     `json:"startup_ns"`
 	MeasuredWallNS int64     `json:"measured_wall_ns"`
 	Completed      int       `json:"completed"`
+}
+
+// listeningRecord says where the http scenario's server listens, once its networks are warm.
+type listeningRecord struct {
+	Type      string `json:"type"`
+	Address   string `json:"address"`
+	Port      int    `json:"port"`
+	StartupNS int64  `json:"startup_ns"`
+}
+
+type httpResultRecord struct {
+	Type      string `json:"type"`
+	Scenario  string `json:"scenario"`
+	Workers   int    `json:"workers"`
+	Mode      string `json:"mode"`
+	StartupNS int64  `json:"startup_ns"`
+	Served    int64  `json:"served"`
+	Rejected  int64  `json:"rejected"`
+}
+
+// spawnSampleRecord is one sample of the spawn scenario: start N workers, then run M tasks on them.
+type spawnSampleRecord struct {
+	Type           string `json:"type"`
+	Index          int    `json:"index"`
+	Warmup         bool   `json:"warmup"`
+	Workers        int    `json:"workers"`
+	Tasks          int    `json:"tasks"`
+	StartupNS      int64  `json:"startup_ns"`
+	TasksNS        int64  `json:"tasks_ns"`
+	RSSBeforeBytes int64  `json:"rss_before_bytes"`
+	RSSBytes       int64  `json:"rss_bytes"`
 }
 
 type callSampleRecord struct {

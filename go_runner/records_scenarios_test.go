@@ -51,6 +51,10 @@ func TestScenarioRecordKeys(t *testing.T) {
 		{concurrencyResultRecord{}, "type scenario workers mode startup_ns measured_wall_ns completed"},
 		{serverResultRecord{}, "type scenario workers mode rate startup_ns measured_wall_ns completed"},
 		{callSampleRecord{}, "type call index warmup calls total_ns"},
+		{httpIterationRecord{}, iter + " worker queue_ns handler_ns"},
+		{httpResultRecord{}, "type scenario workers mode startup_ns served rejected"},
+		{listeningRecord{}, "type address port startup_ns"},
+		{spawnSampleRecord{}, "type index warmup workers tasks startup_ns tasks_ns rss_before_bytes rss_bytes"},
 	}
 	for _, c := range cases {
 		if got, want := encodeKeys(t, c.rec), sortedList(c.keys); !reflect.DeepEqual(got, want) {

@@ -13,9 +13,9 @@ import (
 )
 
 // recordFor returns a new typed record for a protocol record type in a scenario's stream.
-// A server's warm-up requests have no arrival: their records are a concurrency scenario's.
+// The warm-up iterations of server and http are not requests: their records are a concurrency scenario's.
 func recordFor(scenario, typ string, warmup bool) any {
-	if scenario == "server" && warmup {
+	if (scenario == "server" || scenario == "http") && warmup && typ == "iteration" {
 		scenario = "concurrency"
 	}
 	switch scenario + "/" + typ {
@@ -25,10 +25,14 @@ func recordFor(scenario, typ string, warmup bool) any {
 		return &workerIterationRecord{}
 	case "server/iteration":
 		return &serverIterationRecord{}
+	case "http/iteration":
+		return &httpIterationRecord{}
 	case "batch/iteration":
 		return &batchIterationRecord{}
-	case "concurrency/load", "server/load":
+	case "concurrency/load", "server/load", "http/load":
 		return &workerLoadRecord{}
+	case "http/result":
+		return &httpResultRecord{}
 	case "video/result":
 		return &videoResultRecord{}
 	case "concurrency/result":
@@ -51,6 +55,10 @@ func recordFor(scenario, typ string, warmup bool) any {
 		return &errorRecord{}
 	case "call_sample":
 		return &callSampleRecord{}
+	case "spawn_sample":
+		return &spawnSampleRecord{}
+	case "listening":
+		return &listeningRecord{}
 	}
 	return nil
 }
@@ -84,7 +92,7 @@ func sortedPaths(m map[string]bool) []string {
 func TestFixtureRoundTrip(t *testing.T) {
 	seen := map[string]bool{}
 	names, err := filepath.Glob("../tests/fixtures/protocol/stream-*.jsonl")
-	if err != nil || len(names) < 7 {
+	if err != nil || len(names) < 9 {
 		t.Fatalf("stream fixtures: %v %v", names, err)
 	}
 	for _, name := range names {
@@ -113,6 +121,7 @@ func TestFixtureRoundTrip(t *testing.T) {
 				t.Fatalf("%s:%d: unknown record type %q", name, n, head.Type)
 			}
 			seen[head.Type] = true
+			seen[scenario+"/"+head.Type] = true
 			dec := json.NewDecoder(bytes.NewReader(line))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(rec); err != nil {
@@ -148,7 +157,8 @@ func TestFixtureRoundTrip(t *testing.T) {
 		}
 		f.Close()
 	}
-	for _, typ := range []string{"hello", "load", "iteration", "detections", "end", "error"} {
+	for _, typ := range []string{"hello", "load", "iteration", "detections", "end", "error", "result",
+		"call_sample", "spawn_sample", "listening", "http/iteration", "http/result"} {
 		if !seen[typ] {
 			t.Errorf("the fixtures have no %s record: the test does not cover it", typ)
 		}

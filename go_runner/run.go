@@ -14,14 +14,15 @@ import (
 // begin is the start of every scenario: the thread count (before any model is loaded, as the protocol asks),
 // under onnxruntime the library (loaded before the hello that describes it), the hello record, then the
 // refusals of what would otherwise fall back to the CPU silently: an ORT that could not be loaded, a provider
-// that it lacks, a target that OpenCV lacks. call_overhead goes through it too, and uses no engine after it.
+// that it lacks, a target that OpenCV lacks. call_overhead goes through it too, and uses no engine after it;
+// spawn goes through it without loading ORT (withoutEngine).
 func begin(s *spec, out *recordWriter) error {
 	if s.Threads > 0 {
 		setNumThreads(s.Threads)
 	}
 	var rt *ortRuntime
 	var ortErr error
-	if s.Engine.Name == engineORT {
+	if s.Engine.Name == engineORT && !withoutEngine[s.Scenario] {
 		rt, ortErr = loadSpecORT(s)
 	}
 	hello := newHelloRecord(s)
@@ -46,6 +47,10 @@ func begin(s *spec, out *recordWriter) error {
 	return checkInputs(s)
 }
 
+// withoutEngine are the scenarios that load no engine, not even ORT's library: spawn measures the language's
+// own workers, and a library mapped into the process would count in its resident set.
+var withoutEngine = map[string]bool{"spawn": true}
+
 // newHelloRecord describes this runner, its OpenCV and the spec's backend, target and engine.
 func newHelloRecord(s *spec) helloRecord {
 	info := buildInformation()
@@ -69,10 +74,10 @@ func newHelloRecord(s *spec) helloRecord {
 }
 
 // checkInputs fails fast, before seconds go into loading a model, on an input file that cannot be opened.
-// call_overhead reads none.
+// call_overhead and spawn read none.
 func checkInputs(s *spec) error {
 	paths := s.Images
-	if s.Scenario == "call_overhead" {
+	if s.Scenario == "call_overhead" || s.Scenario == "spawn" {
 		paths = nil
 	}
 	if s.Scenario == "video" {

@@ -23,15 +23,33 @@ type processMemoryCounters struct {
 
 // peakRSSBytes is the process's PeakWorkingSetSize.
 func peakRSSBytes() (int64, error) {
+	c, err := memoryCounters()
+	if err != nil {
+		return 0, err
+	}
+	return int64(c.peakWorkingSetSize), nil
+}
+
+// residentBytes is the process's working set now (WorkingSetSize), Windows' resident set.
+func residentBytes() (int64, error) {
+	c, err := memoryCounters()
+	if err != nil {
+		return 0, err
+	}
+	return int64(c.workingSetSize), nil
+}
+
+// memoryCounters is GetProcessMemoryInfo for this process.
+func memoryCounters() (processMemoryCounters, error) {
 	var c processMemoryCounters
 	c.cb = uint32(unsafe.Sizeof(c))
 	h, err := syscall.GetCurrentProcess()
 	if err != nil {
-		return 0, err
+		return c, err
 	}
 	ok, _, callErr := procGetProcessMemoryInfo.Call(uintptr(h), uintptr(unsafe.Pointer(&c)), uintptr(c.cb))
 	if ok == 0 {
-		return 0, callErr
+		return c, callErr
 	}
-	return int64(c.peakWorkingSetSize), nil
+	return c, nil
 }

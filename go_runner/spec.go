@@ -36,6 +36,11 @@ type spec struct {
 
 	// The scenario's own keys, read by parseScenarioKeys from the spec's raw keys (spec_scenarios.go).
 	scenarioKeys `json:"-"`
+
+	// The process's stdin and stderr, set by runMain: the http scenario serves until stdin reaches end of
+	// file (the orchestrator's signal to stop), spawn's print: true writes the article's lines to stderr.
+	stdin  io.Reader
+	stderr io.Writer
 }
 
 // runnerError carries a protocol error code to the error record.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -24,10 +25,35 @@ type scenarioKeys struct {
 	ArrivalsNS     []int64
 	Batch          int
 	CallsPerSample int
+	Spawn          spawnSpec
+	HTTP           httpSpec
 }
 
+// spawnSpec is the spawn scenario's keys: workers and mode are the shared Workers and Mode.
+type spawnSpec struct {
+	Tasks       int
+	TaskSleepNS int64
+	Print       bool
+}
+
+// httpSpec is the http scenario's "http" key (python_path is the Python runner's: Go checks its type only).
+type httpSpec struct {
+	Queue        int
+	MaxBodyBytes int64
+	Port         int
+}
+
+// Limits of the spawn and http keys (docs/protocol.md): beyond them a run is a typo, not an experiment.
+const (
+	maxSpawnWorkers = 100_000
+	maxSpawnTasks   = 10_000_000
+	maxTaskSleepNS  = 10_000_000_000
+	maxHTTPWorkers  = 1024
+	maxPort         = 65535
+)
+
 // Scenarios in which "images" may be empty: they read a video, or no image at all.
-var imagesOptional = map[string]bool{"video": true, "call_overhead": true}
+var imagesOptional = map[string]bool{"video": true, "call_overhead": true, "spawn": true}
 
 // Modes of the concurrency and server scenarios. The runner accepts any of them in the spec and refuses the
 // ones it cannot run with unsupported_scenario (runScenario), as the protocol asks.
@@ -74,6 +100,10 @@ func (s *spec) parseScenarioKeys(raw map[string]json.RawMessage) error {
 				}
 			}
 		}
+	case "spawn":
+		problems = append(problems, s.parseSpawnKeys(raw)...)
+	case "http":
+		problems = append(problems, s.parseHTTPKeys(raw)...)
 	case "batch":
 		if key("batch", &s.Batch) && s.Batch < 1 {
 			bad("batch %d must be >= 1", s.Batch)
@@ -87,6 +117,81 @@ func (s *spec) parseScenarioKeys(raw map[string]json.RawMessage) error {
 		return newError(codeSpec, "invalid spec: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// parseSpawnKeys reads workers, mode, tasks, task_sleep_ns and print, and returns what is wrong with them.
+func (s *spec) parseSpawnKeys(raw map[string]json.RawMessage) []string {
+	problems := []string{
+		rangeKey(raw, "workers", &s.Workers, 1, maxSpawnWorkers),
+		rangeKey(raw, "tasks", &s.Spawn.Tasks, 1, maxSpawnTasks),
+		rangeKey(raw, "task_sleep_ns", &s.Spawn.TaskSleepNS, 0, maxTaskSleepNS),
+		errText(decodeKey(raw, "mode", &s.Mode)), // refused before hello unless goroutines (runScenario)
+		errText(decodeKey(raw, "print", &s.Spawn.Print)),
+	}
+	return nonEmpty(problems)
+}
+
+// parseHTTPKeys reads workers, mode and the "http" object, and returns what is wrong with them.
+func (s *spec) parseHTTPKeys(raw map[string]json.RawMessage) []string {
+	problems := []string{
+		rangeKey(raw, "workers", &s.Workers, 1, maxHTTPWorkers),
+		errText(decodeKey(raw, "mode", &s.Mode)), // refused before hello unless goroutines (runScenario)
+	}
+	var obj map[string]json.RawMessage
+	if err := decodeKey(raw, "http", &obj); err != nil {
+		problems = append(problems, err.Error())
+	} else if obj == nil {
+		problems = append(problems, `key http must be an object such as {"queue": 64, "max_body_bytes": 8388608, "port": 0}`)
+	} else {
+		problems = append(problems, s.HTTP.parse(obj)...)
+	}
+	return nonEmpty(problems)
+}
+
+// parse reads the "http" object's keys: queue >= 0, max_body_bytes >= 1, port 0 .. 65535 and the optional
+// python_path (text when present, as engine.python_path; null counts as absent there too).
+func (h *httpSpec) parse(obj map[string]json.RawMessage) []string {
+	problems := []string{
+		rangeKey(obj, "queue", &h.Queue, 0, math.MaxInt32, "http."),
+		rangeKey(obj, "max_body_bytes", &h.MaxBodyBytes, 1, math.MaxInt64, "http."),
+		rangeKey(obj, "port", &h.Port, 0, maxPort, "http."),
+	}
+	var pythonPath string
+	if v, ok := obj["python_path"]; ok && !isNull(v) {
+		problems = append(problems, errText(decodeKey(obj, "python_path", &pythonPath, "http.")))
+	}
+	return nonEmpty(problems)
+}
+
+// rangeKey decodes the integer key name into dst and returns what is wrong with it ("" when nothing is):
+// missing, null, not an integer, or outside lo .. hi.
+func rangeKey[T int | int64](raw map[string]json.RawMessage, name string, dst *T, lo, hi T, prefix ...string) string {
+	if err := decodeKey(raw, name, dst, prefix...); err != nil {
+		return err.Error()
+	}
+	if *dst < lo || *dst > hi {
+		return fmt.Sprintf("%s%s %d must be in %d .. %d", strings.Join(prefix, ""), name, *dst, lo, hi)
+	}
+	return ""
+}
+
+// errText is err's message, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// nonEmpty drops the "" entries of a list of problems.
+func nonEmpty(problems []string) []string {
+	var out []string
+	for _, p := range problems {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // decodeKey decodes raw[name] into dst: a missing key, a null or a value of the wrong type is an error

@@ -99,3 +99,98 @@ func TestMainUnsupportedModes(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSpawnKeys(t *testing.T) {
+	keys := map[string]string{"workers": "1000", "mode": `"goroutines"`, "tasks": "10000",
+		"task_sleep_ns": "10000000", "print": "true", "images": "[]"}
+	s, err := parseSpec(scenarioSpec(t, "spawn", keys))
+	if err != nil || s.Workers != 1000 || s.Mode != "goroutines" || s.Spawn.Tasks != 10000 ||
+		s.Spawn.TaskSleepNS != 10_000_000 || !s.Spawn.Print {
+		t.Fatalf("spawn: %+v, %v", s, err)
+	}
+	// The bounds themselves are valid.
+	for key, v := range map[string]string{"workers": "100000", "tasks": "10000000", "task_sleep_ns": "10000000000"} {
+		if _, err := parseSpec(scenarioSpec(t, "spawn", withOverride(keys, key, v))); err != nil {
+			t.Errorf("spawn %s %s: %v", key, v, err)
+		}
+	}
+	for key, v := range map[string]string{"task_sleep_ns": "0", "workers": "1", "tasks": "1"} {
+		if _, err := parseSpec(scenarioSpec(t, "spawn", withOverride(keys, key, v))); err != nil {
+			t.Errorf("spawn %s %s: %v", key, v, err)
+		}
+	}
+	for key, v := range map[string]string{"task_sleep_ns": "1.5", "tasks": "2.5", "print": `"yes"`, "mode": "1",
+		"workers": "null"} {
+		_, err := parseSpec(scenarioSpec(t, "spawn", withOverride(keys, key, v)))
+		if err == nil || asRunnerError(err).code != codeSpec || !strings.Contains(err.Error(), key) {
+			t.Errorf("spawn %s %s: %v, want a spec error naming the key", key, v, err)
+		}
+	}
+}
+
+func TestParseHTTPKeys(t *testing.T) {
+	keys := map[string]string{"workers": "4", "mode": `"goroutines"`,
+		"http": `{"queue": 0, "max_body_bytes": 1, "port": 65535, "python_path": "/py"}`}
+	s, err := parseSpec(scenarioSpec(t, "http", keys))
+	if err != nil || s.Workers != 4 || s.HTTP != (httpSpec{Queue: 0, MaxBodyBytes: 1, Port: 65535}) {
+		t.Fatalf("http: %+v, %v", s, err)
+	}
+	valid := []string{`{"queue": 64, "max_body_bytes": 8388608, "port": 0}`,
+		`{"queue": 1, "max_body_bytes": 9007199254740991, "port": 8080, "python_path": null}`}
+	for _, v := range valid {
+		if _, err := parseSpec(scenarioSpec(t, "http", withOverride(keys, "http", v))); err != nil {
+			t.Errorf("http %s: %v", v, err)
+		}
+	}
+	if _, err := parseSpec(scenarioSpec(t, "http", withOverride(keys, "workers", "1024"))); err != nil {
+		t.Errorf("http workers 1024: %v", err)
+	}
+	invalid := map[string]string{
+		`{"queue": 1.5, "max_body_bytes": 1, "port": 0}`:                  "http.queue",
+		`{"queue": 1, "max_body_bytes": -5, "port": 0}`:                   "http.max_body_bytes",
+		`{"queue": 1, "max_body_bytes": 1, "port": -1}`:                   "http.port",
+		`{"queue": 1, "max_body_bytes": 1, "port": true}`:                 "http.port",
+		`{"queue": null, "max_body_bytes": 1, "port": 0}`:                 "http.queue",
+		`{"queue": 1, "max_body_bytes": 1, "port": 0, "python_path": []}`: "http.python_path",
+		`[]`: "http",
+		`7`:  "http",
+	}
+	for v, key := range invalid {
+		_, err := parseSpec(scenarioSpec(t, "http", withOverride(keys, "http", v)))
+		if err == nil || asRunnerError(err).code != codeSpec || !strings.Contains(err.Error(), key) {
+			t.Errorf("http %s: %v, want a spec error naming %s", v, err, key)
+		}
+	}
+	// http's limits are its own: a single spec ignores them whatever they hold.
+	if _, err := parseSpec(scenarioSpec(t, "single", map[string]string{"http": "7", "tasks": `"x"`})); err != nil {
+		t.Errorf("single with stray http and spawn keys: %v", err)
+	}
+}
+
+// withOverride copies keys with key set to v.
+func withOverride(keys map[string]string, key, v string) map[string]string {
+	out := map[string]string{}
+	for k, val := range keys {
+		out[k] = val
+	}
+	out[key] = v
+	return out
+}
+
+// spawn and http run as goroutines only; every other mode is refused before hello, naming it.
+func TestMainUnsupportedModesSpawnHTTP(t *testing.T) {
+	keys := map[string]map[string]string{
+		"spawn": {"workers": "2", "tasks": "2", "task_sleep_ns": "0", "print": "false", "images": "[]"},
+		"http":  {"workers": "1", "http": `{"queue": 0, "max_body_bytes": 10, "port": 0}`},
+	}
+	for scenario, k := range keys {
+		for _, mode := range []string{"threads", "asyncio", "processes"} {
+			spec := string(scenarioSpec(t, scenario, withOverride(k, "mode", `"`+mode+`"`)))
+			status, recs := runRecords(t, []string{"--spec", "-"}, spec)
+			if status != 1 || types(recs) != "error" || recs[0]["code"] != codeUnsupportedScenario ||
+				!strings.Contains(recs[0]["message"].(string), mode) {
+				t.Errorf("%s %s: status %d records %v", scenario, mode, status, recs)
+			}
+		}
+	}
+}

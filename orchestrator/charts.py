@@ -259,3 +259,90 @@ def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = 
         _label_panel(ax, _title(group, _), _("latency per image (ms)"), _("fraction of iterations"))
     fig.tight_layout()
     return _png(fig)
+
+
+def _http_groups(summaries: list[dict[str, Any]], load: str) -> dict[tuple, list[dict[str, Any]]]:
+    """http cells of one load kind (open: by rate, closed: by clients), per runner, model, threads, networks."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for s in summaries:
+        if s.get("scenario") == "http" and s.get("load") == load and s.get("client_ms"):
+            groups.setdefault((s["runner"], s["model"], s["threads"], s["workers"]), []).append(s)
+    return groups
+
+
+def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
+    """http, open loop: answered against offered rate (left) and client p50/p99 against offered rate (right)."""
+    groups = _http_groups(summaries, "open")
+    if not groups:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    top = 0.0
+    for (runner, model, threads, workers), cells in groups.items():
+        cells = sorted(cells, key=lambda c: c["offered_rate"])
+        rates = [c["offered_rate"] for c in cells]
+        top = max(top, *rates)
+        colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
+        left.plot(rates, [c["achieved_rps"] or 0 for c in cells], marker="o", color=colour, label=name)
+        right.plot(rates, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
+        right.plot(rates, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
+    left.plot([0, top], [0, top], color="#999999", linewidth=1, linestyle=":")  # every request answered
+    bound = next((c.get("p99_bound_ms") for cells in groups.values() for c in cells if c.get("p99_bound_ms")), None)
+    if bound:
+        right.axhline(bound, color="#b30000", linewidth=1, linestyle=":")
+    left.set_ylabel(_("answered (requests/s)"))
+    right.set_ylabel(_("client latency (ms)"))
+    right.set_yscale("log")
+    for ax in (left, right):
+        ax.set_xlabel(_("offered rate (requests/s)"))
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same
+                     ) -> bytes | None:
+    """http, closed loop: client p50/p99 (left) and the server's peak RSS under load (right) against clients."""
+    groups = _http_groups(summaries, "closed")
+    if not groups:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    for (runner, model, threads, workers), cells in groups.items():
+        cells = sorted(cells, key=lambda c: c["clients"])
+        clients = [c["clients"] for c in cells]
+        colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
+        left.plot(clients, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
+        left.plot(clients, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
+        right.plot(clients, [c["server_peak_rss_mb"] or 0 for c in cells], marker="o", color=colour, label=name)
+    left.set_ylabel(_("client latency (ms)"))
+    left.set_yscale("log")
+    right.set_ylabel(_("server peak RSS under load (MiB)"))
+    for ax in (left, right):
+        ax.set_xlabel(_("concurrent clients"))
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def spawn_bars(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
+    """spawn: start-up, memory added and tasks per second of N sleeping workers, one bar per runner and N."""
+    rows = [s for s in summaries if s.get("scenario") == "spawn" and s.get("startup_ms")]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    labels = [f"{s['runner']}\nN={s['workers']}" for s in rows]
+    for ax, key, ylabel in zip(axes, ("startup_ms", "rss_added_mb", "tasks_per_s"),
+                               (_("start-up (ms)"), _("memory added (MiB)"), _("tasks per second"))):
+        values = [s[key] or {} for s in rows]
+        heights = [v.get("p50") or 0 for v in values]
+        ci = [v.get("ci95") for v in values]
+        errors = [[h - c[0] if c else 0 for h, c in zip(heights, ci)],
+                  [c[1] - h if c else 0 for h, c in zip(heights, ci)]]
+        ax.bar(labels, heights, yerr=errors, capsize=3, color=[colours.get(s["runner"], "#999999") for s in rows])
+        ax.set_ylabel(ylabel)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _png(fig)

@@ -15,7 +15,7 @@ import numpy as np
 
 PHASES = ("decode", "preprocess", "inference", "postprocess")
 # Keys that only some scenarios write (docs/protocol.md, "Scenarios"); ABSENT where a record has none.
-OPTIONAL = ("frame", "worker", "queue_ns", "latency_ns", "batch")
+OPTIONAL = ("frame", "worker", "queue_ns", "latency_ns", "batch", "handler_ns")
 # One row of the parse buffer, in this order (the image as a code into IterationTable.images).
 ROW = ("index", "total_ns", *PHASES, "detections", *OPTIONAL, "warmup", "image")
 ABSENT = int(np.iinfo(np.int64).min)  # not -1: a runner's negative value must stay visible as one
@@ -51,7 +51,7 @@ class IterationTable:
             buf.extend((record["index"], record["total_ns"], phases["decode"], phases["preprocess"],
                         phases["inference"], phases["postprocess"], record["detections"], get("frame", ABSENT),
                         get("worker", ABSENT), get("queue_ns", ABSENT), get("latency_ns", ABSENT),
-                        get("batch", ABSENT), record["warmup"], code))
+                        get("batch", ABSENT), get("handler_ns", ABSENT), record["warmup"], code))
         except (KeyError, TypeError, OverflowError):
             del buf[size:]
             return False

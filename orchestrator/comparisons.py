@@ -79,6 +79,36 @@ def _engine_parity_pair(base: CellData, other: CellData, tag: str, tol: Toleranc
             "images": len(set(da) | set(db)), "detections": sum(len(r["detections"]) for r in da.values())}
 
 
+def serving_parity(cells: list[CellData], tolerances: Parity) -> list[dict[str, Any]]:
+    """Each http cell's answers over HTTP against the same runner's single scenario (same model and engine; the
+    same thread count where the run has it): the server must find what the runner finds without a socket."""
+    tol = Tolerance(tolerances.iou, tolerances.score)
+    singles: dict[tuple, list[CellData]] = {}
+    for c in cells:
+        if c.info.get("scenario") == "single":
+            singles.setdefault(_engine_key(c), []).append(c)
+    out = []
+    for c in cells:
+        if not c.serves or _engine_key(c) not in singles:
+            continue
+        single = sorted(singles[_engine_key(c)], key=lambda s: s.info["threads"] != c.info["threads"])[0]
+        entry = {"runner": c.info["runner"], "scenario": c.info.get("label"), "model": c.info["model"],
+                 "threads": c.info["threads"], "against": single.info.get("label", "single"),
+                 "tolerance": {"iou": tol.iou, "score": tol.score}}
+        da, db = c.detections(), single.detections()
+        if not (da and db):
+            out.append({**entry, "status": "n/a", "mismatches": [], "reason": "one side has no detections"})
+            continue
+        mismatches = parity.compare(da, db, tol)
+        out.append({**entry, "status": "fail" if mismatches else "pass", "mismatches": mismatches,
+                    "images": len(set(da) | set(db))})
+    return out
+
+
+def _engine_key(c: CellData) -> tuple:
+    return (c.info["runner"], c.info["model"], c.info.get("engine", "opencv"), c.info.get("provider", ""))
+
+
 def _common(a: CellData, b: CellData) -> tuple[dict[str, Any], dict[str, Any]]:
     """The two cells' detections; for video only the frames both processed (real-time play drops frames)."""
     da, db = a.detections(), b.detections()
@@ -127,7 +157,9 @@ def compare_cells(cells: list[CellData], pairs: list[tuple], parity_results: lis
 
 
 WORD = {"latency_p50": "faster", "ns_per_call": "faster", "ns_per_call_empty": "faster",
-        "ns_per_call_mat": "faster", "throughput": "lower_throughput", "peak_rss": "smaller", "peak_pss": "smaller"}
+        "ns_per_call_mat": "faster", "throughput": "lower_throughput", "peak_rss": "smaller", "peak_pss": "smaller",
+        "spawn_startup": "faster", "spawn_memory": "smaller", "tasks_per_s": "lower_throughput"}
+HIGHER_IS_BETTER = ("throughput", "tasks_per_s")
 
 
 def _decide(e: dict[str, Any], paired: statistics.Paired, min_effect: float) -> None:
@@ -137,7 +169,7 @@ def _decide(e: dict[str, Any], paired: statistics.Paired, min_effect: float) -> 
         return
     v = verdicts.decide(paired, e.get("p_value_holm"), min_effect, e["a"], e["b"], WORD[e["metric"]])
     winner = v.winner
-    if e["metric"] == "throughput" and winner:  # higher is better: the side with the lower throughput loses
+    if e["metric"] in HIGHER_IS_BETTER and winner:  # the side with the lower throughput loses
         winner = e["b"] if winner == e["a"] else e["a"]
     e.update(outcome=v.outcome, winner=winner, rounds_needed=v.rounds_needed, significant=v.outcome == "faster",
              min_effect=min_effect, **_says(v.message))
@@ -180,10 +212,12 @@ def _compare_pair(a: CellData, sa: dict, b: CellData, sb: dict, parity_results: 
     fairness = _fairness(sa, sb, a, b, parity_results)
     base = {**_base(a, b), "fair": all(f["ok"] for f in fairness), "fairness": fairness}
     kind = scenario_type(a.info.get("scenario", "single"))
-    if kind.call_samples:
+    if kind.spawn_samples or kind.call_samples:  # samples, not iterations: each declared metric per process
+        per_process = [(metric, lambda c, f=figure: c.process_spawn(f)) for metric, figure in kind.sample_metrics] + \
+            [(metric, lambda c, x=call: c.process_call_medians(x)) for metric, call in kind.call_metrics]
         out = []
-        for metric, call in kind.call_metrics:
-            ma, mb = a.process_call_medians(call), b.process_call_medians(call)
+        for metric, values in per_process:
+            ma, mb = values(a), values(b)
             if ma and mb:
                 out.append(_paired_entry(base, metric, ma, mb, f"n = {len(set(ma) & set(mb))} rounds"))
         return out
@@ -234,9 +268,12 @@ def _fairness(sa: dict, sb: dict, a: CellData, b: CellData, parity_results: list
                              f"{sb['runner']}: {ob.get('version')} ({str(ob.get('build_hash'))[:12]})"})
     ta, tb = sa["threads_observed"], sb["threads_observed"]
     ra, rb = sa["threads_requested"], sb["threads_requested"]
+    policy = " (threads: pool, one policy for every runner)" if sa.get("threads_policy") == "pool" and \
+        sb.get("threads_policy") == "pool" else ""
+    modes = f", modes {sa.get('mode')} / {sb.get('mode')}" if sa.get("mode") else ""
     checks.append({"check": "same OpenCV threads", "ok": ta is not None and ta == tb and ra == rb,
-                   "detail": f"configured {ra} / {rb}, reported by OpenCV {ta} / {tb}, "
-                             f"OS threads seen {sa['os_threads_max']} / {sb['os_threads_max']}"})
+                   "detail": f"configured {ra} / {rb}{policy}, reported by OpenCV {ta} / {tb}, "
+                             f"OS threads seen {sa['os_threads_max']} / {sb['os_threads_max']}{modes}"})
     if sa.get("engine") == "onnxruntime" or sb.get("engine") == "onnxruntime":
         checks += _ort_checks(sa, sb)
     checks.append(_accelerator_check(sa, sb))

@@ -16,6 +16,7 @@ import yaml
 from . import engines, i18n, quiet, scenarios, verdicts
 from .engines import OnnxRuntime
 from .errors import ConfigError
+from .registry import ALL_PYTHON_MODES, NATIVE_MODE
 from .scenarios import Scenario
 from .yamldoc import (
     Doc,
@@ -57,6 +58,7 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)
     threads: int | None = None  # overrides the matrix's thread count for this runner (to study an unfair setting)
     engines: tuple[str, ...] | None = None  # the engines this runner runs; None: the config's
+    mode: str | None = None  # python: its concurrency mode where a scenario has that mode (asyncio in spawn)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Claim:
     b_value: float
     model: str | None
     workers: int | None = None  # the worker count the claim is about (throughput, startup): only cells with it
+    clients: int | None = None  # http: the concurrent clients the claim is about: only cells with that many
     # An engine claim (the article's TensorRT vs ONNX Runtime): each side's engine, `opencv` or
     # `onnxruntime:PROVIDER`, and the hardware it was measured on (judged only on a machine that has it).
     a_engine: str | None = None
@@ -172,7 +175,7 @@ TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "t
             "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report", "min_effect",
             "busy_cores"}
 CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup",
-                 "fps")
+                 "fps", "spawn_memory", "tasks_per_s", "requests_per_s")
 CLAIM_ENGINES = ("opencv",) + tuple(f"onnxruntime:{p}" for p in engines.PROVIDERS)
 
 
@@ -279,7 +282,7 @@ def _runners(doc: Doc) -> list[Runner]:
     runners = []
     for i, item in enumerate(list_of_mappings(doc, "runners")):
         kp = ("runners", i)
-        no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads", "engine"})
+        no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads", "engine", "mode"})
         kind = item.get("kind")
         if kind not in RUNNER_KINDS:
             raise doc.fail(kp + ("kind",), f"{kind!r} is not one of: {', '.join(RUNNER_KINDS)}")
@@ -293,8 +296,13 @@ def _runners(doc: Doc) -> list[Runner]:
             raise doc.fail(kp + ("env",), "expected a mapping of environment variable names to values")
         threads = None if item.get("threads") is None else integer(doc, kp + ("threads",), item["threads"], 0)
         runner_engines = None if item.get("engine") is None else _engines(doc, kp + ("engine",), item["engine"])
+        mode = item.get("mode")
+        if mode is not None:
+            if kind != "python":
+                raise doc.fail(kp + ("mode",), f"only python runners take a mode; {kind} runs {NATIVE_MODE[kind]}")
+            mode = choice(doc, kp + ("mode",), ALL_PYTHON_MODES, None)
         runners.append(Runner(valid_name(doc, kp + ("name",), item.get("name")), kind, interpreter,
-                              {str(k): str(v) for k, v in env.items()}, threads, runner_engines))
+                              {str(k): str(v) for k, v in env.items()}, threads, runner_engines, mode))
     unique(doc, "runners", [r.name for r in runners])
     return runners
 
@@ -374,7 +382,7 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
         if not isinstance(item, dict):
             raise doc.fail(kp, "expected a mapping with claim, metric, a, b, a_value, b_value")
         no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model", "workers", "a_engine",
-                                   "b_engine", "hardware"})
+                                   "b_engine", "hardware", "clients"})
         for side in ("a", "b"):
             if item.get(side) not in names:
                 raise doc.fail(kp + (side,), f"{item.get(side)!r} is not a configured runner")
@@ -389,6 +397,7 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
             b_value=number(doc, kp + ("b_value",), item.get("b_value"), 0, None),
             model=model,
             workers=None if item.get("workers") is None else integer(doc, kp + ("workers",), item["workers"], 1),
+            clients=None if item.get("clients") is None else integer(doc, kp + ("clients",), item["clients"], 1),
             a_engine=None if item.get("a_engine") is None else choice(doc, kp + ("a_engine",), CLAIM_ENGINES, None),
             b_engine=None if item.get("b_engine") is None else choice(doc, kp + ("b_engine",), CLAIM_ENGINES, None),
             hardware=None if item.get("hardware") is None else typed(doc, kp + ("hardware",), str),
@@ -396,14 +405,18 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
     return out
 
 
+POOL_THREADS = -1  # `threads: pool`: resolved per cell by matrix.pool_threads
+
+
 def _threads(doc: Doc) -> list[int]:
-    """`threads` is a count or a list of counts; 0 keeps OpenCV's default, `auto` is the logical CPU count."""
+    """`threads` is a count or a list of counts; 0 keeps OpenCV's default, `auto` is the logical CPU count, `pool`
+    the pool policy of docs/methodology.md (every CPU for one network, one thread per network for several)."""
     value = doc.data.get("threads", ["auto"])
     values = value if isinstance(value, list) else [value]
     out = []
     for i, v in enumerate(values):
         kp = ("threads", i) if isinstance(value, list) else ("threads",)
-        out.append((os.cpu_count() or 1) if v == "auto" else integer(doc, kp, v, 0))
+        out.append((os.cpu_count() or 1) if v == "auto" else POOL_THREADS if v == "pool" else integer(doc, kp, v, 0))
     if not out:
         raise doc.fail(("threads",), "expected at least one thread count")
     return list(dict.fromkeys(out))
@@ -473,7 +486,7 @@ def resolved(config: Config) -> dict[str, Any]:
         "seed": config.seed,
         "min_effect": config.min_effect,
         "busy_cores": config.busy_cores,
-        "threads": list(config.threads),
+        "threads": ["pool" if t == POOL_THREADS else t for t in config.threads],
         "engine": list(config.engines),
         "onnxruntime": {"library": str(config.onnxruntime.library), "python_path": str(config.onnxruntime.python_path),
                         "provider": list(config.onnxruntime.providers)},
@@ -501,6 +514,8 @@ def _resolved_runner(r: Runner) -> dict[str, Any]:
         out["threads"] = r.threads
     if r.engines is not None:
         out["engine"] = list(r.engines)
+    if r.mode is not None:
+        out["mode"] = r.mode
     return out
 
 

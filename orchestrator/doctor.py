@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from . import config, engines
+from . import config, engines, load
 from .config import default_interpreter
 from .engines import OnnxRuntime
 from .errors import ConfigError
@@ -55,7 +55,17 @@ def checks(config_path: Path) -> list[Check]:
     out.append(Check("nlohmann-json and OpenSSL (C++ runner)", ok, detail,
                      "Debian: apt-get install nlohmann-json3-dev libssl-dev; elsewhere vcpkg or brew: "
                      "nlohmann-json openssl"))
+    ok, detail = _probe([str(load.VEGETA), "-version"])
+    out.append(Check("vegeta (the http scenario's load)", ok, detail or str(load.VEGETA),
+                     f"run `make serving` (go install {load.VEGETA_MODULE})"))
+    out.append(Check("cpp-httplib (the C++ runner's HTTP server)", Path("/usr/include/httplib.h").is_file()
+                     or sys.platform != "linux", "httplib.h", "Debian: apt-get install libcpp-httplib-dev"))
     for name, interpreter in _interpreters(config_path):
+        ok, detail = _probe([interpreter, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import fastapi, "
+                                                "uvicorn; print('fastapi', fastapi.__version__)",
+                             str(load.PYTHON_WEB_STACK)])
+        out.append(Check(f"FastAPI and uvicorn for {name} (http scenario)", ok, detail,
+                         "run `make serving` (scripts/serving-requirements.txt into engines/python-http)"))
         ok, detail = _probe([interpreter, "-c", "import cv2, numpy; print('cv2', cv2.__version__, 'numpy', "
                                                 "numpy.__version__)"])
         out.append(Check(f"Python runner '{name}' ({interpreter})", ok, detail,

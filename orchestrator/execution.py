@@ -1,11 +1,13 @@
 """Running one runner process for one matrix cell: spec in, raw records, stderr and samples out.
 
 Every stdout line is written to the raw file as soon as it arrives, so a crash, a hang or garbage loses none of
-what was already measured.
+what was already measured. A server (the http scenario) is driven by orchestrator/serving.py meanwhile: its
+stdin stays open until the load is done.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from . import protocol, quiet, sampling
+from . import load, protocol, quiet, sampling, serving
 from .protocol import Stream
 from .runfolder import ProcessFiles, write_samples
 
@@ -44,6 +46,7 @@ class ProcessResult:
     base: sampling.Memory | None = None  # the tree's memory when the runner said hello (before the model)
     sampler_cpu_s: float = 0.0  # the sampler's own CPU time
     sampler_measuring: tuple[float, float] = (0.0, 0.0)  # its CPU time and the wall time while the runner iterated
+    load: serving.Outcome | None = None  # http: what was sent to the server
 
     def meta(self) -> dict[str, Any]:
         return {"cell": self.cell_id, "repeat": self.repeat, "order": self.order, "argv": self.argv,
@@ -54,7 +57,8 @@ class ProcessResult:
                 if self.base else None,
                 "sampler_cpu_s": round(self.sampler_cpu_s, 4),
                 "sampler_measuring": {"cpu_s": round(self.sampler_measuring[0], 4),
-                                      "wall_s": round(self.sampler_measuring[1], 4)}}
+                                      "wall_s": round(self.sampler_measuring[1], 4)},
+                **({"load": self.load.as_dict()} if self.load else {})}
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,19 @@ class Options:
 
 
 def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], files: ProcessFiles,
-                env: dict[str, str], options: Options) -> ProcessResult:
-    """Runs one process; its spec must already be in files.spec (argv names it)."""
+                env: dict[str, str], options: Options, plan: load.Plan | None = None) -> ProcessResult:
+    """Runs one process; its spec must already be in files.spec (argv names it). With a load plan the runner is a
+    server: it is driven (orchestrator/serving.py) while it runs, and stops when its stdin is closed."""
     first_result: list[float] = []
     base: list[sampling.Memory | None] = []
+    listening = serving.Listening() if plan else None
+    outcome: serving.Outcome | None = None
     load_before, before = quiet.load_average(), quiet.read()
     start = time.perf_counter()
     with open(files.stderr, "wb") as stderr, open(files.jsonl, "w", encoding="utf-8") as raw:
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if plan else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=stderr,
                                     env={**os.environ, **env}, preexec_fn=_pin(options.cpu_affinity))
         except OSError as exc:
             error = f"cannot start {argv[0]}: {exc.strerror}. Check the runner's interpreter or build."
@@ -82,12 +90,14 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         if options.cpu_affinity and sys.platform == "win32":
             psutil.Process(proc.pid).cpu_affinity(options.cpu_affinity)  # process-wide on Windows
         sampler = sampling.Sampler(proc.pid).start()
-        reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result, sampler, base),
-                                  daemon=True)
+        reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result, sampler, base,
+                                                            listening), daemon=True)
         reader.start()
         timed_out = False
         try:
-            proc.wait(timeout=options.timeout_s)
+            if plan and listening:
+                outcome = serving.drive(proc, listening, spec, files, plan, start, start + options.timeout_s)
+            proc.wait(timeout=max(0.0, options.timeout_s - (time.perf_counter() - start)))
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill_tree(proc)
@@ -102,10 +112,12 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
     write_samples(files.samples, samples)
     stream = protocol.read_file(str(files.jsonl), spec)
     status, error = _verdict(stream, spec, proc.returncode, timed_out, options, files.stderr)
+    if status == "ok" and outcome:
+        status, error = _load_verdict(outcome, files)
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
     return ProcessResult(cell_id, repeat, order, argv, proc.returncode, wall_s, startup_ms, status, error, stream,
                          samples, machine, base[0] if base else None, sampler.cpu_s,
-                         (sampler.measuring_cpu_s, sampler.measuring_wall_s))
+                         (sampler.measuring_cpu_s, sampler.measuring_wall_s), outcome)
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
@@ -131,16 +143,21 @@ def _pin(cpus: list[int] | None) -> Any:
 
 
 def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: list[float],
-                sampler: sampling.Sampler, base: list[sampling.Memory | None]) -> None:
+                sampler: sampling.Sampler, base: list[sampling.Memory | None],
+                listening: serving.Listening | None = None) -> None:
     assert proc.stdout is not None
     for line in iter(proc.stdout.readline, b""):
         if not base and b'"hello"' in line:  # the runtime is up, the model not yet loaded
             base.append(sampler.snapshot())
-        if not first_result and b'"iteration"' in line:
+        if not first_result and (b'"iteration"' in line or b'"spawn_sample"' in line):
             first_result.append(time.perf_counter() - start)
             sampler.measuring()
         raw.write(line.decode("utf-8", errors="replace"))
         raw.flush()
+        if listening is not None and not listening.event.is_set() and b'"listening"' in line:
+            listening.seen(line)  # after the write: the record is on disk before the load starts
+    if listening is not None:
+        listening.ended()  # the server ended: the driver must not wait for a listening record
 
 
 def _verdict(stream: Stream, spec: dict[str, Any], exit_code: int | None, timed_out: bool, options: Options,
@@ -164,6 +181,21 @@ def _verdict(stream: Stream, spec: dict[str, Any], exit_code: int | None, timed_
         tail = stderr_tail(stderr_path)
         why = f"exited with code {exit_code}" if exit_code != 0 else "ended without an end record"
         return "failed", f"the runner {why}" + (f"; its stderr ends with: {tail}" if tail else "")
+    return "ok", None
+
+
+def _load_verdict(outcome: serving.Outcome, files: ProcessFiles) -> tuple[str, str | None]:
+    """A server whose load could not run, or that answered anything but the image's detections, failed (its
+    requests stay in raw/); errors of load (timeouts, 503s) are figures of the cell, not failures."""
+    if outcome.error:
+        return "failed", f"the load could not be run: {outcome.error}; the requests so far are kept in raw/"
+    answers = json.loads(files.http_detections.read_text(encoding="utf-8"))
+    errors = load.read_requests(files.requests, answers).errors()
+    wrong = {k: n for k, n in errors.items() if k in ("bad_body", "wrong_answer")}
+    if wrong:
+        what = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in wrong.items())
+        return "failed", (f"the server answered {what} (not the detections of the image sent) under load; every "
+                          f"request is kept in {files.requests.name}")
     return "ok", None
 
 

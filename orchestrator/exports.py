@@ -18,7 +18,9 @@ CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "engine", "provid
                "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
                *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
                "peak_pss_mib", "base_rss_mib", "model_rss_mib", "other_cores_max",
-               "opencv_version", "opencv_build_hash", "ort_version", "parity", "error"]
+               "opencv_version", "opencv_build_hash", "ort_version", "parity",
+               "workers", "mode", "offered_rate", "clients", "achieved_rps", "failed_requests",
+               "spawn_startup_ms", "spawn_rss_added_mib", "spawn_tasks_per_s", "error"]
 
 
 def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
@@ -47,6 +49,11 @@ def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     row["opencv_build_hash"] = (cell["opencv"] or {}).get("build_hash")
     row["ort_version"] = (cell.get("ort") or {}).get("version")
     row["parity"] = cell["parity"]["status"]
+    row.update({k: cell.get(k) for k in ("workers", "mode", "offered_rate", "clients", "achieved_rps")})
+    row["failed_requests"] = sum(cell["errors"].values()) if cell.get("errors") is not None else None
+    for key, figure in (("spawn_startup_ms", "startup_ms"), ("spawn_rss_added_mib", "rss_added_mb"),
+                        ("spawn_tasks_per_s", "tasks_per_s")):
+        row[key] = (cell.get(figure) or {}).get("p50") if cell.get("scenario") == "spawn" else None
     return row
 
 

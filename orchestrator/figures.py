@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
 from . import statistics, warmup
-from .rundata import CellData
+from .rundata import CellData, spawn_figure
 from .scenarios import Scenario
 
 
@@ -99,6 +101,121 @@ def _calls(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     return out
 
 
+SPAWN_FIGURES = ("startup_ms", "rss_mb", "rss_added_mb", "tasks_per_s")
+
+
+def _spawn(cell: CellData, scenario: Scenario) -> dict[str, Any]:
+    """Per figure: the geometric mean of the process medians with its t interval over processes, and the cold
+    (first) sample of each process: the one the article's single run measured."""
+    out: dict[str, Any] = {"workers": cell.info["variant"]["workers"], "mode": cell.info.get("mode")}
+    for figure in SPAWN_FIGURES:
+        level = statistics.process_level(list(cell.process_spawn(figure).values()))
+        cold = [spawn_cold for s in cell.streams for spawn_cold in _cold(s.spawn_samples, figure)]
+        out[figure] = None if level is None else {"p50": level.center, "ci95": level.ci95, "spread": level.spread,
+                                                  "processes": level.n, "cold": _median(cold)}
+    return out
+
+
+def _cold(samples: list[dict[str, Any]], figure: str) -> list[float]:
+    return [spawn_figure(samples[0], figure)] if samples and samples[0]["index"] == 0 else []
+
+
+def _http(cell: CellData, scenario: Scenario) -> dict[str, Any]:
+    """A server under one load: what its clients got (vegeta), what the server did, and what HTTP cost."""
+    variant = cell.info["variant"]
+    ok = [(m, r) for m, r in zip(cell.processes, cell.requests) if m.get("status") == "ok" and len(r)]
+    client = cell.completed_ms()
+    described = statistics.describe(client) if len(client) else None
+    errors: dict[str, int] = {}
+    for _, r in ok:
+        for kind, n in r.errors().items():
+            errors[kind] = errors.get(kind, 0) + n
+    sent = sum(len(r) for _, r in ok)
+    # The server's records of the load: after those of the parity pass, which came first, one at a time.
+    per = [(r, t[(m.get("load") or {}).get("parity_images", 0):])
+           for m, r, t in zip(cell.processes, cell.requests, cell.measured()) if m.get("status") == "ok"]
+    server = [t for _, t in per if len(t)]
+    handler = np.concatenate([t["handler_ns"] for t in server]) / 1e6 if server else np.zeros(0)
+    service = np.concatenate([t.latency_ns() for t in server]) / 1e6 if server else np.zeros(0)
+    queue = np.concatenate([t["queue_ns"] for t in server]) / 1e6 if server else np.zeros(0)
+    bound = scenario.p99_bound_ms
+    p99 = described["p99"] if described else None
+    layer = [float(np.median(r.ok_latency_ns())) / 1e6 - float(np.median(t["handler_ns"])) / 1e6
+             for r, t in per if r.ok.any() and len(t)]
+    return {
+        "workers": variant["workers"], "mode": cell.info.get("mode"),
+        "load": "open" if "rate" in variant else "closed",
+        "offered_rate": variant.get("rate"), "clients": variant.get("clients"),
+        "requests": sent, "answered": int(sum(r.ok.sum() for _, r in ok)),
+        "achieved_rps": _median(list(cell.process_throughput().values())),
+        "achieved_rps_per_process": list(cell.process_throughput().values()),
+        "client_ms": None if described is None else {k: described[k] for k in ("p50", "p90", "p99", "mean")},
+        "errors": errors, "error_rate": sum(errors.values()) / sent if sent else None,
+        "server_ms": {"service_p50": _median(service.tolist()), "handler_p50": _median(handler.tolist()),
+                      "queue_p50": _median(queue.tolist())} if server else None,
+        "http_layer_ms": _median(layer),
+        "server_cpu_percent": _window(cell, lambda s: s.cpu_percent, np.mean),
+        "server_peak_rss_mb": _window(cell, lambda s: s.rss_bytes / 2**20, np.max),
+        "p99_bound_ms": bound, "p99_within_bound": None if bound is None or p99 is None else p99 <= bound,
+    }
+
+
+def _window(cell: CellData, value: Callable[[Any], float], reduce: Callable[[Any], Any]) -> float | None:
+    """A sampled figure of the server while vegeta sent its load (median over processes)."""
+    per = []
+    for meta, samples in zip(cell.processes, cell.samples):
+        window = ((meta.get("load") or {}).get("window_s")) or None
+        inside = [value(s) for s in samples if window and window[0] <= s.t_s <= window[1]]
+        if meta.get("status") == "ok" and inside:
+            per.append(float(reduce(inside)))
+    return round(_median(per), 1) if per else None
+
+
+def http_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per runner, model, threads, engine and network count of an http scenario: the highest offered rate whose
+    p99 stayed within the bound with no failed request, and the answered rate there (the headline's answer)."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for s in summaries:
+        if s["scenario"] == "http" and s.get("offered_rate") is not None:
+            key = (s["runner"], s["scenario_name"], s["model"], s["threads"], s["workers"], s.get("engine", "opencv"))
+            groups.setdefault(key, []).append(s)
+    out = []
+    for (runner, scenario, model, threads, workers, engine), cells in groups.items():
+        met = [c for c in cells if c["status"] == "ok" and c["p99_within_bound"] and not c["errors"]]
+        best = max(met, key=lambda c: c["offered_rate"]) if met else None
+        out.append({"runner": runner, "scenario": scenario, "model": model, "threads": threads, "workers": workers,
+                    "engine": engine, "p99_bound_ms": cells[0]["p99_bound_ms"],
+                    "rates": sorted(c["offered_rate"] for c in cells),
+                    "highest_rate_within_bound": best["offered_rate"] if best else None,
+                    "achieved_rps_there": best["achieved_rps"] if best else None,
+                    "p99_ms_there": best["client_ms"]["p99"] if best and best["client_ms"] else None})
+    return out
+
+
+def http_overhead(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The HTTP layer's cost per request as the issue defines it: client p50 at the lowest offered rate minus the
+    same runner's single-scenario p50 (same model, threads, engine), beside the in-cell estimate (client p50 minus
+    the server's own handler time)."""
+    singles = {(s["runner"], s["model"], s["threads"], s.get("engine", "opencv")): s for s in summaries
+               if s["scenario"] == "single" and s["status"] == "ok" and s["latency_ms"]}
+    lowest: dict[tuple, dict[str, Any]] = {}
+    for s in summaries:
+        if s["scenario"] == "http" and s.get("offered_rate") is not None and s["status"] == "ok" and s["client_ms"]:
+            key = (s["runner"], s["model"], s["threads"], s.get("engine", "opencv"), s["workers"])
+            if key not in lowest or s["offered_rate"] < lowest[key]["offered_rate"]:
+                lowest[key] = s
+    out = []
+    for (runner, model, threads, engine, workers), s in lowest.items():
+        single = singles.get((runner, model, threads, engine))
+        out.append({"runner": runner, "model": model, "threads": threads, "engine": engine, "workers": workers,
+                    "rate": s["offered_rate"], "client_p50_ms": s["client_ms"]["p50"],
+                    "single_p50_ms": single["latency_ms"]["p50"] if single else None,
+                    "overhead_ms": s["client_ms"]["p50"] - single["latency_ms"]["p50"] if single else None,
+                    "http_layer_ms": s["http_layer_ms"]})
+    return out
+
+
 # Each scenario's figures (the keys registry.ScenarioType.figures names), by scenario.
 FIGURES: dict[str, Callable[[CellData, Scenario], dict[str, Any]]] = {
-    "video": _video, "concurrency": _concurrency, "server": _server, "batch": _batch, "call_overhead": _calls}
+    "video": _video, "concurrency": _concurrency, "server": _server, "batch": _batch, "call_overhead": _calls,
+    "spawn": _spawn, "http": _http}

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import engines, warmup
-from .config import Config, Model, Runner
+from . import engines, load, warmup
+from .config import POOL_THREADS, Config, Model, Runner
 from .protocol import PROTOCOL_VERSION
-from .registry import NATIVE_MODE, scenario_type
+from .registry import NATIVE_MODE, python_modes, scenario_type
 from .scenarios import Scenario, label
 
 
@@ -25,6 +26,7 @@ class Cell:
     variant: dict[str, Any] = field(default_factory=dict)  # workers and rate of this cell
     engine: str = "opencv"  # what runs the inference (orchestrator/engines.py)
     provider: str = ""  # onnxruntime's provider; "" for opencv
+    threads_policy: str = ""  # "pool" when `threads: pool` chose the count (pool_threads)
 
     @property
     def label(self) -> str:
@@ -50,17 +52,37 @@ def expand(config: Config) -> list[Cell]:
     """
     cells = []
     for scenario in config.scenarios:
-        for variant, runner, model, threads in itertools.product(scenario.variants(), config.runners,
-                                                                 _models_for(scenario, config), config.threads):
+        for variant, runner, model, asked in itertools.product(scenario.variants(), config.runners,
+                                                               _models_for(scenario, config), config.threads):
+            threads = pool_threads(variant.get("workers", 1)) if asked == POOL_THREADS else asked
             for engine, provider in _engines_for(scenario, runner, config):
-                cell = Cell("", runner, model, threads, scenario, variant, engine, provider)
+                policy = "pool" if asked == POOL_THREADS else ""
+                cell = Cell("", runner, model, threads, scenario, variant, engine, provider, policy)
                 if any(all(cell.axes()[k] == v for k, v in rule.items()) for rule in config.exclude):
                     continue
                 slug = re.sub(r"[^A-Za-z0-9_.-]+", "_",
                               f"{cell.label}__{runner.name}__{cell.model_name}__t{threads}")
                 cells.append(Cell(f"{len(cells):03d}-{slug}", runner, model, threads, scenario, variant, engine,
-                                  provider))
+                                  provider, policy))
     return cells
+
+
+def pool_threads(networks: int, cpus: int | None = None) -> int:
+    """`threads: pool`, one policy for every language and mode: every CPU for a single network, one thread per
+    network when there are several. OpenCV's parallel_for_ keeps one process-wide "nested" flag, so K networks x T
+    threads in one process use about K + T - 1 threads but K processes use K x T: with T = 1 both use K, and the
+    threads and processes modes (and Go, Python and C++) do the same work (docs/methodology.md, "Threads")."""
+    return (cpus or os.cpu_count() or 1) if networks <= 1 else 1
+
+
+def mode_of(cell: Cell) -> str:
+    """The concurrency mode a runner is asked for: the native runners' own, a Python runner's `mode` where the
+    scenario has it, else the scenario's python_mode."""
+    kind, s = cell.runner.kind, cell.scenario
+    if kind in NATIVE_MODE:
+        return NATIVE_MODE[kind]
+    mode = cell.runner.mode
+    return mode if mode in python_modes(s.type) else s.python_mode
 
 
 def _engines_for(scenario: Scenario, runner: Runner, config: Config) -> list[tuple[str, str]]:
@@ -72,7 +94,7 @@ def _engines_for(scenario: Scenario, runner: Runner, config: Config) -> list[tup
 
 
 def _models_for(scenario: Scenario, config: Config) -> list[Model | None]:
-    if scenario.type == "call_overhead":
+    if not scenario_type(scenario.type).model:
         return [None]
     batch = scenario.batch if scenario.type == "batch" else 1
     return [m for m in config.models if m.batch == batch]
@@ -160,9 +182,8 @@ def spec(config: Config, cell: Cell, repeat: int = 0) -> dict[str, Any]:
         out["engine"] = config.onnxruntime.spec(cell.provider)
     if s.type == "video":
         out["video"] = {"path": str(s.video), "realtime": s.realtime}
-    if s.type in ("concurrency", "server"):
-        kind = cell.runner.kind
-        out.update(workers=cell.variant["workers"], mode=NATIVE_MODE.get(kind, s.python_mode))
+    if scenario_type(s.type).workers or s.type == "spawn":
+        out.update(workers=cell.variant["workers"], mode=mode_of(cell))
     if s.type == "server":
         out.update(rate=cell.variant["rate"], arrivals_ns=arrivals_ns(cell.variant["rate"], out["iterations"],
                                                                       s.seed + repeat))
@@ -170,6 +191,12 @@ def spec(config: Config, cell: Cell, repeat: int = 0) -> dict[str, Any]:
         out["batch"] = s.batch
     if s.type == "call_overhead":
         out["calls_per_sample"] = s.calls_per_sample
+    if s.type == "spawn":
+        out.update(tasks=cell.variant["workers"] * s.tasks_per_worker, task_sleep_ns=round(s.task_sleep_ms * 1e6),
+                   print=s.print)
+    if s.type == "http":
+        out["http"] = {"queue": s.queue, "max_body_bytes": round(s.max_body_mb * 2**20), "port": 0,
+                       "python_path": str(load.PYTHON_WEB_STACK)}
     return out
 
 

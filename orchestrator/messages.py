@@ -69,9 +69,12 @@ TEXTS: dict[str, tuple[str, str]] = {
                          "library as much as the language.",
                          "{a} 与 {b} 使用不同的 OpenCV 构建：二者的时间差异既反映语言，也同样反映库本身。"),
     # claims (orchestrator/claims.py)
-    "claim_startup": ("this run measures no start-up of bare workers: the concurrency scenario's start-up loads one "
-                      "network per worker, a different quantity",
-                      "本次运行没有测量空工作者的启动：并发场景的启动包含为每个工作者加载一个网络，是不同的量"),
+    "claim_no_scenario": ("not comparable: {metric} is judged on the {scenario} scenario, and this run has no "
+                          "{scenario} cell",
+                          "不可比较：{metric} 在 {scenario} 场景中判定，而本次运行没有 {scenario} 单元"),
+    "claim_clients": ("not comparable: the claim is about {clients} concurrent clients, this run measured C = "
+                      "{measured}",
+                      "不可比较：论断针对 {clients} 个并发客户端，本次运行测量的 C = {measured}"),
     "claim_workers": ("not comparable: the claim is about {workers} workers, this run measured N = {measured}",
                       "不可比较：论断针对 {workers} 个工作者，本次运行测量的 N = {measured}"),
     "claim_hardware": ("not comparable: the claim was measured on {hardware}; this machine is {here}. Run the "

@@ -43,7 +43,11 @@ SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     "error": {"code": (str,), "message": (str,), "fatal": (bool,)},
     "result": {"scenario": (str,)},
     "call_sample": {"call": (str,), "index": _INT, "warmup": (bool,), "calls": _INT, "total_ns": _INT},
+    "spawn_sample": {"index": _INT, "warmup": (bool,), "workers": _INT, "tasks": _INT, "startup_ns": _INT,
+                     "tasks_ns": _INT, "rss_before_bytes": _INT, "rss_bytes": _INT},
+    "listening": {"address": (str,), "port": _INT, "startup_ns": _INT},
 }
+SPAWN_VALUES = ("workers", "tasks", "startup_ns", "tasks_ns", "rss_before_bytes", "rss_bytes")
 # What each scenario's result record must carry, and the integer keys its records add (orchestrator/registry.py).
 RESULT_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
     name: t.result for name, t in SCENARIO_TYPES.items() if t.result is not None}
@@ -66,6 +70,8 @@ class Stream:
     loads: list[dict[str, Any]] = field(default_factory=list)  # one, or one per worker
     iterations: IterationTable = field(default_factory=IterationTable)  # columns (orchestrator/columns.py)
     call_samples: list[dict[str, Any]] = field(default_factory=list)
+    spawn_samples: list[dict[str, Any]] = field(default_factory=list)
+    listening: dict[str, Any] | None = None  # http: the server's address, once it listens
     result: dict[str, Any] | None = None
     detections: dict[str, dict[str, Any]] = field(default_factory=dict)
     end: dict[str, Any] | None = None
@@ -108,6 +114,11 @@ def check_record(record: Any) -> str | None:
             value = record.get(key)
             if value is None or isinstance(value, bool) or not isinstance(value, types):
                 return f"{record['scenario']} result record: key {key!r} missing or not a number"
+    if kind == "spawn_sample" and any(record[k] < 0 for k in SPAWN_VALUES):
+        return "spawn_sample record: counts, times and sizes must be non-negative"
+    if kind == "listening" and (record["address"] != "127.0.0.1" or not 0 < record["port"] < 65536):
+        return (f"listening record: a server must listen on 127.0.0.1 and a TCP port, not "
+                f"{record['address']}:{record['port']}")
     if kind == "hello" and record["protocol"] != PROTOCOL_VERSION:
         return (f"runner speaks protocol {record['protocol']}, the orchestrator speaks {PROTOCOL_VERSION}; "
                 "rebuild the runner from this checkout (make runners)")
@@ -194,8 +205,12 @@ class _Order:
             return "a second hello record"
         if kind == "iteration" and not s.loads:
             return "an iteration record before any load record"
-        if kind in ("iteration", "call_sample", "load") and s.result is not None:
+        if kind in ("iteration", "call_sample", "spawn_sample", "load", "listening") and s.result is not None:
             return f"{a} {kind} record after the result record"
+        if kind == "listening" and s.listening is not None:
+            return "a second listening record"
+        if kind == "load" and s.listening is not None:
+            return "a load record after the listening record"
         if kind == "result" and s.result is not None:
             return "a second result record"
         if kind == "detections" and record["image"] in s.detections:
@@ -205,7 +220,7 @@ class _Order:
 
 def _add(stream: Stream, record: dict[str, Any]) -> None:
     kind = record["type"]
-    if kind in ("hello", "end", "error", "result"):
+    if kind in ("hello", "end", "error", "result", "listening"):
         setattr(stream, kind, record)
     elif kind == "load":
         stream.loads.append(record)
@@ -213,6 +228,8 @@ def _add(stream: Stream, record: dict[str, Any]) -> None:
         stream.problems.append(f"iteration record {record['index']}: a value does not fit a 64-bit integer")
     elif kind == "call_sample":
         stream.call_samples.append(record)
+    elif kind == "spawn_sample":
+        stream.spawn_samples.append(record)
     else:
         stream.detections[record["image"]] = record
 
@@ -288,6 +305,10 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
     loads = workers if kind.model else 0
     if len(stream.loads) != loads:
         problems.append(f"{len(stream.loads)} load records, want {loads}")
+    if kind.spawn_samples:
+        return problems + _spawn_counts(stream, spec)
+    if kind.serves:
+        return problems + _serving_counts(stream, spec)
     if kind.call_samples:
         if (end["warmup"], end["iterations"]) != (warm, n):
             problems.append(f"end record says {end['warmup']} + {end['iterations']} samples, spec {warm} + {n}")
@@ -327,6 +348,44 @@ def _counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
     completed = (stream.result or {}).get("completed")
     if kind.workers and completed is not None and completed != n:
         problems.append(f"result record says {completed} completed, spec {n}")
+    return problems
+
+
+def _spawn_counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
+    """spawn: samples 0 .. warmup + iterations - 1 in order, each of the spec's workers and tasks."""
+    warm, n, end = spec["warmup"], spec["iterations"], stream.end
+    assert end is not None
+    problems = []
+    if (end["warmup"], end["iterations"]) != (warm, n):
+        problems.append(f"end record says {end['warmup']} + {end['iterations']} samples, spec {warm} + {n}")
+    got = [(r["index"], r["warmup"]) for r in stream.spawn_samples]
+    if got != [(i, i < warm) for i in range(warm + n)]:
+        problems.append(f"spawn_sample records out of order or missing ({len(got)} of {warm + n})")
+    if any((r["workers"], r["tasks"]) != (spec["workers"], spec["tasks"]) for r in stream.spawn_samples):
+        problems.append(f"a spawn_sample record of other counts than the spec's {spec['workers']} workers and "
+                        f"{spec['tasks']} tasks")
+    if stream.iterations or stream.call_samples:
+        problems.append("a spawn run writes spawn_sample records only")
+    return problems
+
+
+def _serving_counts(stream: Stream, spec: dict[str, Any]) -> list[str]:
+    """http: a listening record; per network its warm-ups; the requests served, each once, as the result says."""
+    warm, workers, end, result = spec["warmup"], spec["workers"], stream.end, stream.result or {}
+    assert end is not None
+    problems = [] if stream.listening else ["an http run needs a listening record before it serves"]
+    index, warmup = stream.iterations["index"], stream.iterations["warmup"]
+    served = result.get("served", -1)
+    if (end["warmup"], end["iterations"]) != (warm * workers, served):
+        problems.append(f"end record says {end['warmup']} + {end['iterations']} iterations; want {warm} warm-up per "
+                        f"network ({workers}) + the {served} requests the result record says were served")
+    warm_index = index[warmup]
+    if len(warm_index) != warm * workers or \
+            not np.array_equal(np.bincount(warm_index, minlength=warm)[:warm], np.full(warm, workers)):
+        problems.append(f"want {warm} warm-up iterations per network ({workers})")
+    if not np.array_equal(np.sort(index[~warmup]), np.arange(int((~warmup).sum()))) or \
+            int((~warmup).sum()) != served:
+        problems.append(f"the served requests' iterations must be indexed 0 .. {served - 1}, each once")
     return problems
 
 

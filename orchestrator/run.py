@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from . import config as config_mod
-from . import environment, execution, matrix, report, runners
+from . import environment, execution, load, matrix, report, runners
 from .errors import UserError
 from .progress import Progress
+from .registry import scenario_type
 from .runfolder import RunFolder
 
 
@@ -75,6 +76,8 @@ def cell_info(cells: list[matrix.Cell], build_errors: dict[str, str]) -> list[di
              "input_size": c.model.input_size if c.model else None, "threads": c.threads,
              "threads_requested": matrix.threads_for(c), "scenario": c.scenario.type, "scenario_name": c.scenario.name,
              "label": c.label, "variant": c.variant, "engine": c.engine, "provider": c.provider,
+             "threads_policy": c.threads_policy or None,
+             "mode": matrix.mode_of(c) if "workers" in c.variant else None,
              "runner_config": asdict(c.runner),
              "build_error": build_errors.get(c.runner.kind)} for c in cells]
 
@@ -96,7 +99,9 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
             argv = runners.command(cell.runner, files.spec)
             progress.process(f"{cell.label} | {cell.runner.name} | {cell.model_name} | {cell.threads} thread(s) | "
                              f"process {repeat + 1}/{repeats[cell.scenario.name]}")
-            result = execution.run_process(cell.id, repeat, order, argv, spec, files, cell.runner.env, options)
+            plan = load.plan_of(cell.variant, cell.scenario.duration_s, cell.scenario.request_timeout_s) \
+                if scenario_type(cell.scenario.type).serves else None
+            result = execution.run_process(cell.id, repeat, order, argv, spec, files, cell.runner.env, options, plan)
             folder.append_process(result.meta())
             progress.finished(result.status, result.error)
     except KeyboardInterrupt:

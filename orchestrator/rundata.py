@@ -13,7 +13,9 @@ import numpy as np
 from . import sampling, statistics, warmup
 from .columns import IterationTable
 from .config import Config, load_resolved
+from .load import Requests, read_requests
 from .protocol import Stream, read_file
+from .registry import scenario_type
 from .runfolder import ProcessFiles, RunFolder, read_samples
 from .scenarios import Scenario
 
@@ -27,6 +29,8 @@ class CellData:
     processes: list[dict[str, Any]] = field(default_factory=list)  # meta of each process
     streams: list[Stream] = field(default_factory=list)
     samples: list[list[Any]] = field(default_factory=list)
+    requests: list[Requests] = field(default_factory=list)  # http: each process's requests, as vegeta saw them
+    answers: list[dict[str, dict[str, Any]]] = field(default_factory=list)  # http: each process's parity pass
     summary: dict[str, Any] = field(default_factory=dict)  # its entry of summary.json, once summary.py made it
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)  # filled on first use, after loading
 
@@ -56,15 +60,28 @@ class CellData:
                  if len(t) and (not completed_only or meta.get("status") == "ok")]
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    @property
+    def serves(self) -> bool:
+        """An http cell: its latencies are the clients' (vegeta's), its iterations the server's side."""
+        return scenario_type(self.info.get("scenario", "single")).serves
+
+    def _client_ms(self, completed_only: bool) -> np.ndarray:
+        parts = [r.ok_latency_ns() / 1e6 for meta, r in zip(self.processes, self.requests)
+                 if len(r) and (not completed_only or meta.get("status") == "ok")]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
     def measured_ms(self) -> np.ndarray:
         """Latency per measured iteration: arrival to result where the scenario has arrivals (server), else the
-        four phases."""
+        four phases; http: each answered request as its client waited for it (queueing and HTTP included)."""
         if "measured_ms" not in self._cache:
-            self._cache["measured_ms"] = self._pooled(lambda t: t.latency_ns() / 1e6)
+            self._cache["measured_ms"] = self._client_ms(False) if self.serves else \
+                self._pooled(lambda t: t.latency_ns() / 1e6)
         return self._cache["measured_ms"]
 
     def completed_ms(self) -> np.ndarray:
         """Latency per measured iteration of the processes that completed (status ok): what verdicts use."""
+        if self.serves:
+            return self._client_ms(True)
         return self._pooled(lambda t: t.latency_ns() / 1e6, completed_only=True)
 
     def phase_ms(self, phase: str) -> np.ndarray:
@@ -85,7 +102,10 @@ class CellData:
         return out
 
     def process_medians(self, phase: str | None = None) -> dict[int, float]:
-        """round -> median latency (ms) of that process, or of one phase."""
+        """round -> median latency (ms) of that process (http: its clients'), or of one phase."""
+        if self.serves and phase is None:
+            return {m["repeat"]: float(np.median(r.ok_latency_ns())) / 1e6
+                    for m, r in zip(self.processes, self.requests) if m.get("status") == "ok" and r.ok.any()}
         pick = (lambda t: t.latency_ns()) if phase is None else (lambda t: t[phase])
         return self.per_process(lambda t: float(np.median(pick(t))) / 1e6)
 
@@ -119,7 +139,12 @@ class CellData:
                 if m.get("status") == "ok" and s.result}
 
     def process_throughput(self) -> dict[int, float]:
-        """A pool's round -> completed images per second of its measured phase (from the result record)."""
+        """A pool's round -> completed images per second of its measured phase (from the result record); http:
+        answered requests per second, as vegeta received them."""
+        if self.serves:
+            rps = {m["repeat"]: r.achieved_rps() for m, r in zip(self.processes, self.requests)
+                   if m.get("status") == "ok"}
+            return {k: v for k, v in rps.items() if v}
         return {k: r["completed"] / (r["measured_wall_ns"] / 1e9) for k, r in self.process_results().items()
                 if r.get("measured_wall_ns", 0) > 0 and r.get("completed", 0) > 0}
 
@@ -143,7 +168,20 @@ class CellData:
         return next((s.hello for s in self.streams if s.hello), None)
 
     def detections(self) -> dict[str, dict[str, Any]]:
+        """Per image, the detections the runner reported (http: answered over HTTP in the parity pass)."""
+        if self.serves:
+            return next((a for a in self.answers if a), {})
         return next((s.detections for s in self.streams if s.detections), {})
+
+    def process_spawn(self, figure: str) -> dict[int, float]:
+        """spawn: round -> the median over that process's measured samples of `figure` (startup_ms,
+        rss_added_mb, rss_mb or tasks_per_s)."""
+        out = {}
+        for meta, stream in zip(self.processes, self.streams):
+            values = [spawn_figure(r, figure) for r in stream.spawn_samples if not r["warmup"]]
+            if meta.get("status") == "ok" and values:
+                out[meta["repeat"]] = statistics.median(values)
+        return out
 
 
 MIB = 1024 * 1024
@@ -154,6 +192,18 @@ def matched(cells: list[CellData], a: str, b: str) -> list[tuple[CellData, CellD
     the pairs every comparison (parity, verdicts, native overhead) is made on."""
     of_b = {c.key: c for c in cells if c.info["runner"] == b}
     return [(c, of_b[c.key]) for c in cells if c.info["runner"] == a and c.key in of_b]
+
+
+def spawn_figure(sample: dict[str, Any], figure: str) -> float:
+    """One spawn sample's figure: start-up in ms, memory in MiB (with the workers, or added by them), tasks/s."""
+    if figure == "startup_ms":
+        return sample["startup_ns"] / 1e6
+    if figure == "rss_mb":
+        return sample["rss_bytes"] / MIB
+    if figure == "rss_added_mb":
+        return (sample["rss_bytes"] - sample["rss_before_bytes"]) / MIB
+    assert figure == "tasks_per_s", figure
+    return sample["tasks"] / (sample["tasks_ns"] / 1e9) if sample["tasks_ns"] > 0 else 0.0
 
 
 def _ns_per_call(stream: Stream, call: str) -> list[float]:
@@ -194,6 +244,10 @@ def load(run_dir: Path) -> Run:
         cell.processes.append(meta)
         cell.streams.append(stream)
         cell.samples.append(read_samples(f.samples))
+        if cell.serves:
+            answers = RunFolder.read_http_detections(f)
+            cell.answers.append(answers)
+            cell.requests.append(read_requests(f.requests, answers or None))
     return Run(config, folder.read_environment(), list(cells.values()), processes, run_dir)
 
 

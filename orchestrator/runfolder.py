@@ -5,6 +5,9 @@
     <run>/raw/cells.json         one entry per matrix cell (runner, model, threads, scenario variant)
     <run>/raw/processes.jsonl    one line per process, appended as each ends (status, exit code, machine load)
     <run>/raw/<cell>/process-<round>.spec.json | .jsonl | .stderr.log | .samples.csv
+    <run>/raw/<cell>/process-<round>.targets.txt | .requests.csv | .vegeta.log | .http-detections.json
+                                 http only: vegeta's targets, its per-request results (`vegeta encode -to csv`),
+                                 its log, and the server's answers to the parity pass (orchestrator/serving.py)
     <run>/summary.json | summary.csv | summary.md | report.html   derived: `orchestrator report` rebuilds them
 
 Everything under raw/ is written once, as it is measured, and never rewritten; everything else is derived from
@@ -27,12 +30,31 @@ SAMPLES_HEADER = "t_s,rss_bytes,cpu_percent,threads,pss_bytes"
 
 @dataclass(frozen=True)
 class ProcessFiles:
-    """The four files of one runner process."""
+    """The files of one runner process: four, and four more for a server under load."""
 
     spec: Path
     jsonl: Path
     stderr: Path
     samples: Path
+
+    def _sibling(self, suffix: str) -> Path:
+        return self.spec.with_name(self.spec.name.removesuffix(".spec.json") + suffix)
+
+    @property
+    def targets(self) -> Path:
+        return self._sibling(".targets.txt")
+
+    @property
+    def requests(self) -> Path:
+        return self._sibling(".requests.csv")
+
+    @property
+    def vegeta_log(self) -> Path:
+        return self._sibling(".vegeta.log")
+
+    @property
+    def http_detections(self) -> Path:
+        return self._sibling(".http-detections.json")
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,17 @@ class RunFolder:
 
     def read_cells(self) -> list[dict[str, Any]]:
         return json.loads(self.cells.read_text(encoding="utf-8"))
+
+    @staticmethod
+    def read_http_detections(files: ProcessFiles) -> dict[str, dict[str, Any]]:
+        """The parity pass's answers of one server process (none if it never got that far)."""
+        if not files.http_detections.is_file():
+            return {}
+        try:
+            data = json.loads(files.http_detections.read_text(encoding="utf-8"))
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def read_processes(self) -> list[dict[str, Any]]:
         if not self.processes.is_file():

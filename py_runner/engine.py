@@ -118,11 +118,15 @@ def check_provider(info: dict[str, Any], spec: Spec) -> None:
                           f"{info['version']} (available: {', '.join(info['available_providers'])})")
 
 
+def check_model_file(spec: Spec) -> None:
+    if not os.path.isfile(spec.model_path):
+        raise RunnerError("model_load", f"cannot read model {spec.model_path}: file not found")
+
+
 def load(spec: Spec) -> tuple[Inferer, int]:
     """The spec's engine with the model loaded, and how long the load took in ns (readNet + backend + target;
     ORT: the session with its options)."""
-    if not os.path.isfile(spec.model_path):
-        raise RunnerError("model_load", f"cannot read model {spec.model_path}: file not found")
+    check_model_file(spec)
     if spec.engine == "onnxruntime":
         return _load_ort(spec)
     t0 = clock()

@@ -191,7 +191,7 @@ def run_processes(spec: Spec, emit: Emit, feed: Callable[[Any, int], None]) -> T
     for p in procs:
         p.join()
     timing.last_done_ns = max(lasts)
-    timing.child_peak_rss = _children_peak_rss()
+    timing.child_peak_rss = children_peak_rss()
     return timing
 
 
@@ -219,7 +219,7 @@ def _collect(results: Any, procs: list[Any], emit: Emit, seen: set[str], until: 
     return values
 
 
-def _children_peak_rss() -> int:
+def children_peak_rss() -> int:
     try:
         import resource
     except ImportError:  # Windows: the orchestrator's sampler still measures the whole process tree

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -39,13 +40,28 @@ class RecordWriter:
         self.write_record({"type": record_type, **fields})
 
     def write_record(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":")) + "\n"
+        line = encode(record) + "\n"
         with self._lock:  # flushed per record so that a crash later loses nothing already measured
             self._stream.write(line)
             self._stream.flush()
 
+    def close_in_child(self) -> None:
+        """A forked worker closes its copy of the record stream's descriptor: its records go through the parent,
+        and the reader of stdout sees its end of file only once every copy is closed (the worker exits with
+        os._exit, so the stream object itself is never flushed or closed again)."""
+        try:
+            os.close(self._stream.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
     def error(self, code: str, message: str) -> None:
         self.write("error", code=code, message=message, fatal=True)
+
+
+def encode(record: dict[str, Any]) -> str:
+    """One record (or an http response body) as compact JSON: Python floats print as the shortest text of the
+    double, so a float32 widened by float() reads back exactly."""
+    return json.dumps(record, separators=(",", ":"))
 
 
 def load_record(model: str, load_ns: int, worker: int | None = None, providers: list[str] | None = None
@@ -59,10 +75,11 @@ def load_record(model: str, load_ns: int, worker: int | None = None, providers: 
     return record
 
 
-def iteration_record(index: int, warmup: bool, image: str, phases_ns: dict[str, int], detections: int,
+def iteration_record(index: int | None, warmup: bool, image: str, phases_ns: dict[str, int], detections: int,
                      **extra: Any) -> dict[str, Any]:
     """The common keys, then the scenario's own (frame, worker, queue_ns, latency_ns, batch); total_ns is the
-    sum of the phases, as the protocol defines it."""
+    sum of the phases, as the protocol defines it. An index of None is the writer's to give (http: the order of
+    completion, known only where the records of every worker meet)."""
     return {"type": "iteration", "index": index, "warmup": warmup, "image": image, "phases_ns": phases_ns,
             "total_ns": sum(phases_ns.values()), "detections": detections, **extra}
 

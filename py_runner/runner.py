@@ -1,6 +1,7 @@
 """Python runner: cv2.dnn YOLOv5 inference speaking the JSON Lines protocol of docs/protocol.md.
 
 Standard library + numpy + cv2 only, so that any interpreter with cv2 can run it: `python runner.py --spec S`.
+The http scenario alone imports a web stack (FastAPI, uvicorn), from the folder its spec names (http_app.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import numpy as np
 import scenario_batch
 import scenario_calls
 import scenario_concurrency
+import scenario_http
 import scenario_server
 import scenario_single
+import scenario_spawn
 import scenario_video
 from backend import available_targets
 from memory import peak_rss_bytes
@@ -28,7 +31,8 @@ from spec import Spec, load_spec
 from worker import check_inputs
 
 SCENARIOS = {"single": scenario_single, "video": scenario_video, "concurrency": scenario_concurrency,
-             "server": scenario_server, "batch": scenario_batch, "call_overhead": scenario_calls}
+             "server": scenario_server, "batch": scenario_batch, "call_overhead": scenario_calls,
+             "spawn": scenario_spawn, "http": scenario_http}
 
 
 class _Usage(Exception):
@@ -87,15 +91,26 @@ def run(spec: Spec, out: RecordWriter) -> None:
                           f"OpenCV build (available: {targets or 'none'}); OpenCV would silently use the CPU")
     check_inputs(spec)
     outcome = SCENARIOS[spec.scenario].run(spec, out)
-    children = getattr(outcome, "child_peak_rss", 0)  # concurrency and server with worker processes
-    iterations, warm = outcome if isinstance(outcome, tuple) else (spec.iterations, spec.warmup)  # video
+    children = getattr(outcome, "child_peak_rss", 0)  # concurrency, server and http with worker processes
+    iterations, warm = _counts(outcome, spec)
     out.write("end", iterations=iterations, warmup=warm, peak_rss_bytes=peak_rss_bytes() + children,
               pss_bytes=out.pss_bytes)
 
 
+def _counts(outcome: object, spec: Spec) -> tuple[int, int]:
+    """The end record's iterations and warmup: the spec's, unless the scenario says (video: the frames it
+    processed; http: the requests it served)."""
+    if isinstance(outcome, scenario_http.Outcome):
+        return outcome.iterations, outcome.warmup
+    if isinstance(outcome, tuple):  # video
+        return outcome
+    return spec.iterations, spec.warmup
+
+
 def _ort(spec: Spec) -> tuple[dict | None, RunnerError | None]:
-    """Under onnxruntime: the hello's `ort`, or the problem to report right after the hello."""
-    if spec.engine != "onnxruntime":
+    """Under onnxruntime: the hello's `ort`, or the problem to report right after the hello. The spawn scenario
+    loads no ONNX Runtime (docs/protocol.md, "spawn"); call_overhead does, as the protocol asks."""
+    if spec.engine != "onnxruntime" or spec.scenario == "spawn":
         return None, None
     try:
         return engine.ort_info(engine.import_ort(spec), spec), None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -10,8 +11,14 @@ from typing import Any, TextIO
 from backend import BACKENDS, TARGETS
 from records import PROTOCOL_VERSION, RunnerError
 
-SCENARIOS = ("single", "video", "concurrency", "server", "batch", "call_overhead")
+SCENARIOS = ("single", "video", "concurrency", "server", "batch", "call_overhead", "spawn", "http")
 MODES = ("threads", "processes")
+# The modes of each scenario with workers (docs/protocol.md: Python's own, the native runners have theirs).
+SCENARIO_MODES = {"concurrency": MODES, "server": MODES, "http": MODES, "spawn": ("threads", "asyncio")}
+# Inclusive ranges of the scenario keys that have one (docs/protocol.md, "spawn" and "http").
+MAX_WORKERS = {"spawn": 100_000, "http": 1024}
+MAX_TASKS = 10_000_000
+MAX_TASK_SLEEP_NS = 10**10
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,13 @@ class Spec:
     arrivals_ns: tuple[int, ...] = ()
     batch: int = 1
     calls_per_sample: int = 0
+    tasks: int = 0  # spawn
+    task_sleep_ns: int = 0
+    print_tasks: bool = False
+    http_queue: int = 0  # http
+    http_max_body_bytes: int = 0
+    http_port: int = 0
+    http_python_path: str = ""
     # The engine of step 4 (docs/protocol.md, "Engines"); the ort_* keys only under onnxruntime.
     engine: str = "opencv"
     provider: str = ""
@@ -106,7 +120,22 @@ def _scenario_keys(raw: dict) -> dict[str, Any]:
         return {"batch": _get(raw, "batch", int)}
     if scenario == "call_overhead":
         return {"calls_per_sample": _get(raw, "calls_per_sample", int)}
+    if scenario == "spawn":
+        return {"workers": _get(raw, "workers", int), "mode": _get(raw, "mode", str), "tasks": _get(raw, "tasks", int),
+                "task_sleep_ns": _get(raw, "task_sleep_ns", int), "print_tasks": _get(raw, "print", bool)}
+    if scenario == "http":
+        return {"workers": _get(raw, "workers", int), "mode": _get(raw, "mode", str), **_http_keys(raw)}
     return {}
+
+
+def _http_keys(raw: dict) -> dict[str, Any]:
+    http = _get(raw, "http", dict)
+    python_path = http.get("python_path")
+    python_path = "" if python_path is None else python_path
+    if not isinstance(python_path, str):
+        raise RunnerError("spec", f"http.python_path must be text: {python_path!r}")
+    return {"http_queue": _get(http, "queue", int, "http."), "http_max_body_bytes": _get(http, "max_body_bytes", int,
+            "http."), "http_port": _get(http, "port", int, "http."), "http_python_path": python_path}
 
 
 ENGINES = ("opencv", "onnxruntime")
@@ -154,12 +183,13 @@ def _check(spec: Spec) -> None:
         problems.append(f"model.format {spec.model_format!r} (only 'onnx')")
     if spec.input_size <= 0 or spec.input_size % 32:
         problems.append(f"model.input_size {spec.input_size} (a positive multiple of 32)")
-    needs_images = spec.scenario not in ("video", "call_overhead")
+    needs_images = spec.scenario not in ("video", "call_overhead", "spawn")
     if (needs_images and not spec.images) or not all(isinstance(p, str) and p for p in spec.images):
         problems.append("images (a non-empty list of non-empty paths)")
     for name, value in (("workers", spec.workers), ("batch", spec.batch)):
         if value < 1:
             problems.append(f"{name} {value} must be >= 1")
+    problems += _scenario_problems(spec)
     if spec.scenario == "call_overhead" and spec.calls_per_sample < 1:
         problems.append(f"calls_per_sample {spec.calls_per_sample} must be >= 1")
     if spec.scenario == "server" and not spec.rate > 0:
@@ -181,6 +211,32 @@ def _check(spec: Spec) -> None:
         raise RunnerError("spec", "invalid spec: " + "; ".join(problems))
     if spec.scenario not in SCENARIOS:
         raise RunnerError("unsupported_scenario", f"py_runner does not run scenario {spec.scenario!r}")
-    if spec.scenario in ("concurrency", "server") and spec.mode not in MODES:
-        raise RunnerError("unsupported_scenario", f"py_runner has no concurrency mode {spec.mode!r} "
-                          f"(it has {', '.join(MODES)})")
+    modes = SCENARIO_MODES.get(spec.scenario, ())
+    if modes and spec.mode not in modes:
+        raise RunnerError("unsupported_scenario", f"py_runner has no {spec.scenario} mode {spec.mode!r} "
+                          f"(it has {', '.join(modes)})")
+    if spec.scenario == "http" and spec.mode == "processes" and not hasattr(os, "fork"):
+        # Pre-forked workers share the parent's listening socket by inheriting it (as gunicorn's do).
+        raise RunnerError("unsupported_scenario", "py_runner's http mode 'processes' pre-forks its workers, and "
+                          "this platform has no fork(): use mode threads")
+
+
+def _scenario_problems(spec: Spec) -> list[str]:
+    """The ranges of the spawn and http keys (docs/protocol.md)."""
+    problems = []
+    most = MAX_WORKERS.get(spec.scenario)
+    if most is not None and spec.workers > most:
+        problems.append(f"workers {spec.workers} must be <= {most}")
+    if spec.scenario == "spawn":
+        if not 1 <= spec.tasks <= MAX_TASKS:
+            problems.append(f"tasks {spec.tasks} must be in 1 .. {MAX_TASKS}")
+        if not 0 <= spec.task_sleep_ns <= MAX_TASK_SLEEP_NS:
+            problems.append(f"task_sleep_ns {spec.task_sleep_ns} must be in 0 .. {MAX_TASK_SLEEP_NS}")
+    if spec.scenario == "http":
+        for name, value, least in (("http.queue", spec.http_queue, 0), ("http.max_body_bytes",
+                                                                           spec.http_max_body_bytes, 1)):
+            if value < least:
+                problems.append(f"{name} {value} must be >= {least}")
+        if not 0 <= spec.http_port <= 65535:
+            problems.append(f"http.port {spec.http_port} must be in 0 .. 65535")
+    return problems

@@ -61,7 +61,7 @@ def detections_record(name: str, image: Any, dets: Detections) -> dict[str, Any]
 
 def check_inputs(spec: Spec) -> None:
     """Fail fast, before seconds go into loading a model, on an input file that cannot be opened."""
-    paths = [] if spec.scenario == "call_overhead" else list(spec.images)
+    paths = [] if spec.scenario in ("call_overhead", "spawn") else list(spec.images)
     if spec.scenario == "video":
         paths.insert(0, spec.video_path)
     for path in paths:

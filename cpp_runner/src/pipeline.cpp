@@ -128,6 +128,18 @@ bool Pipeline::decode(const std::string& path) {
     return !image_.empty();
 }
 
+bool Pipeline::decode_bytes(const cv::Mat& bytes) {
+    // imdecode asserts on an empty buffer, and a decoder may throw on bytes it cannot parse: both are bytes
+    // that do not decode, the client's fault, never the run's.
+    if (bytes.empty()) return false;
+    try {
+        image_ = cv::imdecode(bytes, cv::IMREAD_COLOR);
+    } catch (const cv::Exception&) {
+        image_.release();
+    }
+    return !image_.empty();
+}
+
 bool Pipeline::read_frame(cv::VideoCapture& cap) {
     return cap.read(image_) && !image_.empty();
 }

@@ -70,6 +70,9 @@ public:
     std::vector<std::string> providers() const { return inferer_->providers(); }
 
     bool decode(const std::string& path);  // imread(IMREAD_COLOR); false when the result is empty
+    // imdecode(IMREAD_COLOR) of an encoded file's bytes (the http scenario's request body); false when they
+    // do not decode.
+    bool decode_bytes(const cv::Mat& bytes);
     bool read_frame(cv::VideoCapture& cap);  // VideoCapture::read (grab + decode); false at the end
     void preprocess();                     // letterbox + blobFromImage
     void infer();                          // the engine's step 4 (OpenCV: setInput + forward)

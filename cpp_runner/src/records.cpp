@@ -110,6 +110,7 @@ std::string iteration_record(int index, bool warmup, const std::string& image, c
     if (x.worker) j["worker"] = *x.worker;
     if (x.queue_ns) j["queue_ns"] = *x.queue_ns;
     if (x.latency_ns) j["latency_ns"] = *x.latency_ns;
+    if (x.handler_ns) j["handler_ns"] = *x.handler_ns;
     if (x.batch) j["batch"] = *x.batch;
     return line(j);
 }
@@ -142,7 +143,10 @@ std::string call_sample_record(const std::string& call, int index, bool warmup, 
                  {"total_ns", total_ns}});
 }
 
-std::string detections_record(const std::string& image, int width, int height, const std::vector<Detection>& dets) {
+namespace {
+
+// The keys of a detections record after its type: the record and the http response share them.
+Json detections_json(Json j, const std::string& image, int width, int height, const std::vector<Detection>& dets) {
     Json list = Json::array();
     for (const Detection& d : dets) {
         list.push_back({{"class_id", d.class_id},
@@ -150,7 +154,51 @@ std::string detections_record(const std::string& image, int width, int height, c
                         {"box", {static_cast<double>(d.box[0]), static_cast<double>(d.box[1]),
                                  static_cast<double>(d.box[2]), static_cast<double>(d.box[3])}}});
     }
-    return line({{"type", "detections"}, {"image", image}, {"width", width}, {"height", height}, {"detections", list}});
+    j["image"] = image;
+    j["width"] = width;
+    j["height"] = height;
+    j["detections"] = list;
+    return j;
+}
+
+}  // namespace
+
+std::string detections_record(const std::string& image, int width, int height, const std::vector<Detection>& dets) {
+    return line(detections_json({{"type", "detections"}}, image, width, height, dets));
+}
+
+std::string detections_body(const std::string& image, int width, int height, const std::vector<Detection>& dets) {
+    return line(detections_json(Json::object(), image, width, height, dets));
+}
+
+std::string http_error_body(const std::string& code, const std::string& message) {
+    return line({{"error", code}, {"message", message}});
+}
+
+std::string spawn_sample_record(const SpawnSample& s) {
+    return line({{"type", "spawn_sample"},
+                 {"index", s.index},
+                 {"warmup", s.warmup},
+                 {"workers", s.workers},
+                 {"tasks", s.tasks},
+                 {"startup_ns", s.startup_ns},
+                 {"tasks_ns", s.tasks_ns},
+                 {"rss_before_bytes", s.rss_before_bytes},
+                 {"rss_bytes", s.rss_bytes}});
+}
+
+std::string listening_record(const std::string& address, int port, std::int64_t startup_ns) {
+    return line({{"type", "listening"}, {"address", address}, {"port", port}, {"startup_ns", startup_ns}});
+}
+
+std::string http_result_record(const HttpResult& r) {
+    return line({{"type", "result"},
+                 {"scenario", "http"},
+                 {"workers", r.workers},
+                 {"mode", r.mode},
+                 {"startup_ns", r.startup_ns},
+                 {"served", r.served},
+                 {"rejected", r.rejected}});
 }
 
 std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes, std::int64_t pss_bytes) {

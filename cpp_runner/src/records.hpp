@@ -45,6 +45,7 @@ struct IterationExtra {
     std::optional<int> worker;              // concurrency, server
     std::optional<std::int64_t> queue_ns;   // server
     std::optional<std::int64_t> latency_ns; // server
+    std::optional<std::int64_t> handler_ns; // http: the handler's entry to the response encoded
     std::optional<int> batch;               // batch
 };
 
@@ -57,6 +58,23 @@ struct PoolResult {
     std::int64_t startup_ns = 0;
     std::int64_t measured_wall_ns = 0;
     int completed = 0;
+};
+
+// One spawn sample (docs/protocol.md, "Scenarios", spawn).
+struct SpawnSample {
+    int index = 0;
+    bool warmup = false;
+    int workers = 0, tasks = 0;
+    std::int64_t startup_ns = 0, tasks_ns = 0;
+    std::int64_t rss_before_bytes = 0, rss_bytes = 0;
+};
+
+// The http scenario's result record.
+struct HttpResult {
+    int workers = 0;
+    std::string mode;
+    std::int64_t startup_ns = 0;
+    std::int64_t served = 0, rejected = 0;
 };
 
 struct VideoResult {
@@ -75,6 +93,12 @@ std::string video_result_record(const VideoResult& r);
 std::string pool_result_record(const PoolResult& r);
 std::string call_sample_record(const std::string& call, int index, bool warmup, int calls, std::int64_t total_ns);
 std::string detections_record(const std::string& image, int width, int height, const std::vector<Detection>& dets);
+std::string spawn_sample_record(const SpawnSample& s);
+std::string listening_record(const std::string& address, int port, std::int64_t startup_ns);
+std::string http_result_record(const HttpResult& r);
+// The http scenario's response bodies: a detections record without its type, and a refusal.
+std::string detections_body(const std::string& image, int width, int height, const std::vector<Detection>& dets);
+std::string http_error_body(const std::string& code, const std::string& message);
 std::string end_record(int iterations, int warmup, std::int64_t peak_rss_bytes, std::int64_t pss_bytes);
 std::string error_record(const std::string& code, const std::string& message);
 

@@ -25,6 +25,8 @@ const Scenario kScenarios[] = {
     {"server", run_server},
     {"batch", run_batch},
     {"call_overhead", run_call_overhead},
+    {"spawn", run_spawn},
+    {"http", run_http},
 };
 
 const Scenario& find_scenario(const Spec& spec) {
@@ -38,7 +40,9 @@ const Scenario& find_scenario(const Spec& spec) {
 
 // C++ runs workers as threads only; another mode is a cell this runner cannot fill.
 void check_mode(const Spec& spec) {
-    if ((spec.scenario == "concurrency" || spec.scenario == "server") && spec.mode != "threads")
+    const bool has_mode = spec.scenario == "concurrency" || spec.scenario == "server" || spec.scenario == "spawn" ||
+                          spec.scenario == "http";
+    if (has_mode && spec.mode != "threads")
         throw RunError{"unsupported_scenario", "cpp_runner runs scenario " + spec.scenario +
                                                    " in mode threads only, not in mode \"" + spec.mode + "\""};
 }
@@ -50,9 +54,12 @@ struct OrtLoad {
     std::string problem;
 };
 
+// spawn runs no model, so it loads no ORT either (docs/protocol.md, "Scenarios", spawn).
+bool uses_ort(const Spec& spec) { return spec.engine.name == "onnxruntime" && spec.scenario != "spawn"; }
+
 OrtLoad load_ort(const Spec& spec) {
     OrtLoad load;
-    if (spec.engine.name != "onnxruntime") return load;
+    if (!uses_ort(spec)) return load;
     try {
         load.runtime = &ort_runtime(spec.engine.library);
     } catch (const EngineUnavailable& e) {
@@ -90,7 +97,7 @@ Hello make_hello(const Spec& spec, cv::dnn::Backend backend, const OrtLoad& ort)
 // The library, then the provider: ORT's available providers, asked before any session exists, since a
 // session would fall back to the CPU silently.
 void check_ort(const Spec& spec, const OrtLoad& ort) {
-    if (spec.engine.name != "onnxruntime") return;
+    if (!uses_ort(spec)) return;
     if (!ort.runtime) throw RunError{"backend_unavailable", ort.problem};
     const std::string want = ort_provider_name(spec.engine.provider);
     if (ort.runtime->has_provider(want)) return;
@@ -119,11 +126,12 @@ EngineConfig engine_config(const Spec& spec, const OrtLoad& ort, cv::dnn::Backen
 }
 
 // Fails fast, before seconds go into loading a model, on an input file that cannot be opened.
-// call_overhead reads none.
+// call_overhead and spawn read none.
 void check_inputs(const Spec& spec) {
     std::vector<std::string> paths;
     if (spec.scenario == "video") paths.push_back(spec.video.path);
-    if (spec.scenario != "call_overhead") paths.insert(paths.end(), spec.images.begin(), spec.images.end());
+    if (spec.scenario != "call_overhead" && spec.scenario != "spawn")
+        paths.insert(paths.end(), spec.images.begin(), spec.images.end());
     for (const std::string& path : paths) {
         if (!std::ifstream(path, std::ios::binary))
             throw RunError{"image_read", "cannot read input " + path + ": " + std::strerror(errno)};

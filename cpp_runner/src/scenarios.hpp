@@ -10,3 +10,5 @@ int run_concurrency(const RunContext& ctx);
 int run_server(const RunContext& ctx);
 int run_batch(const RunContext& ctx);
 int run_call_overhead(const RunContext& ctx);
+int run_spawn(const RunContext& ctx);
+int run_http(const RunContext& ctx);

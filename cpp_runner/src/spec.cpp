@@ -28,17 +28,29 @@ const json& need(const json& parent, const char* key, const std::string& where) 
     return *it;
 }
 
-// JSON integers only: 2.0 and true are not integers, and a value beyond int32 is out of range.
-int get_int(const json& parent, const char* key, const std::string& where, int min_value) {
+// JSON integers only: 2.0 and true are not integers, and a value beyond [lo, hi] is out of range.
+std::int64_t get_int64(const json& parent, const char* key, const std::string& where, std::int64_t min_value,
+                       std::int64_t max_value) {
     const json& n = need(parent, key, where);
     if (!n.is_number_integer()) fail(where + key + " must be an integer");
     // nlohmann holds a non-negative integer as unsigned: compare in the type it has.
-    const bool too_big = n.is_number_unsigned() ? n.get<std::uint64_t>() > std::numeric_limits<int>::max()
-                                                : n.get<std::int64_t>() < std::numeric_limits<int>::min();
-    if (too_big) fail(where + key + " is out of range");
+    const bool too_big = n.is_number_unsigned() && n.get<std::uint64_t>() > static_cast<std::uint64_t>(max_value);
+    if (too_big) fail(where + key + " is out of range (at most " + std::to_string(max_value) + ")");
     const std::int64_t v = n.get<std::int64_t>();
     if (v < min_value) fail(where + key + " " + std::to_string(v) + " must be >= " + std::to_string(min_value));
-    return static_cast<int>(v);
+    if (v > max_value) fail(where + key + " " + std::to_string(v) + " must be <= " + std::to_string(max_value));
+    return v;
+}
+
+int get_int(const json& parent, const char* key, const std::string& where, int min_value,
+            int max_value = std::numeric_limits<int>::max()) {
+    return static_cast<int>(get_int64(parent, key, where, min_value, max_value));
+}
+
+bool get_bool(const json& parent, const char* key, const std::string& where) {
+    const json& b = need(parent, key, where);
+    if (!b.is_boolean()) fail(where + key + " must be true or false");
+    return b.get<bool>();
 }
 
 double get_number(const json& parent, const char* key, const std::string& where) {
@@ -87,6 +99,14 @@ void parse_arrivals(const json& root, Spec& s) {
              std::to_string(s.iterations) + " iterations");
 }
 
+// Optional text: absent or null means none, as the Python runner reads it.
+std::string get_optional_text(const json& parent, const char* key, const std::string& where) {
+    const auto it = parent.find(key);
+    if (it == parent.end() || it->is_null()) return "";
+    if (!it->is_string()) fail(where + key + " must be a string");
+    return it->get<std::string>();
+}
+
 // The optional `engine` (docs/protocol.md, "Engines"). provider and library are onnxruntime's keys: under
 // opencv they are ignored, as the keys of another scenario are.
 void parse_engine(const json& root, Spec& s) {
@@ -103,12 +123,27 @@ void parse_engine(const json& root, Spec& s) {
     if (!ort_provider_name(s.engine.provider))
         fail("unknown engine.provider \"" + s.engine.provider + "\" (cpu, cuda, tensorrt)");
     s.engine.library = get_string(engine, "library", "engine.");
-    // Optional, and empty or null means none, as the Python runner reads it.
-    const auto pp = engine.find("python_path");
-    if (pp != engine.end() && !pp->is_null()) {
-        if (!pp->is_string()) fail("engine.python_path must be a string");
-        s.engine.python_path = pp->get<std::string>();
-    }
+    s.engine.python_path = get_optional_text(engine, "python_path", "engine.");
+}
+
+// docs/protocol.md, "Scenarios", spawn: the ranges keep a typo from starting a million threads or a day of sleep.
+void parse_spawn(const json& root, Spec& s) {
+    s.workers = get_int(root, "workers", "", 1, 100000);
+    s.mode = get_string(root, "mode", "");  // its value is checked by the run: unsupported_scenario
+    s.tasks = get_int(root, "tasks", "", 1, 10000000);
+    s.task_sleep_ns = get_int64(root, "task_sleep_ns", "", 0, 10000000000LL);
+    s.print = get_bool(root, "print", "");
+}
+
+// docs/protocol.md, "Scenarios", http.
+void parse_http(const json& root, Spec& s) {
+    s.workers = get_int(root, "workers", "", 1, 1024);
+    s.mode = get_string(root, "mode", "");
+    const json& http = get_object(root, "http");
+    s.http.queue = get_int(http, "queue", "http.", 0);
+    s.http.max_body_bytes = get_int(http, "max_body_bytes", "http.", 1);
+    s.http.port = get_int(http, "port", "http.", 0, 65535);
+    s.http.python_path = get_optional_text(http, "python_path", "http.");
 }
 
 // The keys of docs/protocol.md, "Scenarios"; other scenarios' keys are ignored.
@@ -116,9 +151,7 @@ void parse_scenario_keys(const json& root, Spec& s) {
     if (s.scenario == "video") {
         const json& video = get_object(root, "video");
         s.video.path = get_string(video, "path", "video.");
-        const json& realtime = need(video, "realtime", "video.");
-        if (!realtime.is_boolean()) fail("video.realtime must be true or false");
-        s.video.realtime = realtime.get<bool>();
+        s.video.realtime = get_bool(video, "realtime", "video.");
     } else if (s.scenario == "concurrency" || s.scenario == "server") {
         s.workers = get_int(root, "workers", "", 1);
         s.mode = get_string(root, "mode", "");  // its value is checked by the run: unsupported_scenario
@@ -127,6 +160,10 @@ void parse_scenario_keys(const json& root, Spec& s) {
             if (!(s.rate > 0.0)) fail("rate must be > 0");
             parse_arrivals(root, s);
         }
+    } else if (s.scenario == "spawn") {
+        parse_spawn(root, s);
+    } else if (s.scenario == "http") {
+        parse_http(root, s);
     } else if (s.scenario == "batch") {
         s.batch = get_int(root, "batch", "", 1);
     } else if (s.scenario == "call_overhead") {
@@ -152,8 +189,8 @@ void parse_root(const json& root, Spec& s) {
         if (!img.is_string() || img.get<std::string>().empty()) fail("images must hold non-empty paths");
         s.images.push_back(img.get<std::string>());
     }
-    // A video is its own input and call_overhead reads none, so their images may be empty.
-    if (s.images.empty() && s.scenario != "video" && s.scenario != "call_overhead")
+    // A video is its own input and call_overhead and spawn read none, so their images may be empty.
+    if (s.images.empty() && s.scenario != "video" && s.scenario != "call_overhead" && s.scenario != "spawn")
         fail("images must not be empty");
 
     s.conf_threshold = get_unit_float(root, "conf_threshold");

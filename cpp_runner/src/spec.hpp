@@ -25,6 +25,14 @@ struct EngineSpec {
     std::string python_path;      // the Python runner's; checked, never used here
 };
 
+// The http scenario's `http` object (docs/protocol.md, "Scenarios", http).
+struct HttpSpec {
+    int queue = 0;           // Q: requests that may wait for a network, beyond the K in service
+    int max_body_bytes = 0;  // B: a larger body is refused (413)
+    int port = 0;            // 0: the OS picks a free port; the address is always 127.0.0.1
+    std::string python_path; // the Python runner's; checked, never used here
+};
+
 struct Spec {
     int protocol = 0;
     std::string scenario;
@@ -42,12 +50,16 @@ struct Spec {
 
     // Scenario keys (docs/protocol.md, "Scenarios"): read and checked only for the spec's scenario.
     VideoSpec video;                       // video
-    int workers = 1;                       // concurrency, server
-    std::string mode;                      // concurrency, server ("threads" is the only one run here)
+    int workers = 1;                       // concurrency, server, spawn, http
+    std::string mode;                      // concurrency, server, spawn, http ("threads" is the only one run here)
     double rate = 0.0;                     // server, echoed in the result record
     std::vector<std::int64_t> arrivals_ns; // server: one offset per measured request
     int batch = 1;                         // batch
     int calls_per_sample = 0;              // call_overhead
+    int tasks = 0;                         // spawn: M tasks per sample
+    std::int64_t task_sleep_ns = 0;        // spawn: each task's sleep
+    bool print = false;                    // spawn: each task writes the article's line to stderr
+    HttpSpec http;                         // http
 };
 
 constexpr int kProtocolVersion = 1;

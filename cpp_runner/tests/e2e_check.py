@@ -9,22 +9,32 @@ this on the project's virtualenv) with the spec that started it. Every line is a
 tests/fixtures/protocol/stream-single.jsonl and stream-error.jsonl; the record order, the phase arithmetic, one
 detections record per image are checked, and that bus.jpg at 640 gives 4 person + 1 bus; then each scenario of
 docs/protocol.md ("Scenarios") with tiny sizes at 320:
-video (plain and realtime), concurrency, server, batch and call_overhead.
+video (plain and realtime), concurrency, server, batch, call_overhead, spawn and http. The records spawn and http add
+(spawn_sample, listening, the http iteration and result) are held to tests/fixtures/protocol/stream-spawn.jsonl and
+stream-http.jsonl when those fixtures are there, and always to the key sets of docs/protocol.md. http is a real
+server: healthz, detect against the single run's floats, every refusal, overload, 1000 keep-alive connections at
+once, then stdin closed and the result and end records checked.
 
 With `ort`, the ONNX Runtime engine instead (docs/protocol.md, "Engines"; CTest `e2e_ort`): the single scenario on
 every image of data/images on both engines, ORT's detections held to OpenCV's (same classes, IoU >= 0.9, score within
-0.02), the hello's `ort` and the load's `providers`; short ORT runs of concurrency (2 workers) and batch (the batch-4
-export); a batch the model was not exported for, and provider cuda on an ORT without it (backend_unavailable after
-the hello); video and server on ORT with their own checks. The library is the `ort` entry of
-tests/fixtures/protocol/conformance.json, as in the selftest.
+0.02), the hello's `ort` and the load's `providers`; short ORT runs of concurrency (2 workers), batch (the batch-4
+export) and http (without the 1000 connections); a batch the model was not exported for, and provider cuda on an ORT
+without it (backend_unavailable after the hello); video and server on ORT with their own checks. The library is the
+`ort` entry of tests/fixtures/protocol/conformance.json, as in the selftest.
 """
 import collections
 import hashlib
+import http.client
 import json
 import os
+import re
+import selectors
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 RUNNER, ROOT = sys.argv[1], os.path.abspath(sys.argv[2])
 MODE = sys.argv[3] if len(sys.argv) > 3 else "opencv"
@@ -51,6 +61,30 @@ def fixture_keys():
                 rec = json.loads(line)
                 keys.setdefault(rec["type"], rec)
     return keys
+
+
+def scenario_fixture(scenario):
+    """The records of stream-<scenario>.jsonl by type (measured iterations apart), or {} while it is not there."""
+    path = os.path.join(ROOT, "tests", "fixtures", "protocol", f"stream-{scenario}.jsonl")
+    if not os.path.isfile(path):
+        print(f"note: {os.path.basename(path)} missing, {scenario} records held to docs/protocol.md's keys only")
+        return {}
+    keys = {}
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            kind = rec["type"] + (".measured" if rec["type"] == "iteration" and not rec.get("warmup") else "")
+            keys.setdefault(kind, rec)
+    return keys
+
+
+def validate(spec_obj, lines):
+    """The orchestrator's validator on the stream, once it knows the scenario (spawn and http are new to it)."""
+    if spec_obj["scenario"] not in protocol.SCENARIO_TYPES:
+        print(f"note: orchestrator/protocol.py does not know {spec_obj['scenario']} yet: stream not validated")
+        return
+    problems = protocol.parse_lines(lines, spec_obj).problems
+    check(not problems, f"{spec_obj['scenario']}: the validator found {problems[:3]}")
 
 
 def same_shape(a, b, path, extra=()):
@@ -95,15 +129,19 @@ def run(spec_obj, stdin=False, env=None):
             p = subprocess.run([RUNNER, "--spec", f.name], capture_output=True, text=True, env=env)
         finally:
             os.unlink(f.name)
+    recs = parse_records(p.stdout)
+    validate(spec_obj, p.stdout.splitlines())
+    return p.returncode, recs, p.stderr
+
+
+def parse_records(stdout):
     recs = []
-    for line in p.stdout.splitlines():
+    for line in stdout.splitlines():
         try:
             recs.append(json.loads(line))
         except ValueError:
             check(False, f"stdout line is not JSON: {line[:120]!r}")
-    problems = protocol.parse_lines(p.stdout.splitlines(), spec_obj).problems
-    check(not problems, f"{spec_obj['scenario']}: the validator found {problems[:3]}")
-    return p.returncode, recs, p.stderr
+    return recs
 
 
 def check_ok_stream(s, rc, recs, ref):
@@ -321,6 +359,298 @@ def check_call_overhead(ref):
         check(r["calls"] == 1000 and type(r["total_ns"]) is int and r["total_ns"] > 0, f"call_overhead: {r}")
 
 
+# ---- spawn: the article's threads (docs/protocol.md, "Scenarios", spawn) ----
+
+SPAWN_KEYS = {"type", "index", "warmup", "workers", "tasks", "startup_ns", "tasks_ns", "rss_before_bytes",
+              "rss_bytes"}
+
+
+def check_spawn(ref):
+    """1000 threads x 10 tasks of 1 ms each: no model (the path does not exist), every sample's counts and times."""
+    fixture = scenario_fixture("spawn")
+    ms = 1_000_000
+    s = scenario_spec("spawn", [], 1, 2, workers=1000, mode="threads", tasks=10_000, task_sleep_ns=ms, print=False)
+    s["model"] = dict(s["model"], path="/nonexistent/no-model-is-loaded.onnx")
+    rc, recs, _ = run(s)
+    check(rc == 0, f"spawn: rc {rc}")
+    types = [r.get("type") for r in recs]
+    check(types == ["hello"] + ["spawn_sample"] * 3 + ["end"], f"spawn: records {types}")
+    samples = [r for r in recs if r.get("type") == "spawn_sample"]
+    check([(r["index"], r["warmup"]) for r in samples] == [(0, True), (1, False), (2, False)], "spawn: indices")
+    for r in samples:
+        check(set(r) == SPAWN_KEYS and all(type(r[k]) is int for k in SPAWN_KEYS - {"type", "warmup"}),
+              f"spawn: keys {sorted(r)}")
+        if "spawn_sample" in fixture:
+            same_shape(r, fixture["spawn_sample"], "spawn.spawn_sample")
+        check((r["workers"], r["tasks"]) == (1000, 10_000), f"spawn: counts {r}")
+        # Each worker sleeps at least tasks / workers times, one sleep after the other.
+        check(r["tasks_ns"] >= 10_000 // 1000 * ms, f"spawn: tasks_ns {r['tasks_ns']} < 10 sleeps of 1 ms")
+        check(0 < r["startup_ns"] < 30e9 and r["rss_before_bytes"] > 0 and r["rss_bytes"] > 0, f"spawn: {r}")
+    if recs:
+        same_shape(recs[-1], ref["end"], "spawn.end")
+        check((recs[-1].get("iterations"), recs[-1].get("warmup")) == (2, 1), f"spawn: end {recs[-1]}")
+    # print: the article's line per task, on stderr.
+    s = scenario_spec("spawn", [], 0, 1, workers=2, mode="threads", tasks=4, task_sleep_ns=0, print=True)
+    rc, recs, err = run(s)
+    lines = re.findall(r"^Worker (\d+) processed (\d+)$", err, re.M)
+    check(rc == 0 and sorted(int(t) for _, t in lines) == [0, 1, 2, 3] and {w for w, _ in lines} <= {"0", "1"},
+          f"spawn print: rc {rc}, lines {lines}")
+
+
+# ---- http: a real server (docs/protocol.md, "Scenarios", http) ----
+
+class Server:
+    """The runner in http mode: started, read up to its listening record, then stopped by closing stdin."""
+
+    def __init__(self, spec_obj):
+        self.spec = spec_obj
+        self.stderr = tempfile.TemporaryFile("w+")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(spec_obj, f)
+        self.spec_path = f.name
+        self.p = subprocess.Popen([RUNNER, "--spec", self.spec_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.stderr, text=True)
+        self.lines = []
+        self.port = None
+        timer = threading.Timer(120, self.p.kill)  # a start-up that hangs fails the check, not the test run
+        timer.start()
+        for line in self.p.stdout:
+            self.lines.append(line.rstrip("\n"))
+            rec = json.loads(line)
+            if rec.get("type") in ("listening", "error"):
+                self.port = rec.get("port")
+                break
+        timer.cancel()
+        check(self.port is not None, f"http: no listening record: {self.lines[-1:]}")
+
+    def conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def stop(self):
+        """Closes stdin (the orchestrator's signal); returns the exit status and every record."""
+        self.p.stdin.close()
+        timer = threading.Timer(60, self.p.kill)
+        timer.start()
+        rest = self.p.stdout.read()  # through the same buffer as the lines read before
+        self.p.wait()
+        check(timer.is_alive(), "http: the server did not stop within 60 s of stdin's end")
+        timer.cancel()
+        os.unlink(self.spec_path)
+        self.lines += rest.splitlines()
+        validate(self.spec, self.lines)
+        return self.p.returncode, parse_records("\n".join(self.lines))
+
+
+def request(conn, method, path, body=None, headers=None):
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    data = r.read()
+    try:
+        return r.status, json.loads(data), r
+    except ValueError:
+        return r.status, data, r
+
+
+def post_image(conn, path, content_type="image/jpeg", name=None):
+    with open(path, "rb") as f:
+        body = f.read()
+    headers = {"Content-Type": content_type}
+    if name:
+        headers["X-Image-Name"] = name
+    return request(conn, "POST", "/v1/detect", body, headers)
+
+
+def check_refused(got, status, code, what):
+    st, body, _ = got
+    check(st == status and isinstance(body, dict) and body.get("error") == code and body.get("message"),
+          f"http {what}: {st} {body!r:.200} (want {status} {code})")
+
+
+def too_large(port):
+    """A 100 MB Content-Length and no body: refused from the header, at once, and the connection closed (the body
+    is never read: a read would wait for bytes that never come, until the 5 s read timeout)."""
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST /v1/detect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+                  b"Content-Length: 104857600\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(head.startswith(b"HTTP/1.1 413") and json.loads(body or b"{}").get("error") == "too_large",
+          f"http 413: {data[:300]!r}")
+    check(time.monotonic() - t0 < 2.0, f"http 413: took {time.monotonic() - t0:.1f} s, as if the body was awaited")
+
+
+def overload(port, n=12):
+    """workers=1 queue=0: n requests at once, one network; the extra ones are 503 overloaded at once."""
+    barrier = threading.Barrier(n)
+    statuses = []
+
+    def one():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        barrier.wait()
+        statuses.append(post_image(conn, IMG("bus.jpg"), name="bus.jpg"))
+        conn.close()
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = collections.Counter(st for st, _, _ in statuses)
+    check(codes[200] >= 1 and codes[503] >= 1 and codes[200] + codes[503] == n, f"http overload: {dict(codes)}")
+    for st, body, _ in statuses:
+        if st == 503:
+            check_refused((st, body, None), 503, "overloaded", "overload")
+    return codes[200], codes[503]
+
+
+def many_connections(port, n=1000):
+    """n keep-alive connections open at once, each asking twice; a detect on another connection meanwhile."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(n)]
+    try:
+        ok = healthz_twice(socks)
+        other = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        st, _, _ = post_image(other, IMG("dog.jpg"))
+        other.close()  # an idle keep-alive connection would hold the server's shutdown for its 5 s timeout
+        check(st == 200, f"http: a detect while {n} connections are open: {st}")
+    finally:
+        for s in socks:
+            s.close()
+    check(ok == 2 * n, f"http: {ok} of {2 * n} healthz answers on {n} keep-alive connections")
+
+
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def healthz_twice(socks, deadline_s=60):
+    """GET /healthz on every socket at once, and again on each as soon as its first answer came (a client that
+    idled for the server's 5 s keep-alive timeout would find its connection closed). Returns the 200 answers
+    with the protocol's body."""
+    sel = selectors.DefaultSelector()
+    left, bufs = {}, {}
+    for s in socks:
+        s.sendall(HEALTHZ)
+        sel.register(s, selectors.EVENT_READ)
+        left[s], bufs[s] = 2, b""
+    ok, end = 0, time.monotonic() + deadline_s
+    while left and time.monotonic() < end:
+        for key, _ in sel.select(timeout=1):
+            s = key.fileobj
+            chunk = s.recv(4096)
+            bufs[s] += chunk
+            head, sep, body = bufs[s].partition(b"\r\n\r\n")
+            m = re.search(rb"Content-Length: (\d+)", head)
+            if chunk and not (sep and m and len(body) >= int(m.group(1))):
+                continue  # more to come
+            ok += bool(chunk) and head.startswith(b"HTTP/1.1 200") and json.loads(body) == {"status": "ready",
+                                                                                            "workers": 1}
+            left[s] -= 1 if chunk else 2  # closed by the server: nothing more on it
+            bufs[s] = b""
+            if left[s] > 0:
+                s.sendall(HEALTHZ)
+            else:
+                sel.unregister(s)
+                del left[s]
+    sel.close()
+    return ok
+
+
+def check_http_stream(s, rc, recs, ref, sent, rejected):
+    """The stream of a server that answered `sent` (image names of the 200 answers) and `rejected` refusals."""
+    fixture = scenario_fixture("http")
+    types = [r.get("type") for r in recs]
+    check(rc == 0 and types[:2] == ["hello", "load"] and types[-2:] == ["result", "end"], f"http: rc {rc}, {types}")
+    li = types.index("listening") if "listening" in types else len(types)
+    before, after = recs[:li], recs[li + 1:]
+    listening = recs[li] if li < len(recs) else {}
+    check(set(listening) == {"type", "address", "port", "startup_ns"} and listening.get("address") == "127.0.0.1" and
+          type(listening.get("port")) is int and listening.get("startup_ns", 0) > 0, f"http: listening {listening}")
+    if "listening" in fixture:
+        same_shape(listening, fixture["listening"], "http.listening")
+    warm = [r for r in before if r.get("type") == "iteration"]
+    check(len(warm) == s["workers"] * s["warmup"] and all(r["warmup"] and type(r.get("worker")) is int
+                                                          for r in warm), f"http: warm-up iterations {len(warm)}")
+    meas = [r for r in after if r.get("type") == "iteration"]
+    check([r["index"] for r in meas] == list(range(len(sent))), f"http: indices {[r['index'] for r in meas]}")
+    check(sorted(r["image"] for r in meas) == sorted(sent), f"http: images {[r['image'] for r in meas]} != {sent}")
+    for r in meas:
+        same_shape(r, ref["iteration"], "http.iteration", ("worker", "queue_ns", "handler_ns"))
+        if "iteration.measured" in fixture:
+            same_shape(r, fixture["iteration.measured"], "http.iteration")
+        check(r["warmup"] is False and 0 <= r["worker"] < s["workers"], f"http: iteration {r}")
+        check(sum(r["phases_ns"].values()) == r["total_ns"] and all(v > 0 for v in r["phases_ns"].values()),
+              f"http: phases {r}")
+        check(0 <= r["queue_ns"] and r["handler_ns"] >= r["queue_ns"] + r["total_ns"], f"http: handler_ns {r}")
+    # The warm-up's images only (images[i % n] for i < warmup), once each, before the server listens.
+    dets = [r["image"] for r in recs if r.get("type") == "detections"]
+    names = [os.path.basename(p) for p in s["images"]]
+    check(sorted(dets) == sorted({names[i % len(names)] for i in range(s["warmup"])}) and
+          all(r.get("type") != "detections" for r in after), f"http: detections records {dets}")
+    res, end = recs[-2] if len(recs) > 1 else {}, recs[-1] if recs else {}
+    want = {"type": "result", "scenario": "http", "workers": s["workers"], "mode": "threads",
+            "startup_ns": listening.get("startup_ns"), "served": len(sent), "rejected": rejected}
+    check(res == want, f"http: result {res} != {want}")
+    if "result" in fixture:
+        same_shape(res, fixture["result"], "http.result")
+    same_shape(end, ref["end"], "http.end")
+    check((end.get("iterations"), end.get("warmup")) == (len(sent), s["workers"] * s["warmup"]), f"http: end {end}")
+
+
+def check_http(ref, single, compare=None, crowd=True, **engine):
+    """One network and no queue, so that two requests at once already overload it. `crowd`: the 1000 keep-alive
+    connections too (the server's side, the same on every engine)."""
+    s = scenario_spec("http", THREE, 1, 1, workers=1, mode="threads",
+                      http={"queue": 0, "max_body_bytes": 1 << 20, "port": 0}, **engine)
+    server = Server(s)
+    if server.port is None:
+        server.stop()
+        return
+    sent, refused = [], 0
+    conn = server.conn()
+    st, body, _ = request(conn, "GET", "/healthz")
+    check(st == 200 and body == {"status": "ready", "workers": 1}, f"http healthz: {st} {body}")
+    # The same connection throughout (keep-alive), refusals included.
+    for path, ctype, name, want in ((IMG("bus.jpg"), "image/jpeg", "bus.jpg", "bus.jpg"),
+                                    (IMG("zidane.jpg"), "application/octet-stream", None, "request")):
+        st, body, _ = post_image(conn, path, ctype, name)
+        got = body if isinstance(body, dict) else {}
+        check(st == 200 and set(got) == {"image", "width", "height", "detections"} and got.get("image") == want,
+              f"http detect {want}: {st} {body!r:.200}")
+        (compare or same_detections)({os.path.basename(path): got}, single, f"http detect {want}")
+        sent.append(want)
+    check_refused(request(conn, "POST", "/v1/detect", b"not an image", {"Content-Type": "image/png"}), 400,
+                  "bad_image", "bad bytes")
+    check_refused(request(conn, "POST", "/v1/detect", b"", {"Content-Type": "image/png"}), 400, "bad_image",
+                  "empty body")
+    check_refused(request(conn, "GET", "/nope"), 404, "not_found", "404")
+    check_refused(request(conn, "GET", "/v1/detect"), 405, "method_not_allowed", "GET /v1/detect")
+    st, body, _ = request(conn, "GET", "/healthz")
+    check(st == 200, f"http: healthz after refusals on the same connection: {st}")
+    refused += 4
+    # Refusals of a body left unread close their connection: a fresh one each.
+    check_refused(request(server.conn(), "DELETE", "/healthz", b"x"), 405, "method_not_allowed", "DELETE /healthz")
+    check_refused(request(server.conn(), "POST", "/v1/detect", b"text", {"Content-Type": "text/plain"}), 415,
+                  "unsupported_media_type", "415")
+    too_large(server.port)
+    refused += 3
+    served, overloaded = overload(server.port)
+    sent += ["bus.jpg"] * served
+    refused += overloaded
+    if crowd:
+        many_connections(server.port)
+        sent.append("request")  # the detect made while the connections were open
+    conn.close()
+    rc, recs = server.stop()
+    check_http_stream(s, rc, recs, ref, sent, refused)
+
+
 # ---- the ONNX Runtime engine (docs/protocol.md, "Engines") ----
 
 ALL = sorted(os.path.join(ROOT, "data", "images", n) for n in os.listdir(os.path.join(ROOT, "data", "images"))
@@ -464,6 +794,7 @@ def main_ort(ref):
     # The other scenarios that load a model, with their own checks, on ORT.
     check_video(ort_ref(ref), engine=ort_engine())
     check_server(ort_ref(ref), opencv, close_detections, engine=ort_engine())
+    check_http(ort_ref(ref), opencv, close_detections, crowd=False, engine=ort_engine())
 
 
 def main():
@@ -500,6 +831,8 @@ def main():
     check_server(ref, single320)
     check_batch(ref, single320)
     check_call_overhead(ref)
+    check_spawn(ref)
+    check_http(ref, single320)
 
     # The error paths are the runner contract's cases (tests/fixtures/protocol/conformance.json), run by the
     # selftest without a model.

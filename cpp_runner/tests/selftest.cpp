@@ -2,6 +2,8 @@
 // Prints "N passed, M failed" last and exits non-zero on any failure.
 #include "backend.hpp"
 #include "cli.hpp"
+#include "http_queue.hpp"
+#include "memory.hpp"
 #include "ort_api.hpp"
 #include "pipeline_batch.hpp"
 #include "pipeline.hpp"
@@ -520,6 +522,45 @@ void test_scenario_records() {
     CHECK_JSON(pool_result_record(pr),
                R"({"type": "result", "scenario": "server", "workers": 4, "mode": "threads", "rate": 8.0,
                    "startup_ns": 912345678, "measured_wall_ns": 8123456789, "completed": 200})");
+    IterationExtra http;
+    http.worker = 0;
+    http.queue_ns = 5;
+    http.handler_ns = 20;
+    CHECK_JSON(iteration_record(3, false, "request", ph, 10, 1, http),
+               R"({"type": "iteration", "index": 3, "warmup": false, "image": "request", )" + phases +
+                   R"(, "total_ns": 10, "detections": 1, "worker": 0, "queue_ns": 5, "handler_ns": 20})");
+    CHECK_JSON(listening_record("127.0.0.1", 43123, 912345678),
+               R"({"type": "listening", "address": "127.0.0.1", "port": 43123, "startup_ns": 912345678})");
+    HttpResult hr;
+    hr.workers = 2;
+    hr.mode = "threads";
+    hr.startup_ns = 912345678;
+    hr.served = 1234;
+    hr.rejected = 5;
+    CHECK_JSON(http_result_record(hr),
+               R"({"type": "result", "scenario": "http", "workers": 2, "mode": "threads", "startup_ns": 912345678,
+                   "served": 1234, "rejected": 5})");
+    std::vector<Detection> one(1);
+    one[0].class_id = 5;
+    one[0].score = 0.8731f;
+    one[0].box[2] = 805.f;
+    CHECK_JSON(detections_body("bus.jpg", 810, 1080, one),
+               R"({"image": "bus.jpg", "width": 810, "height": 1080,
+                   "detections": [{"class_id": 5, "score": 0.8731, "box": [0.0, 0.0, 805.0, 0.0]}]})");
+    CHECK_JSON(http_error_body("overloaded", "retry later"), R"({"error": "overloaded", "message": "retry later"})");
+    SpawnSample ss;
+    ss.index = 0;
+    ss.warmup = true;
+    ss.workers = 1000;
+    ss.tasks = 10000;
+    ss.startup_ns = 1234567;
+    ss.tasks_ns = 101234567;
+    ss.rss_before_bytes = 31457280;
+    ss.rss_bytes = 41943040;
+    CHECK_JSON(spawn_sample_record(ss),
+               R"({"type": "spawn_sample", "index": 0, "warmup": true, "workers": 1000, "tasks": 10000,
+                   "startup_ns": 1234567, "tasks_ns": 101234567, "rss_before_bytes": 31457280,
+                   "rss_bytes": 41943040})");
     CHECK_JSON(call_sample_record("empty", 0, true, 10000, 412345),
                R"({"type": "call_sample", "call": "empty", "index": 0, "warmup": true, "calls": 10000,
                    "total_ns": 412345})");
@@ -712,6 +753,76 @@ void test_call_overhead_records() {
               r["warmup"] == (i < 4) && r["calls"] == 50 && r["total_ns"].get<std::int64_t>() >= 0);
     }
     CHECK(recs[17]["type"] == "end" && recs[17]["iterations"] == 3 && recs[17]["warmup"] == 1);
+}
+
+// spawn needs no model, and no ONNX Runtime even when the spec names one (a library that is not there).
+void test_spawn_records() {
+    Json c = Json::parse(R"({"set": {"scenario": "spawn", "workers": 8, "mode": "threads", "tasks": 16,
+        "task_sleep_ns": 1000000, "print": false, "images": [],
+        "engine": {"name": "onnxruntime", "provider": "cpu", "library": "/nonexistent/libonnxruntime.so"}}})");
+    std::vector<Json> recs;
+    const int status = run_records({"--spec", "-"}, case_spec(load_contract(), c), recs);
+    CHECK_EQ(status, 0);
+    CHECK_EQ(recs.size(), 1u + 4u + 1u);  // hello, 1 warm-up + 3 samples, end
+    if (recs.size() != 6u) return;
+    CHECK(recs[0]["type"] == "hello" && recs[0]["engine"] == "onnxruntime" && !recs[0].contains("ort"));
+    for (int i = 0; i < 4; ++i) {
+        const Json& r = recs[1 + i];
+        CHECK(r["type"] == "spawn_sample" && r["index"] == i && r["warmup"] == (i < 1) && r["workers"] == 8 &&
+              r["tasks"] == 16);
+        // 16 tasks of 1 ms on 8 workers: at least two sleeps one after the other.
+        CHECK(r["tasks_ns"].get<std::int64_t>() >= 2000000 && r["startup_ns"].get<std::int64_t>() > 0);
+        CHECK(r["rss_before_bytes"].get<std::int64_t>() > 0 && r["rss_bytes"].get<std::int64_t>() > 0);
+    }
+    CHECK(recs[5]["type"] == "end" && recs[5]["iterations"] == 3 && recs[5]["warmup"] == 1);
+}
+
+void test_current_rss() {
+#if defined(__linux__) || defined(_WIN32) || defined(__APPLE__)
+    const std::int64_t before = current_rss_bytes();
+    CHECK(before > 0);
+    std::vector<char> touched(64 << 20, 1);  // 64 MiB, every page written
+    CHECK(current_rss_bytes() > before + (32 << 20));
+    CHECK(touched[12345] == 1);
+#endif
+}
+
+// The http scenario's bounded queue: K + Q admitted, one more refused at once, served oldest first.
+void test_admission_queue() {
+    AdmissionQueue q(1, 1);  // K = 1, Q = 1
+    const std::string body = "x";
+    DetectJob a(body, Clock::now()), b(body, Clock::now()), c(body, Clock::now());
+    CHECK(q.try_submit(&a));
+    CHECK(q.try_submit(&b));
+    CHECK(!q.try_submit(&c));  // one waiting for the free network, one more: overloaded
+    DetectJob* job = nullptr;
+    CHECK(q.take(job) && job == &a);  // arrival order
+    CHECK_EQ(q.in_service(), 1);
+    CHECK_EQ(q.waiting(), 1);
+    CHECK(!q.try_submit(&c));  // a in service, b waiting
+    std::future<void> a_done = a.finished.get_future();
+    a.outcome = DetectJob::Outcome::done;
+    q.finish(&a);
+    CHECK(a_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+    CHECK_EQ(q.in_service(), 0);  // freed before the handler woke
+    CHECK(q.try_submit(&c));
+    std::future<void> b_done = b.finished.get_future(), c_done = c.finished.get_future();
+    CHECK(q.take(job) && job == &b);
+    q.abort();  // c, still waiting, fails at once; a network's take() returns false
+    CHECK(c_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+    CHECK(c.outcome == DetectJob::Outcome::failed);
+    CHECK(!q.take(job));
+    q.finish(&b);
+    CHECK(b_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+
+    AdmissionQueue none(1, 0);  // Q = 0: only the request in service
+    DetectJob d(body, Clock::now()), e(body, Clock::now());
+    CHECK(none.try_submit(&d));
+    CHECK(!none.try_submit(&e));
+    none.close();
+    CHECK(none.take(job) && job == &d);  // closed: drained first
+    CHECK(!none.take(job));
+    none.finish(&d);
 }
 
 
@@ -1008,6 +1119,9 @@ int main() {
     test_contract_spec_cases();
     test_contract_cli_cases();
     test_call_overhead_records();
+    test_spawn_records();
+    test_current_rss();
+    test_admission_queue();
     test_engine_spec();
     test_engine_records();
     test_ort();
