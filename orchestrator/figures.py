@@ -105,8 +105,9 @@ SPAWN_FIGURES = ("startup_ms", "rss_mb", "rss_added_mb", "tasks_per_s")
 
 
 def _spawn(cell: CellData, scenario: Scenario) -> dict[str, Any]:
-    """Per figure: the geometric mean of the process medians with its t interval over processes, and the cold
-    (first) sample of each process: the one the article's single run measured."""
+    """Per figure: the geometric mean over processes of each one's value (the median of its measured samples;
+    memory: its cold spawn, rundata.process_spawn) with its t interval, and the median of the cold (first)
+    samples: the one the article's single run measured."""
     out: dict[str, Any] = {"workers": cell.info["variant"]["workers"], "mode": cell.info.get("mode")}
     for figure in SPAWN_FIGURES:
         level = statistics.process_level(list(cell.process_spawn(figure).values()))
@@ -140,8 +141,11 @@ def _http(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     queue = np.concatenate([t["queue_ns"] for t in server]) / 1e6 if server else np.zeros(0)
     bound = scenario.p99_bound_ms
     p99 = described["p99"] if described else None
+    # What HTTP adds to the server's own handling: client p50 less handler p50 of the same process. Only in open
+    # loop without a failed request: under a closed loop or past capacity the two medians are of requests queued
+    # differently (and timed-out requests have no client latency), so their difference is not the layer's.
     layer = [float(np.median(r.ok_latency_ns())) / 1e6 - float(np.median(t["handler_ns"])) / 1e6
-             for r, t in per if r.ok.any() and len(t)]
+             for r, t in per if r.ok.all() and len(r) and len(t)] if "rate" in variant else []
     return {
         "workers": variant["workers"], "mode": cell.info.get("mode"),
         "load": "open" if "rate" in variant else "closed",
@@ -176,7 +180,7 @@ def http_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     p99 stayed within the bound with no failed request, and the answered rate there (the headline's answer)."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for s in summaries:
-        if s["scenario"] == "http" and s.get("offered_rate") is not None:
+        if s["scenario"] == "http" and s.get("offered_rate") is not None and s.get("p99_bound_ms") is not None:
             key = (s["runner"], s["scenario_name"], s["model"], s["threads"], s["workers"], s.get("engine", "opencv"))
             groups.setdefault(key, []).append(s)
     out = []

@@ -14,6 +14,49 @@ from . import messages
 LANGS = ("en", "zh-CN")
 
 ZH: dict[str, str] = {
+    "(sleeping tasks per second)": "（每秒完成的休眠任务）",
+    "(starting the workers)": "（启动工作者）",
+    "Answers over HTTP against the same runner's single scenario:": "HTTP 返回的结果与同一运行器单图场景的比较：",
+    "At this machine's capacity:": "在本机的处理能力下：",
+    "Closed loop: client p99 (solid) and p50 (dashed) latency, and the server's peak RSS while loaded, against the number of concurrent clients.":
+        "闭环：客户端 p99（实线）与 p50（虚线）延迟，以及负载期间服务器的峰值 RSS，随并发客户端数的变化。",
+    "Each runner is an HTTP inference server (Go net/http, Python FastAPI on uvicorn, C++ cpp-httplib) with a pool of K networks behind a bounded queue, on 127.0.0.1. vegeta sends the load: open loop at each offered rate, or closed loop with C concurrent clients. Latency is the client's, queueing and HTTP included; every answer is checked against the image's detections.":
+        "每个运行器都是一个 HTTP 推理服务器（Go net/http、Python FastAPI + uvicorn、C++ cpp-httplib），在有界队列之后有 K 个网络组成的池，只监听 127.0.0.1。负载由 vegeta 发送：按各个给定速率的开环，或 C 个并发客户端的闭环。延迟为客户端所见，包含排队与 HTTP；每个回答都与该图像的检测结果核对。",
+    "HTTP layer (ms)": "HTTP 层 (ms)",
+    "N workers (goroutines, Python threads or asyncio tasks, C++ threads) take tasks from one queue and sleep 10 ms per task, as the article's code does. Start-up runs from before the first worker is started until all N run; memory is the resident set with the N workers alive, and what they add to it.":
+        "N 个工作者（goroutine、Python 线程或 asyncio 任务、C++ 线程）从同一个队列取任务，每个任务休眠 10 ms，与文章的代码相同。启动时间从启动第一个工作者之前到 N 个全部运行为止；内存为 N 个工作者存活时的常驻内存，以及它们增加的部分。",
+    "Open loop: answered against offered requests per second (the dotted diagonal is every request answered), and client p99 (solid) and p50 (dashed) against the offered rate; the red line is the p99 bound.":
+        "开环：每秒应答数随给定请求速率的变化（点线对角线表示全部应答），以及客户端 p99（实线）与 p50（虚线）随给定速率的变化；红线为 p99 上限。",
+    "RSS with N (MiB)": "N 个工作者时的 RSS (MiB)",
+    "Serving over HTTP (vegeta)": "HTTP 服务（vegeta）",
+    "Serving, at this machine's capacity": "HTTP 服务，在本机处理能力下",
+    "Spawning workers (the article's section 4.3)": "启动工作者（文章第 4.3 节）",
+    "Start-up, memory added and sleeping tasks per second of N workers: geometric mean of the process medians with its 95 % interval over processes.":
+        "N 个工作者的启动时间、增加的内存与每秒休眠任务数：各进程中位数的几何平均及其跨进程 95 % 区间。",
+    "The HTTP layer's own cost per request: client p50 at the lowest offered rate minus the same runner's single-scenario p50 (and, in brackets, client p50 minus the server's own handler time):":
+        "HTTP 层自身的每请求开销：最低给定速率下客户端 p50 减去同一运行器单图场景的 p50（括号内为客户端 p50 减去服务器自身处理时间）：",
+    "and no failed request": "且没有失败的请求",
+    "answered (req/s)": "应答 (req/s)",
+    "answered (requests/s)": "应答 (请求/秒)",
+    "answered": "应答",
+    "client latency (ms)": "客户端延迟 (ms)",
+    "client p50 / p90 / p99 (ms)": "客户端 p50 / p90 / p99 (ms)",
+    "cold start-up (ms)": "冷启动 (ms)",
+    "concurrent clients": "并发客户端",
+    "details": "详情",
+    "errors": "错误",
+    "load": "负载",
+    "memory added (MiB)": "增加的内存 (MiB)",
+    "networks": "网络数",
+    "server CPU (%)": "服务器 CPU (%)",
+    "server peak RSS (MiB)": "服务器峰值 RSS (MiB)",
+    "server peak RSS under load (MiB)": "负载下服务器峰值 RSS (MiB)",
+    "server service p50 (ms)": "服务器服务时间 p50 (ms)",
+    "start-up (ms)": "启动 (ms)",
+    "sustains none of": "均无法承受",
+    "sustains": "可承受",
+    "tasks per second": "每秒任务数",
+    "within p99": "p99 不超过",
     # page frame
     ": YOLO inference, Go vs Python": "：YOLO 推理，Go 对比 Python",
     "Run": "运行",

@@ -174,11 +174,18 @@ class CellData:
         return next((s.detections for s in self.streams if s.detections), {})
 
     def process_spawn(self, figure: str) -> dict[int, float]:
-        """spawn: round -> the median over that process's measured samples of `figure` (startup_ms,
-        rss_added_mb, rss_mb or tasks_per_s)."""
+        """spawn: round -> that process's value of `figure`: for start-up and tasks per second the median over
+        its measured samples; for memory (rss_mb, rss_added_mb) its first sample's, the cold spawn, because a
+        runtime keeps what its first N workers took (Go its goroutine stacks, CPython its freed frames) and
+        later samples measure that reuse, not what N workers cost (docs/methodology.md, "Spawning workers")."""
         out = {}
         for meta, stream in zip(self.processes, self.streams):
-            values = [spawn_figure(r, figure) for r in stream.spawn_samples if not r["warmup"]]
+            samples = stream.spawn_samples
+            if figure in COLD_SPAWN_FIGURES:
+                samples = [r for r in samples[:1] if r["index"] == 0]
+            else:
+                samples = [r for r in samples if not r["warmup"]]
+            values = [spawn_figure(r, figure) for r in samples]
             if meta.get("status") == "ok" and values:
                 out[meta["repeat"]] = statistics.median(values)
         return out
@@ -192,6 +199,9 @@ def matched(cells: list[CellData], a: str, b: str) -> list[tuple[CellData, CellD
     the pairs every comparison (parity, verdicts, native overhead) is made on."""
     of_b = {c.key: c for c in cells if c.info["runner"] == b}
     return [(c, of_b[c.key]) for c in cells if c.info["runner"] == a and c.key in of_b]
+
+
+COLD_SPAWN_FIGURES = ("rss_mb", "rss_added_mb")
 
 
 def spawn_figure(sample: dict[str, Any], figure: str) -> float:

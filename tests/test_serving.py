@@ -147,3 +147,22 @@ def test_a_failing_server_fails_its_cell_and_keeps_its_requests(served: dict[str
         good = load.read_requests(requests, {n: ANSWER | {"image": n} for n in ("a.jpg", "b.jpg")}).kind
         assert len(good) > 5  # the answers before the fault, and the failures after it
         assert good[:3] == ["ok"] * 3 and "ok" not in good[3:]  # 5 answered well, 2 of them in the parity pass
+
+
+def test_spawn_memory_is_the_cold_spawn_and_speed_the_measured_samples() -> None:
+    """A runtime keeps what its first N workers took: later samples measure reuse, so memory is the first
+    sample's; start-up and tasks per second are the measured samples' median."""
+    from orchestrator.protocol import Stream
+    from orchestrator.rundata import CellData
+
+    def sample(i: int, added_mb: float, startup_ms: float) -> dict:
+        return {"type": "spawn_sample", "index": i, "warmup": i == 0, "workers": 1000, "tasks": 10000,
+                "startup_ns": int(startup_ms * 1e6), "tasks_ns": 10**8, "rss_before_bytes": 100 * 2**20,
+                "rss_bytes": int((100 + added_mb) * 2**20)}
+
+    cell = CellData({"id": "s", "runner": "go", "scenario": "spawn", "variant": {"workers": 1000}})
+    cell.processes.append({"repeat": 0, "status": "ok"})
+    cell.streams.append(Stream(spawn_samples=[sample(0, 2.8, 5.0), sample(1, 0.1, 1.0), sample(2, 0.0, 3.0)]))
+    assert cell.process_spawn("rss_added_mb") == {0: pytest.approx(2.8, abs=1e-3)}
+    assert cell.process_spawn("startup_ms") == {0: pytest.approx(2.0)}
+    assert cell.process_spawn("tasks_per_s") == {0: pytest.approx(100_000)}
