@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator import load, matrix
-from orchestrator import runners as runners_mod
 from orchestrator import run as run_mod
+from orchestrator import runners as runners_mod
 from orchestrator.config import load as load_config
 from orchestrator.errors import ConfigError
 from orchestrator.progress import Progress
