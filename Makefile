@@ -17,9 +17,10 @@ system:
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
-	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create a virtualenv with $(PYTHON); on Debian: apt-get install python3-venv"; exit 1; }
-	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[test]'
+	@test -x $(VPY) || bash scripts/step.sh -h "cannot create a virtualenv with $(PYTHON); on Debian: apt-get install python3-venv" \
+		"virtualenv $(VENV) ($(PYTHON) -m venv)" $(PYTHON) -m venv $(VENV)
+	@bash scripts/step.sh "pip in $(VENV) (pip install --upgrade pip)" $(VPY) -m pip install -q --upgrade pip
+	@bash scripts/step.sh "the project and its test tools in $(VENV) (pip install -e .[test])" $(VPY) -m pip install -q -e '.[test]'
 	@touch $@
 
 # The pinned ONNX Runtime wheel in engines/onnxruntime (every runner's ORT) and ORT's C API headers.
@@ -33,12 +34,14 @@ serving:
 
 runners: go-runner cpp-runner
 
+# The builds' output goes to the set-up log too; a compiler error is shown from its tail (60 lines).
 go-runner: onnxruntime
-	cd go_runner && go build -o bin/go_runner .
+	@bash scripts/step.sh -t 60 "Go runner (go build)" bash -c "cd go_runner && go build -o bin/go_runner ."
 
 cpp-runner: onnxruntime
-	@test -f cpp_runner/build/CMakeCache.txt || cmake -S cpp_runner -B cpp_runner/build -DCMAKE_BUILD_TYPE=Release
-	cmake --build cpp_runner/build -j 2
+	@test -f cpp_runner/build/CMakeCache.txt || bash scripts/step.sh -t 60 "C++ runner: configure (cmake)" \
+		cmake -S cpp_runner -B cpp_runner/build -DCMAKE_BUILD_TYPE=Release
+	@bash scripts/step.sh -t 60 "C++ runner (cmake --build)" cmake --build cpp_runner/build -j 2
 
 models:
 	@bash scripts/fetch_model.sh

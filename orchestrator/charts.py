@@ -5,6 +5,7 @@ One colour per runner across every chart (Okabe-Ito, a colour-blind-safe palette
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any, Callable
 
@@ -48,6 +49,22 @@ def runner_colours(runners: list[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(runners)}
 
 
+def _plain_text(chart: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
+    """A chart whose texts are drawn as given: a runner named `$\\foo$` is that text, not mathtext (which would
+    fail to render it, or render something else). Tick labels are made when the figure is drawn, so the setting
+    holds until the PNG is written."""
+    @functools.wraps(chart)
+    def plain(*args: Any, **kwargs: Any) -> bytes | None:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return chart(*args, **kwargs)
+    return plain
+
+
+def _legend_label(text: str) -> str:
+    """matplotlib leaves a label that starts with `_` out of the legend: a runner named so keeps its entry."""
+    return "\u200b" + text if text.startswith("_") else text
+
+
 def _png(fig: plt.Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
@@ -87,6 +104,7 @@ def thin_series(t: list[float], y: list[float], budget: int = 400) -> tuple[list
     return t[::step], [max(y[i:i + step]) for i in range(0, len(y), step)]
 
 
+@_plain_text
 def latency_distribution(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Box plot of every measured iteration, with the iterations as points (a random MAX_POINTS of them when
     there are more), per runner, one panel per model and thread count."""
@@ -112,6 +130,7 @@ def latency_distribution(cells: list[CellData], colours: dict[str, str], _: Tran
     return _png(fig)
 
 
+@_plain_text
 def phase_breakdown(summaries: list[dict[str, Any]], _: Translate = _same) -> bytes | None:
     """Stacked bars of each phase's median per cell: where the time of one image goes."""
     rows = [s for s in summaries if s["phases_ms"]]
@@ -133,6 +152,7 @@ def phase_breakdown(summaries: list[dict[str, Any]], _: Translate = _same) -> by
     return _png(fig)
 
 
+@_plain_text
 def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """RSS sampled from outside over each process's life, one panel per model and thread count."""
     groups = [g for g in _groups(cells) if any(any(c.samples) for c in cells if _key(c) == g)]
@@ -145,7 +165,7 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translat
                 if samples:
                     ax.plot(*thin_series([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples]),
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
-                            label=cell.info["runner"] if k == 0 else None)
+                            label=_legend_label(cell.info["runner"]) if k == 0 else None)
         _label_panel(ax, _title(group, _), _("time since process start (s)"), _("resident memory (MiB)"))
     fig.tight_layout()
     return _png(fig)
@@ -177,6 +197,7 @@ def _by_runner(summaries: list[dict[str, Any]], scenario: str) -> dict[tuple, li
     return groups
 
 
+@_plain_text
 def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same
                           ) -> bytes | None:
     """Concurrency: images per second and p99 latency against the worker count, one line per runner."""
@@ -201,6 +222,7 @@ def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, st
     return _png(fig)
 
 
+@_plain_text
 def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Server: p50 and p99 latency (arrival to result) against the offered request rate."""
     groups = {k: v for k, v in _by_runner(summaries, "server").items() if any(s["latency_ms"] for s in v)}
@@ -228,6 +250,7 @@ def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _:
     return _png(fig)
 
 
+@_plain_text
 def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str,
          colours: dict[str, str]) -> bytes | None:
     """One bar per cell of a scenario (video FPS, ns per call, ...), with an error bar where a CI exists."""
@@ -246,6 +269,7 @@ def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str
     return _png(fig)
 
 
+@_plain_text
 def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Empirical CDF of the latency per image: every percentile of every runner at once, tails included."""
     groups = [g for g in _groups(cells) if any(len(c.measured_ms()) for c in cells if _key(c) == g)]
@@ -255,7 +279,7 @@ def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = 
     for ax, group in zip(axes[0], groups):
         for cell in (c for c in cells if _key(c) == group and len(c.measured_ms())):
             ax.step(*ecdf_points(cell.measured_ms()), where="post",
-                    color=colours[cell.info["runner"]], label=cell.info["runner"])
+                    color=colours[cell.info["runner"]], label=_legend_label(cell.info["runner"]))
         _label_panel(ax, _title(group, _), _("latency per image (ms)"), _("fraction of iterations"))
     fig.tight_layout()
     return _png(fig)
@@ -270,6 +294,7 @@ def _http_groups(summaries: list[dict[str, Any]], load: str) -> dict[tuple, list
     return groups
 
 
+@_plain_text
 def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """http, open loop: answered against offered rate (left) and client p50/p99 against offered rate (right)."""
     groups = _http_groups(summaries, "open")
@@ -282,7 +307,7 @@ def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: 
         rates = [c["offered_rate"] for c in cells]
         top = max(top, *rates)
         colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
-        left.plot(rates, [c["achieved_rps"] or 0 for c in cells], marker="o", color=colour, label=name)
+        left.plot(rates, [c["achieved_rps"] or 0 for c in cells], marker="o", color=colour, label=_legend_label(name))
         right.plot(rates, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
         right.plot(rates, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
     left.plot([0, top], [0, top], color="#999999", linewidth=1, linestyle=":")  # every request answered
@@ -300,6 +325,7 @@ def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: 
     return _png(fig)
 
 
+@_plain_text
 def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same
                      ) -> bytes | None:
     """http, closed loop: client p50/p99 (left) and the server's peak RSS under load (right) against clients."""
@@ -313,7 +339,8 @@ def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _
         colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
         left.plot(clients, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
         left.plot(clients, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
-        right.plot(clients, [c["server_peak_rss_mb"] or 0 for c in cells], marker="o", color=colour, label=name)
+        right.plot(clients, [c["server_peak_rss_mb"] or 0 for c in cells], marker="o", color=colour,
+                   label=_legend_label(name))
     left.set_ylabel(_("client latency (ms)"))
     left.set_yscale("log")
     right.set_ylabel(_("server peak RSS under load (MiB)"))
@@ -326,6 +353,7 @@ def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _
     return _png(fig)
 
 
+@_plain_text
 def spawn_bars(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """spawn: start-up, memory added and tasks per second of N sleeping workers, one bar per runner and N."""
     rows = [s for s in summaries if s.get("scenario") == "spawn" and s.get("startup_ms")]

@@ -18,6 +18,8 @@ PHASES = ("decode", "preprocess", "inference", "postprocess")
 OPTIONAL = ("frame", "worker", "queue_ns", "latency_ns", "batch", "handler_ns")
 # One row of the parse buffer, in this order (the image as a code into IterationTable.images).
 ROW = ("index", "total_ns", *PHASES, "detections", *OPTIONAL, "warmup", "image")
+DURATIONS = ("queue_ns", "latency_ns", "handler_ns")  # the optional keys that are times
+MAX_NS = 3600 * 10**9  # no timed region of one iteration lasts an hour: a longer one is a broken clock or unit
 ABSENT = int(np.iinfo(np.int64).min)  # not -1: a runner's negative value must stay visible as one
 COMPACT = {"warmup": np.bool_, "image": np.int32}  # the other columns stay int64
 
@@ -57,21 +59,31 @@ class IterationTable:
             return False
         return True
 
-    def problems(self) -> list[str]:
-        """What the rows break, checked on whole columns: negative values, total_ns not the sum of the phases."""
+    def problems(self, lines: Any = None) -> list[str]:
+        """What the rows break, checked on whole columns: negative values, durations past MAX_NS, total_ns not the
+        sum of the phases. `lines` (row -> stdout line number) lets each problem name its line."""
         c = self.freeze().cols
         out = []
+
+        def where(row: int) -> str:
+            line = f"stdout line {lines[row]}: " if lines is not None and row < len(lines) else ""
+            return f"{line}iteration record {row} (of {len(self)})"
         for name in ("index", "total_ns", *PHASES, "detections"):
             bad = np.flatnonzero(c[name] < 0)
             if len(bad):
-                out.append(f"iteration record {bad[0]} (of {len(self)}): {name} must be a non-negative integer")
+                out.append(f"{where(bad[0])}: {name} must be a non-negative integer")
         for name in (n for n in OPTIONAL if n in c):
             bad = np.flatnonzero((c[name] < 0) & (c[name] != ABSENT))
             if len(bad):
-                out.append(f"iteration record {bad[0]} (of {len(self)}): {name} must be a non-negative integer")
+                out.append(f"{where(bad[0])}: {name} must be a non-negative integer")
+        for name in ("total_ns", *PHASES, *(n for n in DURATIONS if n in c)):
+            bad = np.flatnonzero(c[name] > MAX_NS)
+            if len(bad):
+                out.append(f"{where(bad[0])}: {name} = {int(c[name][bad[0]])} ns is longer than an hour; a clock "
+                           "or a unit is wrong")
         bad = np.flatnonzero(c["total_ns"] != c["decode"] + c["preprocess"] + c["inference"] + c["postprocess"])
         if len(bad):
-            out.append(f"iteration record {bad[0]} (of {len(self)}): total_ns is not the sum of its phases")
+            out.append(f"{where(bad[0])}: total_ns is not the sum of its phases")
         return out
 
     def freeze(self) -> IterationTable:

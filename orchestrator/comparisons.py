@@ -185,6 +185,8 @@ def _blocker(e: dict[str, Any]) -> Message | None:
     checks = {f["check"]: f for f in e["fairness"]}
     if not checks["same detections"]["ok"]:
         return msg("no_verdict_parity")
+    if not checks["both cells completed"]["ok"]:
+        return msg("no_verdict_failed", detail=checks["both cells completed"]["detail"])
     if not checks["machine quiet"]["ok"]:
         return msg("no_verdict_busy", **checks["machine quiet"]["load"])
     return None

@@ -5,7 +5,9 @@ The reference for every key is docs/config.md. Relative paths resolve against th
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +36,10 @@ from .yamldoc import (
     valid_name,
 )
 
+MAX_CONFIG_BYTES = 1 << 20  # a config lists experiments; a larger file is a mistake (or an attack)
+MAX_NODES = 100_000  # values in the document with its aliases expanded
+MAX_THREADS = 1024  # OS threads per network: more is a typo, and would start that many threads per process
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RUNNER_KINDS = ("go", "python", "cpp")
 BACKENDS = ("default", "opencv", "cuda", "openvino")
 TARGETS = ("cpu", "opencl", "opencl_fp16", "cuda", "cuda_fp16")
@@ -138,35 +144,88 @@ class Config:
 
 def load(path: str | os.PathLike) -> Config:
     """Read and check a config file; raises ConfigError naming the file, line and key of the first problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, None, "", f"cannot read the config ({exc.strerror}). Check the path.") from exc
-    return parse(text, path)
+    return parse(read_text(Path(path)), Path(path))
 
 
 def load_resolved(path: Path) -> Config:
     """A run folder's config.yaml, through the same schema and defaults as a user's config. Its files are not
     required to exist: a run re-renders on a machine without its models and images."""
-    return parse(path.read_text(encoding="utf-8"), path, check_files=False)
+    return parse(read_text(path), path, check_files=False)
+
+
+def read_text(path: Path) -> str:
+    """A config's text: at most MAX_CONFIG_BYTES, UTF-8, or a ConfigError that says where it is not."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(path, None, "", f"cannot read the config ({exc.strerror}). Check the path.") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, None, "", f"the config is larger than {MAX_CONFIG_BYTES >> 20} MiB; a config "
+                          "lists experiments, not data: put images and models in files it names")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(path, line, "", f"byte {raw[exc.start]:#04x} is not UTF-8; save the file as "
+                          "UTF-8") from None
 
 
 def parse(text: str, path: Path, check_files: bool = True) -> Config:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            bounded(node, path)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise ConfigError(path, line, "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    except RecursionError:
+        raise ConfigError(path, None, "", "the YAML is nested too deeply; a config is a few levels deep") from None
     lines: dict[tuple, int] = {}
     if node is not None:
         collect_lines(node, (), lines, path)
     doc = Doc(path, data, lines, check_files)
     if not isinstance(data, dict):
         raise doc.fail((), "the config must be a mapping of keys (name, models, images, runners, ...)")
+    finite(doc, (), data)
     return _build(doc)
+
+
+def bounded(root: yaml.Node, path: Path) -> None:
+    """Refuse a document whose aliases expand past MAX_NODES (a "billion laughs" config) before anything walks
+    it; each alias counts as many nodes as it stands for."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = MAX_NODES + 1  # a node that contains itself never ends
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else \
+            node.value if isinstance(node, yaml.SequenceNode) else []
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                break
+        sizes[id(node)] = total
+        return total
+    if size(root) > MAX_NODES:
+        raise ConfigError(path, root.start_mark.line + 1, "", f"the document expands to more than {MAX_NODES} values "
+                          "(YAML aliases and anchors repeat what they name); write the config out plainly")
+
+
+def finite(doc: Doc, keypath: tuple, value: Any) -> None:
+    """No .nan or .inf anywhere: every number of a config is a count, a time or a ratio."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise doc.fail(keypath, f"{value} is not a finite number; give a number")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            finite(doc, keypath + (key,), item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            finite(doc, keypath + (i,), item)
 
 
 TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "threads", "engine", "onnxruntime",
@@ -177,6 +236,19 @@ TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "t
 CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup",
                  "fps", "spawn_memory", "tasks_per_s", "requests_per_s")
 CLAIM_ENGINES = ("opencv",) + tuple(f"onnxruntime:{p}" for p in engines.PROVIDERS)
+# The keys and choices of each mapping, named so that orchestrator/configschema.py builds the JSON Schema from them.
+MODEL_KEYS = {"name", "path", "format", "input_size", "batch"}
+MODEL_FORMATS = ("onnx",)
+RUNNER_KEYS = {"name", "kind", "interpreter", "env", "threads", "engine", "mode"}
+THRESHOLD_KEYS = {"confidence", "nms", "max_detections"}
+ONNXRUNTIME_KEYS = {"library", "python_path", "provider"}
+CLAIM_KEYS = {"claim", "metric", "a", "b", "a_value", "b_value", "model", "workers", "a_engine", "b_engine",
+              "hardware", "clients"}
+PARITY_KEYS = ("iou", "score", "cross_build_iou", "cross_build_score")
+MATRIX_KEYS = {"exclude"}
+REPORT_KEYS = {"lang"}
+ON_UNAVAILABLE = ("fail", "skip")
+ORDERS = ("random", "round-robin")
 
 
 def _build(doc: Doc) -> Config:
@@ -187,7 +259,7 @@ def _build(doc: Doc) -> Config:
             raise doc.fail((key,), f"missing; see docs/config.md for the key '{key}'")
     models = _models(doc)
     runners = _runners(doc)
-    thresholds = mapping(doc, ("thresholds",), {"confidence", "nms", "max_detections"})
+    thresholds = mapping(doc, ("thresholds",), THRESHOLD_KEYS)
     scenario_list = scenarios.parse_all(doc)
     config = Config(
         path=doc.path,
@@ -211,11 +283,11 @@ def _build(doc: Doc) -> Config:
         parity=_parity(doc),
         cpu_affinity=_affinity(doc),
         cooldown_s=number(doc, ("cooldown_s",), d.get("cooldown_s", 0), 0, None),
-        on_unavailable=choice(doc, ("on_unavailable",), ("fail", "skip"), "fail"),
+        on_unavailable=choice(doc, ("on_unavailable",), ON_UNAVAILABLE, "fail"),
         reference=_reference(doc, runners),
         claims=_claims(doc, runners, models),
-        order=choice(doc, ("order",), ("random", "round-robin"), "random"),
-        lang=choice(doc, ("report", "lang"), i18n.LANGS, "en") if mapping(doc, ("report",), {"lang"}) else "en",
+        order=choice(doc, ("order",), ORDERS, "random"),
+        lang=choice(doc, ("report", "lang"), i18n.LANGS, "en") if mapping(doc, ("report",), REPORT_KEYS) else "en",
         seed=None if d.get("seed") is None else integer(doc, ("seed",), d["seed"], 0),
         min_effect=number(doc, ("min_effect",), d.get("min_effect", verdicts.DEFAULT_MIN_EFFECT), 0, 0.5),
         busy_cores=number(doc, ("busy_cores",), d.get("busy_cores", quiet.BUSY_CORES), 0, None),
@@ -227,10 +299,10 @@ def _models(doc: Doc) -> list[Model]:
     models = []
     for i, item in enumerate(list_of_mappings(doc, "models")):
         kp = ("models", i)
-        no_unknown(doc, kp, item, {"name", "path", "format", "input_size", "batch"})
+        no_unknown(doc, kp, item, MODEL_KEYS)
         path = existing_file(doc, kp + ("path",), item.get("path"),
                               "run `make models` to fetch and export the YOLOv5s models")
-        fmt = choice(doc, kp + ("format",), ("onnx",), "onnx")
+        fmt = choice(doc, kp + ("format",), MODEL_FORMATS, "onnx")
         size = integer(doc, kp + ("input_size",), item.get("input_size"), 32)
         if size % 32:
             raise doc.fail(kp + ("input_size",), f"{size} is not a multiple of 32 (YOLOv5's stride)")
@@ -282,7 +354,7 @@ def _runners(doc: Doc) -> list[Runner]:
     runners = []
     for i, item in enumerate(list_of_mappings(doc, "runners")):
         kp = ("runners", i)
-        no_unknown(doc, kp, item, {"name", "kind", "interpreter", "env", "threads", "engine", "mode"})
+        no_unknown(doc, kp, item, RUNNER_KEYS)
         kind = item.get("kind")
         if kind not in RUNNER_KINDS:
             raise doc.fail(kp + ("kind",), f"{kind!r} is not one of: {', '.join(RUNNER_KINDS)}")
@@ -294,7 +366,14 @@ def _runners(doc: Doc) -> list[Runner]:
         env = item.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(v, (str, int, float)) for v in env.values()):
             raise doc.fail(kp + ("env",), "expected a mapping of environment variable names to values")
-        threads = None if item.get("threads") is None else integer(doc, kp + ("threads",), item["threads"], 0)
+        for key, value in env.items():
+            if not isinstance(key, str) or not ENV_NAME.fullmatch(key):
+                raise doc.fail(kp + ("env", key), "an environment variable name is letters, digits and _ (not "
+                               "starting with a digit), with no '=' or spaces")
+            if "\0" in str(value):
+                raise doc.fail(kp + ("env", key), "an environment variable's value cannot hold a NUL character")
+        threads = None if item.get("threads") is None else \
+            integer(doc, kp + ("threads",), item["threads"], 0, MAX_THREADS)
         runner_engines = None if item.get("engine") is None else _engines(doc, kp + ("engine",), item["engine"])
         mode = item.get("mode")
         if mode is not None:
@@ -322,7 +401,7 @@ def _engines(doc: Doc, kp: tuple, value: Any) -> tuple[str, ...]:
 def _onnxruntime(doc: Doc, runners: list[Runner]) -> OnnxRuntime:
     """Where ONNX Runtime is and the providers its cells ask for; the files are checked only when a cell uses it."""
     kp = ("onnxruntime",)
-    m = mapping(doc, kp, {"library", "python_path", "provider"})
+    m = mapping(doc, kp, ONNXRUNTIME_KEYS)
     used = "onnxruntime" in _engines(doc, ("engine",), doc.data.get("engine", "opencv")) or any(
         r.engines and "onnxruntime" in r.engines for r in runners)
     library = resolve_path(doc, typed(doc, kp + ("library",), str)) if "library" in m else engines.default_library()
@@ -381,8 +460,7 @@ def _claims(doc: Doc, runners: list[Runner], models: list[Model]) -> list[Claim]
         kp = ("claims", i)
         if not isinstance(item, dict):
             raise doc.fail(kp, "expected a mapping with claim, metric, a, b, a_value, b_value")
-        no_unknown(doc, kp, item, {"claim", "metric", "a", "b", "a_value", "b_value", "model", "workers", "a_engine",
-                                   "b_engine", "hardware", "clients"})
+        no_unknown(doc, kp, item, CLAIM_KEYS)
         for side in ("a", "b"):
             if item.get(side) not in names:
                 raise doc.fail(kp + (side,), f"{item.get(side)!r} is not a configured runner")
@@ -416,7 +494,8 @@ def _threads(doc: Doc) -> list[int]:
     out = []
     for i, v in enumerate(values):
         kp = ("threads", i) if isinstance(value, list) else ("threads",)
-        out.append((os.cpu_count() or 1) if v == "auto" else POOL_THREADS if v == "pool" else integer(doc, kp, v, 0))
+        out.append((os.cpu_count() or 1) if v == "auto" else POOL_THREADS if v == "pool" else
+                   integer(doc, kp, v, 0, MAX_THREADS))
     if not out:
         raise doc.fail(("threads",), "expected at least one thread count")
     return list(dict.fromkeys(out))
@@ -424,7 +503,7 @@ def _threads(doc: Doc) -> list[int]:
 
 def _exclude(doc: Doc, models: list[Model], runners: list[Runner], scenario_list: list[Scenario]
              ) -> list[dict[str, Any]]:
-    matrix = mapping(doc, ("matrix",), {"exclude"})
+    matrix = mapping(doc, ("matrix",), MATRIX_KEYS)
     rules = matrix.get("exclude", [])
     if not isinstance(rules, list):
         raise doc.fail(("matrix", "exclude"), "expected a list of {runner, model, threads, scenario} mappings")
@@ -465,10 +544,10 @@ def _compare(doc: Doc, runners: list[Runner]) -> list[tuple[str, str]]:
 
 
 def _parity(doc: Doc) -> Parity:
-    p = mapping(doc, ("parity",), {"iou", "score", "cross_build_iou", "cross_build_score"})
+    p = mapping(doc, ("parity",), set(PARITY_KEYS))
     base = Parity()
     return Parity(**{k: number(doc, ("parity", k), p.get(k, getattr(base, k)), 0, 1)
-                     for k in ("iou", "score", "cross_build_iou", "cross_build_score")})
+                     for k in PARITY_KEYS})
 
 
 def resolved(config: Config) -> dict[str, Any]:

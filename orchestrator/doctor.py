@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from . import config, engines, load
+from . import config, engines, load, preflight
 from .config import default_interpreter
 from .engines import OnnxRuntime
 from .errors import ConfigError
@@ -66,9 +66,9 @@ def checks(config_path: Path) -> list[Check]:
                              str(load.PYTHON_WEB_STACK)])
         out.append(Check(f"FastAPI and uvicorn for {name} (http scenario)", ok, detail,
                          "run `make serving` (scripts/serving-requirements.txt into engines/python-http)"))
-        ok, detail = _probe([interpreter, "-c", "import cv2, numpy; print('cv2', cv2.__version__, 'numpy', "
-                                                "numpy.__version__)"])
-        out.append(Check(f"Python runner '{name}' ({interpreter})", ok, detail,
+        ok, detail = preflight.import_cv2(interpreter)  # the version, or the last line of the error it got
+        out.append(Check(f"Python runner '{name}' ({interpreter}): import cv2", ok,
+                         f"cv2 {detail}" if ok else detail,
                          "Debian's python3: apt-get install python3-opencv; the venv: make setup"))
     out += ort_checks(_interpreters(config_path), *_ort_of(config_path))
     for model in ("yolov5s-640.onnx", "yolov5s-320.onnx", "yolov5s-320-b4.onnx"):
@@ -125,6 +125,13 @@ def _ort_of(config_path: Path) -> tuple[OnnxRuntime | None, bool]:
 
 
 def _interpreters(config_path: Path) -> list[tuple[str, str]]:
+    """(name, interpreter) of each python runner, the interpreter resolved as `run` resolves it (a path relative
+    to the config's folder, `~` and `$VARIABLES` expanded); a config that does not parse: as written."""
+    try:
+        parsed = config.parse(config_path.read_text(encoding="utf-8"), config_path, check_files=False)
+        return [(r.name, r.interpreter or default_interpreter()) for r in parsed.runners if r.kind == "python"]
+    except (OSError, UnicodeDecodeError, ConfigError):
+        pass
     try:
         data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
         runners = [r for r in data.get("runners", []) if isinstance(r, dict) and r.get("kind") == "python"]

@@ -14,3 +14,7 @@ class ConfigError(UserError):
         where = f"{path}:{line}" if line else f"{path}"
         super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
         self.path, self.line, self.key, self.problem = path, line, key, problem
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it stops a run as Ctrl-C does (orchestrator/cli.py)."""

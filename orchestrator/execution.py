@@ -11,22 +11,21 @@ import json
 import os
 import re
 import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import psutil
-
-from . import load, protocol, quiet, sampling, serving
+from . import child, load, protocol, quiet, sampling, serving
 from .protocol import Stream
 from .runfolder import ProcessFiles, write_samples
 
 STDERR_TAIL_LINES = 8
+TAIL_BYTES = 64 << 10
+SCAN_CHUNK, SCAN_OVERLAP = 1 << 20, 64
 # OpenCV never fails setPreferableBackend/Target: it logs one of these at the first forward() and runs on the CPU.
-FALLBACK = re.compile(r".*(switching to CPU|fall(ing)? ?back to (the )?CPU).*", re.IGNORECASE)
+# No leading or trailing `.*`: the line around a match is found by hand, so the search stays linear.
+FALLBACK = re.compile(r"switching to CPU|fall(?:ing)? ?back to (?:the )?CPU", re.IGNORECASE)
 
 
 @dataclass
@@ -72,46 +71,62 @@ class Options:
 def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: dict[str, Any], files: ProcessFiles,
                 env: dict[str, str], options: Options, plan: load.Plan | None = None) -> ProcessResult:
     """Runs one process; its spec must already be in files.spec (argv names it). With a load plan the runner is a
-    server: it is driven (orchestrator/serving.py) while it runs, and stops when its stdin is closed."""
+    server: it is driven (orchestrator/serving.py) while it runs, and stops when its stdin is closed.
+
+    Nothing here waits without a deadline: the runner's tree is killed at timeout_s, and its pipes are given
+    child.GRACE_S after it exits (a grandchild holding stdout open fails the cell instead of hanging the run)."""
     first_result: list[float] = []
     base: list[sampling.Memory | None] = []
     listening = serving.Listening() if plan else None
     outcome: serving.Outcome | None = None
     load_before, before = quiet.load_average(), quiet.read()
     start = time.perf_counter()
+    deadline = start + options.timeout_s
     with open(files.stderr, "wb") as stderr, open(files.jsonl, "w", encoding="utf-8") as raw:
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if plan else subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=stderr,
-                                    env={**os.environ, **env}, preexec_fn=_pin(options.cpu_affinity))
+            proc = child.start(argv, {**os.environ, **env}, subprocess.PIPE if plan else subprocess.DEVNULL,
+                               options.cpu_affinity)
         except OSError as exc:
             error = f"cannot start {argv[0]}: {exc.strerror}. Check the runner's interpreter or build."
             return ProcessResult(cell_id, repeat, order, argv, None, 0.0, None, "failed", error, Stream(), [])
-        if options.cpu_affinity and sys.platform == "win32":
-            psutil.Process(proc.pid).cpu_affinity(options.cpu_affinity)  # process-wide on Windows
         sampler = sampling.Sampler(proc.pid).start()
-        reader = threading.Thread(target=_copy_lines, args=(proc, raw, start, first_result, sampler, base,
-                                                            listening), daemon=True)
-        reader.start()
+        tree = child.Tree(proc, sampler.members)
+        assert proc.stdout is not None and proc.stderr is not None
+        out = child.Pipe(proc.stdout, raw, _watch(start, first_result, sampler, base, listening),
+                         listening.ended if listening else None)
+        err = child.Pipe(proc.stderr, stderr, limit=child.MAX_STDERR, text=False)
+        out.start()
+        err.start()
         timed_out = False
         try:
             if plan and listening:
-                outcome = serving.drive(proc, listening, spec, files, plan, start, start + options.timeout_s)
-            proc.wait(timeout=max(0.0, options.timeout_s - (time.perf_counter() - start)))
+                outcome = serving.drive(proc, listening, spec, files, plan, start, deadline)
+            proc.wait(timeout=max(0.0, deadline - time.perf_counter()))
         except subprocess.TimeoutExpired:
             timed_out = True
-            _kill_tree(proc)
-        except BaseException:  # Ctrl-C: never leave a runner behind
-            _kill_tree(proc)
+            tree.kill()
+        except BaseException:  # Ctrl-C, SIGTERM: never leave a runner behind
+            tree.kill()
             sampler.stop()
+            child.finish([out, err], time.perf_counter() + 1, time.perf_counter)
             raise
-        reader.join()
+        closed = child.finish([out, err], time.perf_counter() + child.GRACE_S, time.perf_counter)
+        strays = [] if timed_out else tree.stragglers()
+        if not closed:
+            strays = strays or tree.holders([proc.stdout, proc.stderr])
+        if strays or not closed:
+            tree.kill()
         wall_s = time.perf_counter() - start
         samples = sampler.stop()
         machine = quiet.between(before, quiet.read(), load_before, sampler.tree_cpu_s, options.busy_cores)
+    child.note_dropped(files.stderr, err)
     write_samples(files.samples, samples)
     stream = protocol.read_file(str(files.jsonl), spec)
     status, error = _verdict(stream, spec, proc.returncode, timed_out, options, files.stderr)
+    if status == "ok" and (strays or not closed):
+        status, error = "failed", _stray_error(strays, closed)
+    if status == "ok" and (out.error or err.error):
+        status, error = "failed", f"writing the raw files failed: {out.error or err.error}; free disk space"
     if status == "ok" and outcome:
         status, error = _load_verdict(outcome, files)
     startup_ms = round(first_result[0] * 1000, 3) if first_result else None
@@ -120,44 +135,35 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
                          (sampler.measuring_cpu_s, sampler.measuring_wall_s), outcome)
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Stop the runner and any worker processes it started (Python's `processes` mode), children first."""
+def _stray_error(strays: list[Any], closed: bool) -> str:
+    names = ", ".join(f"{_name(p)} (pid {p.pid})" for p in strays[:3])
+    held = "" if closed else " holding its output pipe open"
+    what = f"left {names} running{held} after it exited" if strays else "exited while a process it started " \
+        "still held its output pipe open"
+    return (f"the runner {what}; the orchestrator killed it. A runner must end every process it starts before "
+            "it exits; the records it wrote are kept in raw/.")
+
+
+def _name(p: Any) -> str:
     try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.Error:
-        children = []
-    for child in children:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
-    proc.kill()
-    proc.wait()
+        return str(p.name())
+    except Exception:  # psutil.Error: it just ended
+        return "a process"
 
 
-def _pin(cpus: list[int] | None) -> Any:
-    """On POSIX, pin the child before exec so that every thread it ever starts inherits the CPU set."""
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return None
-    return lambda: os.sched_setaffinity(0, cpus)
-
-
-def _copy_lines(proc: subprocess.Popen, raw: Any, start: float, first_result: list[float],
-                sampler: sampling.Sampler, base: list[sampling.Memory | None],
-                listening: serving.Listening | None = None) -> None:
-    assert proc.stdout is not None
-    for line in iter(proc.stdout.readline, b""):
+def _watch(start: float, first_result: list[float], sampler: sampling.Sampler, base: list[sampling.Memory | None],
+           listening: serving.Listening | None) -> Callable[[bytes], None]:
+    """What the stdout reader notices on its way: the hello (memory base), the first result (start-up time, the
+    sampler's measuring window) and the server's listening record."""
+    def on_line(line: bytes) -> None:
         if not base and b'"hello"' in line:  # the runtime is up, the model not yet loaded
             base.append(sampler.snapshot())
         if not first_result and (b'"iteration"' in line or b'"spawn_sample"' in line):
             first_result.append(time.perf_counter() - start)
             sampler.measuring()
-        raw.write(line.decode("utf-8", errors="replace"))
-        raw.flush()
         if listening is not None and not listening.event.is_set() and b'"listening"' in line:
-            listening.seen(line)  # after the write: the record is on disk before the load starts
-    if listening is not None:
-        listening.ended()  # the server ended: the driver must not wait for a listening record
+            listening.seen(line)
+    return on_line
 
 
 def _verdict(stream: Stream, spec: dict[str, Any], exit_code: int | None, timed_out: bool, options: Options,
@@ -200,17 +206,33 @@ def _load_verdict(outcome: serving.Outcome, files: ProcessFiles) -> tuple[str, s
 
 
 def fallback_line(path: Path) -> str | None:
+    """The first line of stderr that says OpenCV fell back to the CPU, read in bounded chunks: a flood or a
+    megabyte without a newline takes as long as reading it, no more."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb") as f:
+            carry = b""
+            while chunk := f.read(SCAN_CHUNK):
+                text = (carry + chunk).decode("utf-8", errors="replace")
+                match = FALLBACK.search(text)
+                if match:
+                    begin = text.rfind("\n", 0, match.start()) + 1
+                    end = text.find("\n", match.end())
+                    stop = end if end >= 0 else len(text)
+                    if stop - begin > 400:  # a line of megabytes: the match and its neighbourhood
+                        begin, stop = max(begin, match.start() - 100), min(stop, match.end() + 100)
+                    return text[begin:stop].strip()[:200]
+                carry = chunk[-SCAN_OVERLAP:]
     except OSError:
         return None
-    match = FALLBACK.search(text)
-    return match.group(0).strip()[:200] if match else None
+    return None
 
 
 def stderr_tail(path: Path) -> str:
+    """The last lines of stderr, from its last TAIL_BYTES only."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - TAIL_BYTES))
+            lines = f.read().decode("utf-8", errors="replace").strip().splitlines()
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in lines[-STDERR_TAIL_LINES:])
+    return " | ".join(line.strip()[:300] for line in lines[-STDERR_TAIL_LINES:])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .protocol import PHASES
 from .runfolder import RunFolder
 
@@ -25,9 +28,28 @@ CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "engine", "provid
 
 def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
     folder = RunFolder(run_dir)
-    folder.derived("summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_csv(folder.derived("summary.csv"), summary)
-    folder.derived("summary.md").write_text(markdown(summary), encoding="utf-8")
+    write_atomic(folder.derived("summary.json"), json.dumps(summary, indent=2, ensure_ascii=False), run_dir)
+    write_csv(folder.derived("summary.csv"), summary, run_dir)
+    write_atomic(folder.derived("summary.md"), markdown(summary), run_dir)
+
+
+def write_atomic(path: Path, text: str, run_dir: Path | None = None) -> Path:
+    """Write a derived file whole or not at all: to a temporary file beside it, then renamed over it. An OSError
+    (a full disk, a read-only folder) is a UserError that names the file and what to do."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        again = f"`python -m orchestrator report {run_dir}`" if run_dir is not None else "the command"
+        raise UserError(f"cannot write {path} ({exc.strerror or exc}): free disk space or make the folder "
+                        f"writable, then rerun {again}; the raw data is untouched") from None
+    return path
 
 
 def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
@@ -57,12 +79,21 @@ def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def write_csv(path: Path, summary: dict[str, Any]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for cell in summary["cells"]:
-            writer.writerow(csv_row(cell))
+def write_csv(path: Path, summary: dict[str, Any], run_dir: Path | None = None) -> None:
+    """One row per cell, through the csv module: commas, quotes and newlines in a name are quoted."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for cell in summary["cells"]:
+        writer.writerow(csv_row(cell))
+    write_atomic(path, buf.getvalue(), run_dir)
+
+
+def md(value: Any) -> str:
+    """A config's string (a runner, a model, a claim) inside a Markdown table or heading: backslashes and pipes
+    escaped, line breaks made spaces, so a name never adds a column or ends a row."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    return " ".join(text.splitlines())
 
 
 def _ms(value: float | None) -> str:
@@ -71,10 +102,10 @@ def _ms(value: float | None) -> str:
 
 def markdown(summary: dict[str, Any]) -> str:
     """The article's table shape, one table per model: a column per runner, a row per measure."""
-    lines = [f"# {summary['name']}: YOLO inference, Go vs Python", ""]
+    lines = [f"# {md(summary['name'])}: YOLO inference, Go vs Python", ""]
     for (scenario, model, threads), cells in by_group(article_cells(summary["cells"])).items():
-        lines += [f"## {scenario}, {model}, {threads} OpenCV thread(s)", "",
-                  "| measure | " + " | ".join(c["runner"] for c in cells) + " |",
+        lines += [f"## {md(scenario)}, {md(model)}, {threads} OpenCV thread(s)", "",
+                  "| measure | " + " | ".join(md(c["runner"]) for c in cells) + " |",
                   "|---|" + "---|" * len(cells)]
         rows = {
             "mean latency per image (ms)": [_ms((c["latency_ms"] or {}).get("mean")) for c in cells],
@@ -85,7 +116,7 @@ def markdown(summary: dict[str, Any]) -> str:
             "peak memory, RSS (MiB)": [_ms((c["memory_mb"] or {}).get("peak_rss")) for c in cells],
             "peak memory, PSS (MiB)": [_ms((c["memory_mb"] or {}).get("peak_pss")) for c in cells],
             "runtime base / model and buffers, RSS (MiB)": [_base_model(c) for c in cells],
-            "OpenCV": [f"{(c['opencv'] or {}).get('version', 'n/a')}" for c in cells],
+            "OpenCV": [md((c['opencv'] or {}).get('version', 'n/a')) for c in cells],
             "detections parity": [c["parity"]["status"] for c in cells],
             "status": [c["status"] for c in cells],
         }
@@ -96,7 +127,7 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += ["## Cost of one binding call (ns)", "",
                   "| runner | cv::countNonZero [95 % CI] | net of the loop | Mat + call + free | empty call | loop |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| {c['runner']} | {_ns(c['ns_per_call'])} | {_net(c['ns_per_call'])} | "
+        lines += [f"| {md(c['runner'])} | {_ns(c['ns_per_call'])} | {_net(c['ns_per_call'])} | "
                   f"{_ns(c.get('ns_per_call_mat'))} | {_ns(c['ns_per_call_empty'])} | {_ns(c.get('ns_per_loop'))} |"
                   for c in calls]
         lines.append("")
@@ -111,13 +142,14 @@ def markdown(summary: dict[str, Any]) -> str:
             own_text = "n/a" if not own else (f"{own['difference']:+.2f} [{own['ci95'][0]:+.2f}, {own['ci95'][1]:+.2f}]"
                                               f" (claimed {c['claimed']['difference']:+.1f})")
             claimed = f"{c['claimed']['ratio']:.3f}" if c["claimed"]["ratio"] else "n/a"
-            lines.append(f"| {c['claim']} | {claimed} | {measured} | {own_text} | {c['verdict']} |")
+            lines.append(f"| {md(c['claim'])} | {claimed} | {measured} | {own_text} | {md(c['verdict'])} |")
         lines.append("")
     verdicts = [c for c in summary["comparisons"] if c["metric"] in ("latency_p50", "ns_per_call")]
     if verdicts:
         lines += ["## Verdicts (median latency; ns per call for the call cost)", ""]
-        lines += [f"- {c['a']} vs {c['b']}, {c['scenario']}" + ("" if c["model"] == "-" else f", {c['model']}")
-                  + f", {c['threads']} thread(s): {c['verdict']}"
+        lines += [f"- {md(c['a'])} vs {md(c['b'])}, {md(c['scenario'])}"
+                  + ("" if c["model"] == "-" else f", {md(c['model'])}")
+                  + f", {c['threads']} thread(s): {md(c['verdict'])}"
                   + ("" if c["fair"] else " (comparison not fair: see the report)") for c in verdicts]
         lines.append("")
     return "\n".join(lines)

@@ -9,12 +9,14 @@ corrected p < 0.05 and the CI excludes 1, otherwise `~`.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import yaml
 
-from . import rundata, statistics
+from . import exports, rundata, statistics
 from .errors import UserError
 from .runfolder import RunFolder
 
@@ -22,23 +24,92 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def list_runs(reports: Path) -> list[dict[str, Any]]:
+    """Every run folder in `reports`, finished or not: `status` says which (ok, aborted, damaged, empty) and
+    `problems` what is broken; nothing here raises on a damaged folder."""
+    if not reports.is_dir():
+        return []
     runs = []
-    for summary_path in sorted(reports.glob("*/summary.json")):
-        s = json.loads(summary_path.read_text(encoding="utf-8"))
-        ok = sum(c["status"] == "ok" for c in s["cells"])
-        runs.append({"run": summary_path.parent.name, "name": s.get("name"), "cells": len(s["cells"]), "ok": ok,
-                     "path": str(summary_path.parent)})
+    for path in sorted(p for p in reports.iterdir() if p.is_dir()):
+        folder = RunFolder(path)
+        if not (folder.derived("summary.json").is_file() or folder.config.is_file() or folder.raw.is_dir()):
+            continue  # not a run folder
+        runs.append(_run_entry(folder))
     return runs
+
+
+def _run_entry(folder: RunFolder) -> dict[str, Any]:
+    entry: dict[str, Any] = {"run": folder.path.name, "name": None, "cells": None, "ok": None, "status": "ok",
+                             "problems": [], "path": str(folder.path)}
+    problems = entry["problems"]
+    summary_path = folder.derived("summary.json")
+    summary = None
+    if summary_path.is_file():
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            cells = summary["cells"]
+            entry.update(name=summary.get("name"), cells=len(cells), ok=sum(c.get("status") == "ok" for c in cells))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            summary = None
+            problems.append(f"{summary_path} is damaged: `python -m orchestrator report {folder.path}` rebuilds it")
+    try:
+        processes = folder.read_processes()
+    except UserError as exc:
+        processes = []
+        problems.append(str(exc))
+    problems += folder.problems
+    if entry["name"] is None:
+        entry["name"] = _config_name(folder, problems)
+    elif not folder.config.is_file():
+        problems.append(f"{folder.config} is missing: `report` and `diff` cannot read the run without it")
+    if folder.cells.is_file():
+        try:
+            cells = len(folder.read_cells())
+            entry["cells"] = cells if entry["cells"] is None else entry["cells"]
+        except UserError as exc:
+            problems.append(str(exc))
+    elif folder.raw.is_dir() and processes:
+        problems.append(f"{folder.cells} is missing: `report` and `diff` cannot read the run without it")
+    if not summary_path.is_file():  # stopped before its summary was written (interrupted, killed, a crash)
+        entry["status"] = "aborted"
+        problems.append(f"no summary.json: the run stopped before its end; `python -m orchestrator report "
+                        f"{folder.path}` renders what it measured" if processes and folder.cells.is_file() else
+                        "no summary.json and no process recorded: the run stopped before any process ended")
+    elif problems or not processes:
+        entry["status"] = "damaged"
+        if not processes:
+            problems.append(f"no process recorded in {folder.processes}")
+    return entry
+
+
+def _config_name(folder: RunFolder, problems: list[str]) -> str | None:
+    """The name in config.yaml, read leniently: `list` must not stop at one damaged folder."""
+    if not folder.config.is_file():
+        problems.append(f"{folder.config} is missing: `report` and `diff` cannot read the run without it")
+        return None
+    try:
+        data = yaml.safe_load(folder.config.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        problems.append(f"{folder.config} is damaged")
+        return None
+    return data.get("name") if isinstance(data, dict) and isinstance(data.get("name"), str) else None
 
 
 def format_list(runs: list[dict[str, Any]]) -> str:
     if not runs:
         return "no runs yet: `make compare` makes one"
     width = max(len(r["run"]) for r in runs)
-    return "\n".join(f"{r['run'].ljust(width)}  {r['name']}  {r['ok']}/{r['cells']} cells ok" for r in runs)
+    lines = []
+    for r in runs:
+        cells = f"{r['ok']}/{r['cells']} cells ok" if r["ok"] is not None else \
+            (f"{r['cells']} cells, no summary" if r["cells"] is not None else "no cells")
+        status = "" if r["status"] == "ok" else f"  [{r['status']}]"
+        lines.append(f"{r['run'].ljust(width)}  {r['name'] or '?'}  {cells}{status}")
+        lines += [f"{' ' * width}    - {problem}" for problem in r["problems"]]
+    return "\n".join(lines)
 
 
 def diff(old_dir: Path, new_dir: Path) -> list[dict[str, Any]]:
+    """One row per cell of either run; what either folder had damaged is said on stderr first."""
     old, new = _cells(old_dir), _cells(new_dir)
     rows = []
     for key in [k for k in old if k in new] + [k for k in new if k not in old] + [k for k in old if k not in new]:
@@ -77,8 +148,11 @@ def _change(row: dict[str, Any], p: float) -> str:
 def _cells(run_dir: Path) -> dict[tuple, rundata.CellData]:
     if not RunFolder(run_dir).exists():
         raise UserError(f"{run_dir} is not a run folder (no raw/cells.json); `python -m orchestrator list` shows them")
+    run = rundata.load(run_dir)
+    for problem in run.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     return {(c.info.get("label", "single"), c.info["runner"], c.info["model"], c.info["threads"]): c
-            for c in rundata.load(run_dir).cells}
+            for c in run.cells}
 
 
 def format_text(old_dir: Path, new_dir: Path, rows: list[dict[str, Any]]) -> str:
@@ -99,6 +173,5 @@ def _ms(value: float | None) -> str:
 
 def write_html(old_dir: Path, new_dir: Path, rows: list[dict[str, Any]], out: Path) -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    out.write_text(env.get_template("diff.html.j2").render(old=str(old_dir), new=str(new_dir), rows=rows, ms=_ms),
-                   encoding="utf-8")
-    return out
+    page = env.get_template("diff.html.j2").render(old=str(old_dir), new=str(new_dir), rows=rows, ms=_ms)
+    return exports.write_atomic(out, page)

@@ -303,6 +303,8 @@ ZH: dict[str, str] = {
     "Mat + call + free (ns)": "新建 Mat + 调用 + 释放 (ns)",
     "loop (ns)": "循环 (ns)",
     "one round: no interval": "只有一轮：无区间",
+    "unknown OS": "未知操作系统",
+    "This run folder is damaged; what was found broken when it was read back:": "此运行文件夹已损坏，读回时发现的问题：",
 }
 
 def translator(lang: str) -> Callable[[Any], str]:

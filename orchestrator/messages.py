@@ -36,6 +36,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_verdict_busy": ("no verdict: the machine was busy (other work used up to {worst:.2f} cores in {rounds} "
                         "round(s) (threshold {threshold:g}))",
                         "不下结论：机器繁忙（其他工作在 {rounds} 轮中最多占用 {worst:.2f} 个核心，阈值 {threshold:g}）"),
+    "no_verdict_failed": ("no verdict: {detail}; a cell with a failed process is not compared (fix it and rerun)",
+                          "不下结论：{detail}；含失败进程的单元不参与比较（修复后重新运行）"),
     "no_common_round": ("no verdict: no round has a value for both runners", "不下结论：没有两个运行器都有数值的轮次"),
     "no_measurement": ("no verdict: {runner} has no measurement ({error})", "不下结论：{runner} 没有测量数据（{error}）"),
     "p99_no_process": ("no completed process", "没有完成的进程"),

@@ -13,12 +13,13 @@ valid record before the garbage is kept. Three layers of checks, each adding to 
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
 
-from .columns import OPTIONAL, PHASES, IterationTable
+from .columns import MAX_NS, OPTIONAL, PHASES, IterationTable
 from .engines import ORT_PROVIDER_NAMES
 from .registry import SCENARIO_TYPES
 
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover
     from json import loads
 
 PROTOCOL_VERSION = 1
+MAX_BYTES = 1 << 44  # 16 TiB: no runner's memory is larger
 
 _INT = (int,)
 _NUM = (int, float)
@@ -100,9 +102,15 @@ def check_record(record: Any) -> str | None:
     schema = SCHEMA.get(kind)  # type: ignore[arg-type]
     if schema is None:
         return f"unknown record type {kind!r}"
+    if kind == "hello" and record.get("protocol") != PROTOCOL_VERSION:  # nothing else of the stream is read
+        return (f"runner speaks protocol {record.get('protocol')!r}, the orchestrator speaks {PROTOCOL_VERSION}; "
+                "rebuild the runner from this checkout (make runners)")
     problem = _schema_problem(record)
     if problem:
         return problem
+    if kind == "listening" and (record["address"] != "127.0.0.1" or not 0 < record["port"] < 65536):
+        return (f"listening record: a server must listen on 127.0.0.1 and a TCP port, not "
+                f"{record['address']}:{record['port']}")
     if kind == "detections":
         for det in record["detections"]:
             if not isinstance(det, dict) or any(not isinstance(det.get(k), t) for k, t in DETECTION_SCHEMA.items()):
@@ -116,12 +124,18 @@ def check_record(record: Any) -> str | None:
                 return f"{record['scenario']} result record: key {key!r} missing or not a number"
     if kind == "spawn_sample" and any(record[k] < 0 for k in SPAWN_VALUES):
         return "spawn_sample record: counts, times and sizes must be non-negative"
-    if kind == "listening" and (record["address"] != "127.0.0.1" or not 0 < record["port"] < 65536):
-        return (f"listening record: a server must listen on 127.0.0.1 and a TCP port, not "
-                f"{record['address']}:{record['port']}")
-    if kind == "hello" and record["protocol"] != PROTOCOL_VERSION:
-        return (f"runner speaks protocol {record['protocol']}, the orchestrator speaks {PROTOCOL_VERSION}; "
-                "rebuild the runner from this checkout (make runners)")
+    return _plausible(kind, record)
+
+
+def _plausible(kind: str, record: dict[str, Any]) -> str | None:
+    """Times and sizes a real run can have: non-negative, no timed region past an hour, no memory past 16 TiB."""
+    for key, value in record.items():
+        if type(value) is not int or not (key.endswith("_ns") or key.endswith("_bytes")):
+            continue
+        if value < 0:
+            return f"{kind} record: {key} = {value} must be non-negative"
+        if value > (MAX_BYTES if key.endswith("_bytes") else MAX_NS):
+            return f"{kind} record: {key} = {value} is not a plausible {'size' if key.endswith('_bytes') else 'time'}"
     return None
 
 
@@ -159,6 +173,7 @@ def parse_lines(lines: Iterable[str], spec: dict[str, Any] | None = None) -> Str
     stream = Stream()
     order = _Order(stream)
     table = stream.iterations
+    rows = array("q")  # the stdout line of each iteration row, for the column checks' messages
     for number, line in enumerate(lines, 1):
         try:
             record = loads(line)
@@ -171,13 +186,17 @@ def parse_lines(lines: Iterable[str], spec: dict[str, Any] | None = None) -> Str
         # the full check, which says what is wrong.
         if type(record) is dict and record.get("type") == "iteration" and order.last is None and stream.loads \
                 and stream.result is None and table.append(record):
+            rows.append(number)
             continue
         problem = check_record(record) or order.check(record)
         if problem:
             stream.problems.append(f"stdout line {number}: {problem}")
             continue
+        before = len(table)
         _add(stream, record)
-    stream.problems.extend(table.problems())
+        if len(table) > before:
+            rows.append(number)
+    stream.problems.extend(table.problems(rows))
     if stream.hello is None and not stream.problems and stream.error is None:
         stream.problems.append("the runner wrote no hello record")
     if spec is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
 
     `lang` (en or zh-CN) overrides the config's `report.lang`."""
     run = rundata.load(run_dir)  # the one read of the folder
+    for problem in run.problems:  # said where it is seen too, not only inside the page
+        print(f"warning: {problem}", file=sys.stderr)
     summary = summary_mod.build(run)
     exports.write_all(run_dir, summary)
     config, environment, cells = run.config, run.environment, run.cells
@@ -54,7 +57,7 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         lang=lang,
         s=summary,
         config=config,
-        env=environment,
+        env={"logical_cpus": "?", "os": _("unknown OS"), "git": None, **environment},  # a lost environment.json
         runtimes=_runtimes(cells),
         charts={k: _data_uri(v) for k, v in images.items() if v},
         groups=exports.by_group(exports.article_cells(summary["cells"])),
@@ -67,10 +70,9 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         build_warning=_build_warning(summary),
         reproduce=_reproduce(run_dir, environment),
         colours=colours,
+        damaged=run.problems,
     )
-    out = RunFolder(run_dir).derived("report.html")
-    out.write_text(page, encoding="utf-8")
-    return out
+    return exports.write_atomic(RunFolder(run_dir).derived("report.html"), page, run_dir)
 
 
 def _environment(_: Any) -> jinja2.Environment:

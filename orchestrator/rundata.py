@@ -13,6 +13,7 @@ import numpy as np
 from . import sampling, statistics, warmup
 from .columns import IterationTable
 from .config import Config, load_resolved
+from .errors import UserError
 from .load import Requests, read_requests
 from .protocol import Stream, read_file
 from .registry import scenario_type
@@ -233,6 +234,7 @@ class Run:
     cells: list[CellData]
     processes: list[dict[str, Any]]
     path: Path
+    problems: list[str] = field(default_factory=list)  # what was found damaged when the folder was read back
 
     def scenario(self, cell: CellData) -> Scenario:
         """The cell's scenario; by its type when the name is not in config.yaml (a folder edited by hand)."""
@@ -242,23 +244,68 @@ class Run:
 
 
 def load(run_dir: Path) -> Run:
-    """Everything a run folder holds, read once: the report, the exports and the claims work on this."""
+    """Everything a run folder holds, read once: the report, the exports and the claims work on this.
+
+    Each stream is re-checked as it is read: a process recorded as ok whose stream is now damaged (cut short,
+    garbage, no end record, nothing measured) counts as failed, with the reason, and is named in `problems`."""
     folder = RunFolder(run_dir)
-    config = load_resolved(folder.config)
+    config = _config(folder)
     auto = {s.name for s in config.scenarios if s.warmup is None}
     cells = {c["id"]: CellData(c, c.get("scenario_name") in auto) for c in folder.read_cells()}
-    processes = folder.read_processes()
+    processes = []
+    for meta in folder.read_processes():
+        if meta["cell"] in cells:
+            processes.append(meta)
+        else:
+            folder.problems.append(f"{folder.processes}: a process of cell {meta['cell']!r}, which "
+                                   f"{folder.cells} does not have: left out")
     files = [folder.process(meta["cell"], meta["repeat"]) for meta in processes]
-    for meta, f, stream in zip(processes, files, _streams(files)):
+    for i, (meta, f, stream) in enumerate(zip(processes, files, _streams(files))):
+        damage = _damage(meta, f, stream)
+        if damage:
+            meta = processes[i] = {**meta, "status": "failed", "error": damage}
+            folder.problems.append(f"cell {meta['cell']} round {meta['repeat']} was ok when it ran, but {damage}: "
+                                   "it counts as failed")
         cell = cells[meta["cell"]]
         cell.processes.append(meta)
         cell.streams.append(stream)
-        cell.samples.append(read_samples(f.samples))
+        cell.samples.append(read_samples(f.samples, folder.problems))
         if cell.serves:
             answers = RunFolder.read_http_detections(f)
             cell.answers.append(answers)
             cell.requests.append(read_requests(f.requests, answers or None))
-    return Run(config, folder.read_environment(), list(cells.values()), processes, run_dir)
+    environment = folder.read_environment()
+    return Run(config, environment, list(cells.values()), processes, run_dir, folder.problems)
+
+
+def _config(folder: RunFolder) -> Config:
+    path = folder.require_config()
+    fix = (f"it is the config the run was made with: restore it from a copy of the run, then rerun "
+           f"`python -m orchestrator report {folder.path}`")
+    try:
+        return load_resolved(path)
+    except UserError as exc:
+        raise UserError(f"{exc}; {fix}") from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise UserError(f"{path} is damaged ({type(exc).__name__}: {exc}); {fix}") from None
+
+
+def _damage(meta: dict[str, Any], files: ProcessFiles, stream: Stream) -> str | None:
+    """Why a process recorded as ok can no longer count as ok, from its stream as it is now; None if it can."""
+    if meta.get("status") != "ok":
+        return None
+    path = files.jsonl
+    if not path.is_file():
+        return f"its stream {path} is missing"
+    if stream.problems:
+        return f"its stream {path} is damaged: " + "; ".join(stream.problems[:3])
+    if stream.error is not None:
+        return f"its stream {path} now ends in an error record ({stream.error.get('code')})"
+    if stream.end is None:
+        return f"its stream {path} has no end record (cut short)"
+    if not (len(stream.measured()) or stream.call_samples or stream.spawn_samples):
+        return f"its stream {path} has no measured iterations"
+    return None
 
 
 PARALLEL_BYTES = 32 * 2**20  # below this much raw data, starting worker processes costs more than it saves
@@ -280,4 +327,9 @@ def usable_cpus() -> int:
 
 
 def _stream(files: ProcessFiles) -> Stream:
-    return read_file(str(files.jsonl)) if files.jsonl.is_file() else Stream()
+    if not files.jsonl.is_file():
+        return Stream()
+    try:
+        return read_file(str(files.jsonl))
+    except OSError as exc:
+        return Stream(problems=[f"cannot read it ({exc.strerror or exc})"])

@@ -4,6 +4,8 @@
     <run>/environment.json       the machine, the OS, the libraries, the git commit
     <run>/raw/cells.json         one entry per matrix cell (runner, model, threads, scenario variant)
     <run>/raw/processes.jsonl    one line per process, appended as each ends (status, exit code, machine load)
+    <run>/raw/run.json           the run's state: processes planned and done, interrupted by which signal, the
+                                 config's hash (what `run --resume` checks); rewritten as the run goes
     <run>/raw/<cell>/process-<round>.spec.json | .jsonl | .stderr.log | .samples.csv
     <run>/raw/<cell>/process-<round>.targets.txt | .requests.csv | .vegeta.log | .http-detections.json
                                  http only: vegeta's targets, its per-request results (`vegeta encode -to csv`),
@@ -17,13 +19,15 @@ raw/ and config.yaml alone, so an old run re-renders on any machine.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from . import sampling
+from .errors import UserError
 
 SAMPLES_HEADER = "t_s,rss_bytes,cpu_percent,threads,pss_bytes"
 
@@ -60,6 +64,8 @@ class ProcessFiles:
 @dataclass(frozen=True)
 class RunFolder:
     path: Path
+    # What the read_* methods found damaged and skipped: the report names each (rundata.Run.problems).
+    problems: list[str] = field(default_factory=list, compare=False, hash=False, repr=False)
 
     @property
     def config(self) -> Path:
@@ -80,6 +86,10 @@ class RunFolder:
     @property
     def processes(self) -> Path:
         return self.raw / "processes.jsonl"
+
+    @property
+    def state(self) -> Path:
+        return self.raw / "run.json"
 
     def derived(self, name: str) -> Path:
         """summary.json, summary.csv, summary.md or report.html."""
@@ -112,17 +122,85 @@ class RunFolder:
         files.spec.parent.mkdir(parents=True, exist_ok=True)
         files.spec.write_text(json.dumps(spec, indent=2), encoding="utf-8")
 
+    def write_state(self, state: dict[str, Any]) -> None:
+        """raw/run.json, replaced whole (a temporary file renamed) so that a reader never sees half of it."""
+        tmp = self.state.with_name(".run.json.tmp")
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        os.replace(tmp, self.state)
+
+    def read_state(self) -> dict[str, Any]:
+        """raw/run.json; {} for a run folder written before it existed, or one whose state file is damaged."""
+        try:
+            data = json.loads(self.state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def repair_processes(self) -> list[dict[str, Any]]:
+        """Before a resume: the finished processes, with a line cut short by a crash moved aside to
+        raw/processes.jsonl.partial (that process runs again), so that appending goes on from a whole line."""
+        if not self.processes.is_file():
+            return []
+        lines = self.processes.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+        good, bad = [], []
+        for line in lines:
+            try:
+                record = json.loads(line)
+                ok = line.endswith("\n") and isinstance(record, dict) and isinstance(record.get("order"), int)
+            except ValueError:
+                ok = False
+            (good if ok else bad).append(line)
+        if bad:
+            with open(self.processes.with_name("processes.jsonl.partial"), "a", encoding="utf-8") as f:
+                f.writelines(line if line.endswith("\n") else line + "\n" for line in bad)
+            tmp = self.processes.with_name(".processes.jsonl.tmp")
+            tmp.write_text("".join(good), encoding="utf-8")
+            os.replace(tmp, self.processes)
+        return [json.loads(line) for line in good]
+
     def append_process(self, meta: dict[str, Any]) -> None:
         with open(self.processes, "a", encoding="utf-8") as f:
             f.write(json.dumps(meta) + "\n")
 
-    # Reading.
+    # Reading: a damaged file is named, with what to do, and never a traceback. What the report can go on
+    # without (a cut line of processes.jsonl, environment.json, a bad samples row) is skipped and added to
+    # `problems`; what it cannot (cells.json) is a UserError.
 
     def read_environment(self) -> dict[str, Any]:
-        return json.loads(self.environment.read_text(encoding="utf-8")) if self.environment.is_file() else {}
+        if not self.environment.is_file():
+            return {}
+        try:
+            data = json.loads(self.environment.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            self.problems.append(f"{self.environment} is damaged ({_why(exc)}): the report says nothing of the "
+                                 "machine; restore the file from a copy of the run to have it back")
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(f"{self.environment} is not a JSON object: the report says nothing of the machine")
+            return {}
+        return data
 
     def read_cells(self) -> list[dict[str, Any]]:
-        return json.loads(self.cells.read_text(encoding="utf-8"))
+        fix = "restore it from a copy of the run, or run the config again"
+        try:
+            data = json.loads(self.cells.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{self.cells} is missing: {self.path} is not a complete run folder; {fix}") from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{self.cells} is damaged ({_why(exc)}); {fix}") from None
+        if not isinstance(data, list) or not all(isinstance(c, dict) and isinstance(c.get("id"), str)
+                                                 and {"runner", "model", "threads"} <= c.keys() for c in data):
+            raise UserError(f"{self.cells} is damaged (not a list of cells with id, runner, model and threads); "
+                            f"{fix}")
+        return data
+
+    def require_config(self) -> Path:
+        """config.yaml's path, once it is known to be there (it is parsed by config.load_resolved)."""
+        if not self.config.is_file():
+            raise UserError(f"{self.config} is missing: the run folder cannot be read without the config it ran; "
+                            "restore it from a copy of the run (or write the config you ran there), then rerun "
+                            f"`python -m orchestrator report {self.path}`")
+        return self.config
 
     @staticmethod
     def read_http_detections(files: ProcessFiles) -> dict[str, dict[str, Any]]:
@@ -131,15 +209,35 @@ class RunFolder:
             return {}
         try:
             data = json.loads(files.http_detections.read_text(encoding="utf-8"))
-        except ValueError:
+        except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
     def read_processes(self) -> list[dict[str, Any]]:
+        """One entry per process line; a line that is cut (a run killed while writing it) or not a process
+        record is skipped and named in `problems`."""
         if not self.processes.is_file():
             return []
-        return [json.loads(line) for line in self.processes.read_text(encoding="utf-8").splitlines() if line.strip()]
-
+        try:
+            lines = self.processes.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            raise UserError(f"cannot read {self.processes} ({_why(exc)})") from None
+        out = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                meta = json.loads(line)
+            except ValueError:
+                meta = None
+            if not isinstance(meta, dict) or not isinstance(meta.get("cell"), str) \
+                    or not isinstance(meta.get("repeat"), int):
+                cut = "is cut short (the run stopped while writing it)" if number == len(lines) else \
+                    "is not a process record"
+                self.problems.append(f"{self.processes} line {number} {cut}: that process is left out")
+                continue
+            out.append(meta)
+        return out
 
 def write_samples(path: Path, samples: list[sampling.Sample]) -> None:
     rows = [SAMPLES_HEADER] + [
@@ -148,13 +246,33 @@ def write_samples(path: Path, samples: list[sampling.Sample]) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-def read_samples(path: Path) -> list[sampling.Sample]:
-    """The samples of one process; runs written before PSS was sampled have four columns."""
+def read_samples(path: Path, problems: list[str] | None = None) -> list[sampling.Sample]:
+    """The samples of one process; runs written before PSS was sampled have four columns. A row that does not
+    parse is skipped and, with `problems`, named there."""
     if not path.is_file():
         return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        t, rss, cpu, threads, *rest = line.split(",")
-        pss = int(rest[0]) if rest and rest[0] else None
-        out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads), pss))
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]
+    except OSError as exc:
+        if problems is not None:
+            problems.append(f"cannot read {path} ({_why(exc)}): that process has no memory samples")
+        return []
+    out, bad = [], []
+    for number, line in enumerate(lines, 2):
+        try:
+            t, rss, cpu, threads, *rest = line.split(",")
+            pss = int(rest[0]) if rest and rest[0] else None
+            out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads), pss))
+        except ValueError:
+            bad.append(number)
+    if bad and problems is not None:
+        problems.append(f"{path}: {len(bad)} damaged row(s) skipped (line {', '.join(map(str, bad[:5]))}"
+                        f"{' ...' if len(bad) > 5 else ''})")
     return out
+
+
+def _why(exc: BaseException) -> str:
+    """An exception in a few words: the OS's reason, or the parser's."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

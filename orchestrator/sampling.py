@@ -86,6 +86,10 @@ class Sampler:
         self._thread.join()
         return self.samples
 
+    def members(self) -> list[int]:
+        """The pids of the tree at the last look (the runner and its descendants)."""
+        return list(self._members)
+
     def measuring(self) -> None:
         """The runner has started iterating: from now on sample at SLOW_S, not to tax its timed regions."""
         self._measuring = True

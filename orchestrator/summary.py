@@ -14,12 +14,20 @@ from . import claims, comparisons, engines, figures, overhead, quiet, rundata, s
 from .messages import Message, msg
 from .protocol import PHASES
 from .rundata import CellData
+from .runfolder import RunFolder
 from .scenarios import Scenario
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: "run" (planned, done, interrupted)
 MIN_ITERATIONS = 10  # hyperfine's floor: fewer measured runs say little about a distribution
 CV_WARNING = 0.10  # pyperf warns when the standard deviation reaches 10 % of the mean
 SPREAD_WARNING = 0.05  # process medians 5 % apart: beyond the 3 % spread that the default 10 rounds are planned for
+
+
+def run_state(run: rundata.Run) -> dict[str, Any]:
+    """Processes planned and done, and the signal that interrupted the run (None when it ran to its end)."""
+    state = RunFolder(run.path).read_state()
+    return {"planned": state.get("planned", len(run.processes)), "done": len(run.processes),
+            "interrupted": state.get("interrupted")}
 
 
 def build(run: rundata.Run) -> dict[str, Any]:
@@ -33,13 +41,14 @@ def build(run: rundata.Run) -> dict[str, Any]:
     comparisons.attach_parity(summaries, parity_results)
     min_effect = config.min_effect
     entries = comparisons.compare_cells(cells, pairs, parity_results, min_effect)
-    return {
+    out = {
         "schema_version": SCHEMA_VERSION,
         "design": {"unit": "process", "pairing": "rounds", "test": "paired t test on log process medians",
                    "alpha": verdicts.ALPHA, "correction": "holm", "min_effect": min_effect,
                    "min_rounds": verdicts.MIN_ROUNDS, "busy_cores": config.busy_cores,
                    "order": config.order, "seed": config.seed},
         "run_id": run.path.name,
+        "run": run_state(run),
         "name": config.name,
         "description": config.description,
         "scenarios": [scenarios.resolved(s) for s in config.scenarios],
@@ -57,6 +66,9 @@ def build(run: rundata.Run) -> dict[str, Any]:
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
     }
+    if run.problems:  # only a damaged folder has it: what was found broken when it was read back
+        out["damaged"] = list(run.problems)
+    return out
 
 
 def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:

@@ -102,11 +102,13 @@ def number(doc: Doc, keypath: tuple, value: Any, low: float | None, high: float 
     return float(value)
 
 
-def integer(doc: Doc, keypath: tuple, value: Any, low: int) -> int:
+def integer(doc: Doc, keypath: tuple, value: Any, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise doc.fail(keypath, f"expected a whole number, got {value!r}")
     if value < low:
         raise doc.fail(keypath, f"{value} is too small; use {low} or more")
+    if high is not None and value > high:
+        raise doc.fail(keypath, f"{value} is too large; use at most {high}")
     return value
 
 

@@ -14,4 +14,4 @@ cache_data "${NAMES[@]}"   # fetch/extract only what the cache lacks, verify eve
 DATA=$REPO_ROOT/data
 for n in "${NAMES[@]}"; do place "$CACHE/data/$n" "$DATA/$n"; done
 (cd "$DATA" && sha256sum "${NAMES[@]}") >"$DATA/MANIFEST"
-say "ok: ${#NAMES[@]} files in $DATA (checksums in data/MANIFEST)"
+note "data" "ok (${#NAMES[@]} files in data/, checksums in data/MANIFEST)"

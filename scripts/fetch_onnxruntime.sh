@@ -21,22 +21,27 @@ LIBRARY=$DEST/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION
 STAMP=$DEST/.installed
 
 # 1. The headers, from the Go module cache (the Go runner needs the module anyway).
-if [[ ! -f $INCLUDE/onnxruntime_c_api.h || ! -f $INCLUDE/onnxruntime_ep_c_api.h ]]; then
-  command -v go >/dev/null || die "go is not on PATH: install Go (make system does on Debian) for ORT's C API headers"
-  say "go mod download $ORT_GO (ORT's C API headers)"
-  MOD=$(cd "$REPO_ROOT/go_runner" && go mod download -json "$ORT_GO" | "$PY" -c '
+install_headers() {
+  local mod
+  mod=$(cd "$REPO_ROOT/go_runner" && go mod download -json "$ORT_GO" | "$PY" -c '
 import json, sys
 info = json.load(sys.stdin)
-sys.exit("go mod download: " + info["Error"]) if info.get("Error") else print(info["Dir"])') ||
-    die "cannot download $ORT_GO from the Go module proxy (is GOPROXY reachable?)"
+sys.exit("go mod download: " + info["Error"]) if info.get("Error") else print(info["Dir"])')
   mkdir -p "$INCLUDE"
-  cp "$MOD/onnxruntime_c_api.h" "$MOD/onnxruntime_ep_c_api.h" "$MOD/LICENSE" "$INCLUDE/"
+  cp "$mod/onnxruntime_c_api.h" "$mod/onnxruntime_ep_c_api.h" "$mod/LICENSE" "$INCLUDE/"
+}
+if [[ ! -f $INCLUDE/onnxruntime_c_api.h || ! -f $INCLUDE/onnxruntime_ep_c_api.h ]]; then
+  command -v go >/dev/null || die "go is not on PATH: install Go (make system does on Debian) for ORT's C API headers"
+  step -h "cannot download $ORT_GO from the Go module proxy (is GOPROXY reachable?)" \
+    "ONNX Runtime C API headers (go mod download ${ORT_GO##*/})" install_headers
+else
+  skip "ONNX Runtime C API headers"
 fi
 
 # 2. The wheel.
 WANT=$(pinned "$WHEEL" 1)
 if [[ -f $STAMP && $(cat "$STAMP") == "$WANT" && -f $LIBRARY ]]; then
-  say "ONNX Runtime $ORT_VERSION is installed ($DEST)"
+  skip "ONNX Runtime $ORT_VERSION" "already installed in engines/onnxruntime"
   exit 0
 fi
 PYVER=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null || echo none)
@@ -47,11 +52,13 @@ if [[ $(uname -sm) != "Linux x86_64" || $PYVER != 3.11 ]]; then
   exit 0
 fi
 fetch_download "$WHEEL"
-tmp=$(scratch)
-"$PY" -m pip install -q --no-deps --no-compile --target "$tmp/ort" "$CACHE/downloads/$WHEEL" ||
-  die "pip ($PY) could not install $WHEEL"
-rm -rf "$DEST/onnxruntime" "$DEST"/onnxruntime-*.dist-info "$DEST/bin"
-mkdir -p "$DEST"
-mv "$tmp/ort"/* "$DEST/"
-echo "$WANT" >"$STAMP"
-say "ONNX Runtime $ORT_VERSION installed in $DEST"
+install_wheel() {
+  local tmp
+  tmp=$(scratch)
+  "$PY" -m pip install -q --no-deps --no-compile --target "$tmp/ort" "$CACHE/downloads/$WHEEL"
+  rm -rf "$DEST/onnxruntime" "$DEST"/onnxruntime-*.dist-info "$DEST/bin"
+  mkdir -p "$DEST"
+  mv "$tmp/ort"/* "$DEST/"
+  echo "$WANT" >"$STAMP"
+}
+step -h "pip ($PY) could not install $WHEEL" "ONNX Runtime $ORT_VERSION (pip install into engines/onnxruntime)" install_wheel

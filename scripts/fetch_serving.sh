@@ -15,27 +15,35 @@ PYDEST=$REPO_ROOT/engines/python-http
 REQS=$SCRIPTS_DIR/serving-requirements.txt
 
 # 1. vegeta
+install_vegeta() {
+  mkdir -p "$BIN"
+  GOBIN=$BIN go install "$VEGETA"
+  echo "$VEGETA" >"$BIN/.vegeta"
+}
 if [[ ! -x $BIN/vegeta || $(cat "$BIN/.vegeta" 2>/dev/null) != "$VEGETA" ]]; then
   command -v go >/dev/null || die "go is not on PATH: install Go (make system does on Debian) to build vegeta"
-  say "go install $VEGETA"
-  mkdir -p "$BIN"
-  GOBIN=$BIN go install "$VEGETA" || die "cannot build $VEGETA from the Go module proxy (is GOPROXY reachable?)"
-  echo "$VEGETA" >"$BIN/.vegeta"
+  step -h "cannot build $VEGETA from the Go module proxy (is GOPROXY reachable?)" \
+    "vegeta ${VEGETA##*@} (go install into engines/bin)" install_vegeta
+else
+  skip "vegeta ${VEGETA##*@}"
 fi
-say "vegeta: $VEGETA in $BIN"
 
 # 2. The Python web stack
 WANT=$(sha_of "$REQS")
 if [[ -f $PYDEST/.installed && $(cat "$PYDEST/.installed") == "$WANT" ]]; then
-  say "Python web stack is installed ($PYDEST)"
+  skip "Python web stack" "already installed in engines/python-http"
   exit 0
 fi
 PYVER=$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null || echo none)
 [[ $PYVER == 3.11 ]] || say "WARNING: $PY is Python $PYVER; the pinned web stack's compiled wheels are chosen for it"
-tmp=$(scratch)
-"$PY" -m pip install -q --no-deps --no-compile --only-binary=:all: --cache-dir "$CACHE/pip" --target "$tmp/web" \
-  -r "$REQS" || die "pip ($PY) could not install $REQS (is PyPI reachable?)"
-rm -rf "$PYDEST"
-mv "$tmp/web" "$PYDEST"
-echo "$WANT" >"$PYDEST/.installed"
-say "Python web stack installed in $PYDEST"
+install_web() {
+  local tmp
+  tmp=$(scratch)
+  "$PY" -m pip install -q --no-deps --no-compile --only-binary=:all: --cache-dir "$CACHE/pip" --target "$tmp/web" \
+    -r "$REQS"
+  rm -rf "$PYDEST"
+  mv "$tmp/web" "$PYDEST"
+  echo "$WANT" >"$PYDEST/.installed"
+}
+step -h "pip ($PY) could not install $REQS (is PyPI reachable?)" \
+  "Python web stack (pip install into engines/python-http)" install_web

