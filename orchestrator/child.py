@@ -44,33 +44,40 @@ def _pin(cpus: list[int] | None) -> Callable[[], None] | None:
 
 
 class Tree:
-    """The pids a runner's tree ever had, gathered while it runs: a child that left the session is still known."""
+    """The processes a runner's tree ever had, gathered while it runs: a child that left the session is known."""
 
-    def __init__(self, proc: subprocess.Popen, known: Callable[[], list[int]] | None = None) -> None:
+    def __init__(self, proc: subprocess.Popen) -> None:
         self.proc = proc
-        self.known = known  # the pids someone else saw in the tree (the memory sampler)
-        self.pids: set[int] = set()
+        # psutil objects, taken while the pid was in the tree: is_running() and kill() check the creation time,
+        # so a pid that the OS has since given to another program is never signalled.
+        self.members: dict[int, psutil.Process] = {}
         self._lock = threading.Lock()
+
+    def add(self, pids: list[int]) -> None:
+        """Pids seen in the tree while the runner ran (the memory sampler passes each look at it)."""
+        with self._lock:
+            for pid in pids:
+                if pid != self.proc.pid and pid not in self.members:
+                    try:
+                        self.members[pid] = psutil.Process(pid)
+                    except psutil.Error:
+                        continue
 
     def note(self) -> None:
         try:
             pids = [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
         except psutil.Error:
             pids = []
-        with self._lock:
-            self.pids.update(pids)
-            self.pids.update(self.known() if self.known else ())
-            self.pids.discard(self.proc.pid)
+        self.add(pids)
 
     def alive(self) -> list[psutil.Process]:
         """Processes of the tree still running after the runner itself ended."""
         self.note()
-        out = []
         with self._lock:
-            pids = sorted(self.pids)
-        for pid in pids:
+            members = list(self.members.values())
+        out = []
+        for p in members:
             try:
-                p = psutil.Process(pid)
                 if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                     out.append(p)
             except psutil.Error:
@@ -105,8 +112,7 @@ class Tree:
                     out.append(psutil.Process(pid))
             except (OSError, psutil.Error):
                 continue
-        with self._lock:
-            self.pids.update(p.pid for p in out)
+        self.add([p.pid for p in out])
         return out
 
     def kill(self) -> None:

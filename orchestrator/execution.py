@@ -89,8 +89,8 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
         except OSError as exc:
             error = f"cannot start {argv[0]}: {exc.strerror}. Check the runner's interpreter or build."
             return ProcessResult(cell_id, repeat, order, argv, None, 0.0, None, "failed", error, Stream(), [])
-        sampler = sampling.Sampler(proc.pid).start()
-        tree = child.Tree(proc, sampler.members)
+        tree = child.Tree(proc)
+        sampler = sampling.Sampler(proc.pid, on_members=tree.add).start()
         assert proc.stdout is not None and proc.stderr is not None
         out = child.Pipe(proc.stdout, raw, _watch(start, first_result, sampler, base, listening),
                          listening.ended if listening else None)

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import psutil
 
@@ -70,6 +71,7 @@ class Sampler:
     measuring_cpu_s: float = 0.0  # of which while the runner iterated
     measuring_wall_s: float = 0.0  # how long the runner iterated while sampled
     tree_cpu_s: float = 0.0  # the last CPU time of the runner's tree that it read
+    on_members: Callable[[list[int]], None] | None = None  # told each look at the tree (orchestrator/child.py)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -85,10 +87,6 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         return self.samples
-
-    def members(self) -> list[int]:
-        """The pids of the tree at the last look (the runner and its descendants)."""
-        return list(self._members)
 
     def measuring(self) -> None:
         """The runner has started iterating: from now on sample at SLOW_S, not to tax its timed regions."""
@@ -126,6 +124,8 @@ class Sampler:
                 self._since = (time.thread_time(), now)
             if now >= next_children:
                 self._members = _members(self.pid)
+                if self.on_members is not None:
+                    self.on_members(self._members)
                 next_children = now + CHILDREN_EVERY_S
             rss, cpu, threads = _tree(self._members)
             pss = None
