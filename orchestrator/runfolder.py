@@ -130,11 +130,7 @@ class RunFolder:
 
     def read_state(self) -> dict[str, Any]:
         """raw/run.json; {} for a run folder written before it existed, or one whose state file is damaged."""
-        try:
-            data = json.loads(self.state.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return _json_object(self.state)
 
     def repair_processes(self) -> list[dict[str, Any]]:
         """Before a resume: the finished processes, with a line cut short by a crash moved aside to
@@ -205,13 +201,7 @@ class RunFolder:
     @staticmethod
     def read_http_detections(files: ProcessFiles) -> dict[str, dict[str, Any]]:
         """The parity pass's answers of one server process (none if it never got that far)."""
-        if not files.http_detections.is_file():
-            return {}
-        try:
-            data = json.loads(files.http_detections.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return _json_object(files.http_detections)
 
     def read_processes(self) -> list[dict[str, Any]]:
         """One entry per process line; a line that is cut (a run killed while writing it) or not a process
@@ -238,6 +228,15 @@ class RunFolder:
                 continue
             out.append(meta)
         return out
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """A JSON object file; {} where it is missing, damaged or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
 
 def write_samples(path: Path, samples: list[sampling.Sample]) -> None:
     rows = [SAMPLES_HEADER] + [
