@@ -1,8 +1,12 @@
 package main
 
 /*
-#cgo pkg-config: opencv4
+#cgo !windows pkg-config: opencv4
 #cgo CXXFLAGS: -std=c++11
+// Windows has no pkg-config: gocv v0.31.0's own layout (its win_build_opencv.cmd, a MinGW build); an OpenCV elsewhere
+// is named by CGO_CPPFLAGS and CGO_LDFLAGS (with gocv's customenv tag), which apply to this file too.
+#cgo windows CPPFLAGS: -IC:/opencv/build/install/include
+#cgo windows LDFLAGS: -LC:/opencv/build/install/x64/mingw/lib -lopencv_core460 -lopencv_dnn460
 #include <stdlib.h>
 #include "cvextra.h"
 */

@@ -374,3 +374,31 @@ def spawn_bars(summaries: list[dict[str, Any]], colours: dict[str, str], _: Tran
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return _png(fig)
+
+
+@_plain_text
+def machine_panels(machines: list[dict[str, Any]], value: Callable[[dict[str, Any]], tuple[Any, Any]], ylabel: str,
+                   colours: dict[str, str], _: Translate = _same) -> bytes | None:
+    """A merged report's chart: one panel per machine (the facet), one bar per runner and model in each, with
+    that machine's own CI. Panels share the y axis so that machines are read against each other by eye; no bar
+    pools two machines."""
+    panels = []
+    for m in machines:
+        rows = [(c, value(c)) for c in m["summary"]["cells"] if c.get("status") == "ok"]
+        panels.append((m["name"], [(c, v) for c, v in rows if v and v[0] is not None]))
+    if not any(rows for _name, rows in panels):
+        return None
+    width = max(len(rows) for _name, rows in panels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.0, 0.9 * width + 1.5) * len(panels), 3.6),
+                             squeeze=False, sharey=True)
+    for ax, (name, rows) in zip(axes[0], panels):
+        labels = [f"{c['runner']}\n{c['model']}\n{c['threads']} thr" for c, _v in rows]
+        heights = [v[0] for _c, v in rows]
+        errors = [[v[0] - v[1][0] if v[1] else 0 for _c, v in rows], [v[1][1] - v[0] if v[1] else 0 for _c, v in rows]]
+        ax.bar(labels, heights, yerr=errors, capsize=4, color=[colours.get(c["runner"], "#999999") for c, _v in rows])
+        ax.set_title(f"{_('machine')} {name}", fontsize=10)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    fig.tight_layout()
+    return _png(fig)

@@ -1,4 +1,4 @@
-"""Command line: `python -m orchestrator run|report|doctor`."""
+"""Command line: `python -m orchestrator run|report|list|diff|merge|validate|doctor`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from . import doctor, history, i18n, preflight, report
+from . import doctor, history, i18n, merge, preflight, report
 from . import run as run_mod
 from .errors import Terminated, UserError
 from .runfolder import RunFolder
@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
                    help="finish an interrupted run: keep its finished processes and run the rest")
     p.add_argument("--lang", choices=i18n.LANGS, help="language of the report (default: the config's report.lang)")
+    p.add_argument("--machine", metavar="NAME", help="name of this machine in a merged report (default: the "
+                   "config's machine, else the host name)")
     p = sub.add_parser("report", help="re-render summary and report.html from a run folder's raw data")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--lang", choices=i18n.LANGS, help="language of the report (default: the config's report.lang)")
@@ -34,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("old", type=Path)
     p.add_argument("new", type=Path)
     p.add_argument("--html", type=Path, help="also write the comparison as an HTML page")
+    p = sub.add_parser("merge", help="one report over several machines' runs of the same config")
+    p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="one run folder per machine")
+    p.add_argument("--out", type=Path, required=True, help="the merged folder to create")
+    p.add_argument("--allow-different-configs", action="store_true",
+                   help="merge runs of different configs (the report says so)")
+    p.add_argument("--lang", choices=i18n.LANGS, help="language of the report (default: the first run's report.lang)")
     p = sub.add_parser("validate", help="check a config and what its run needs, as `run` does, without measuring")
     p.add_argument("config", type=Path)
     p = sub.add_parser("doctor", help="check the prerequisites and say how to install what is missing")
@@ -50,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.resume is not None and args.out is not None:
                 raise UserError("--resume writes into the run folder it finishes; drop --out")
             _on_sigterm()
-            return run_mod.run(args.config, args.out, lang=args.lang, resume=args.resume).exit_code
+            if args.resume is not None and args.machine is not None:
+                raise UserError("--resume finishes a run on the machine it was started on; drop --machine")
+            return run_mod.run(args.config, args.out, lang=args.lang, resume=args.resume,
+                               machine_name=args.machine).exit_code
         elif args.command == "report":
             if not RunFolder(args.run_dir).exists():
                 raise UserError(f"{args.run_dir} is not a run folder (no raw/cells.json)")
@@ -62,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             print(history.format_text(args.old, args.new, rows))
             if args.html:
                 print(f"html: {history.write_html(args.old, args.new, rows, args.html)}")
+        elif args.command == "merge":
+            print(f"report: {merge.merge(args.run_dirs, args.out, args.allow_different_configs, args.lang)}")
         elif args.command == "validate":
             return preflight.main(args.config)
         else:
@@ -76,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _on_sigterm() -> None:
-    """SIGTERM stops a run as Ctrl-C does: the runner's tree killed, the report of what finished, exit 143."""
+    """SIGTERM (and on Windows Ctrl-Break, SIGBREAK) stops a run as Ctrl-C does: the runner's tree killed, the
+    report of what finished, exit 143. Only signals that exist here are named (hostos.stop_signals)."""
+    from . import hostos  # here, not at the top: this function is the only user in this module
+
     def stop(signum: int, frame: object) -> None:
         raise Terminated()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
+        for signum in hostos.stop_signals():
+            signal.signal(signum, stop)

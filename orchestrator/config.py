@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import yaml
 
-from . import engines, i18n, quiet, scenarios, verdicts
+from . import engines, hostos, i18n, quiet, scenarios, verdicts
+from . import machine as machine_mod
 from .engines import OnnxRuntime
 from .errors import ConfigError
 from .registry import ALL_PYTHON_MODES, NATIVE_MODE
@@ -129,6 +130,7 @@ class Config:
     seed: int | None  # of order: random; None draws a fresh one per run (recorded in the run folder)
     min_effect: float = 0.03  # the practical threshold of a verdict (orchestrator/verdicts.py)
     busy_cores: float = 0.25  # other CPU use above which a process is flagged busy (orchestrator/quiet.py)
+    machine: str | None = None  # the machine's name (orchestrator/machine.py); None: `--machine`, else the host name
 
     @property
     def scenario(self) -> Scenario:
@@ -232,7 +234,7 @@ TOP_KEYS = {"name", "description", "models", "images", "runners", "scenario", "t
             "backend", "target",
             "thresholds", "matrix", "compare", "timeout_s", "parity", "cpu_affinity", "cooldown_s",
             "on_unavailable", "reference", "claims", "scenarios", "order", "seed", "report", "min_effect",
-            "busy_cores"}
+            "busy_cores", "machine"}
 CLAIM_METRICS = ("latency_mean", "latency_p50", "latency_p99", "peak_rss", "ns_per_call", "throughput", "startup",
                  "fps", "spawn_memory", "tasks_per_s", "requests_per_s")
 CLAIM_ENGINES = ("opencv",) + tuple(f"onnxruntime:{p}" for p in engines.PROVIDERS)
@@ -291,8 +293,19 @@ def _build(doc: Doc) -> Config:
         seed=None if d.get("seed") is None else integer(doc, ("seed",), d["seed"], 0),
         min_effect=number(doc, ("min_effect",), d.get("min_effect", verdicts.DEFAULT_MIN_EFFECT), 0, 0.5),
         busy_cores=number(doc, ("busy_cores",), d.get("busy_cores", quiet.BUSY_CORES), 0, None),
+        machine=_machine(doc),
     )
     return config
+
+
+def _machine(doc: Doc) -> str | None:
+    if doc.data.get("machine") is None:
+        return None
+    name = typed(doc, ("machine",), str)
+    why = machine_mod.problem(name)
+    if why:
+        raise doc.fail(("machine",), why)
+    return name
 
 
 def _models(doc: Doc) -> list[Model]:
@@ -487,18 +500,23 @@ POOL_THREADS = -1  # `threads: pool`: resolved per cell by matrix.pool_threads
 
 
 def _threads(doc: Doc) -> list[int]:
-    """`threads` is a count or a list of counts; 0 keeps OpenCV's default, `auto` is the logical CPU count, `pool`
+    """`threads` is a count or a list of counts; 0 keeps OpenCV's default, `auto` the CPUs this process may use, `pool`
     the pool policy of docs/methodology.md (every CPU for one network, one thread per network for several)."""
     value = doc.data.get("threads", ["auto"])
     values = value if isinstance(value, list) else [value]
     out = []
     for i, v in enumerate(values):
         kp = ("threads", i) if isinstance(value, list) else ("threads",)
-        out.append((os.cpu_count() or 1) if v == "auto" else POOL_THREADS if v == "pool" else
+        out.append(_usable_cpus() if v == "auto" else POOL_THREADS if v == "pool" else
                    integer(doc, kp, v, 0, MAX_THREADS))
     if not out:
         raise doc.fail(("threads",), "expected at least one thread count")
     return list(dict.fromkeys(out))
+
+
+def _usable_cpus() -> int:
+    """`threads: auto`: the CPUs this process may run on (a container's or `taskset`'s set), else the count."""
+    return hostos.usable_cpus()
 
 
 def _exclude(doc: Doc, models: list[Model], runners: list[Runner], scenario_list: list[Scenario]
@@ -565,6 +583,7 @@ def resolved(config: Config) -> dict[str, Any]:
         "seed": config.seed,
         "min_effect": config.min_effect,
         "busy_cores": config.busy_cores,
+        "machine": config.machine,
         "threads": ["pool" if t == POOL_THREADS else t for t in config.threads],
         "engine": list(config.engines),
         "onnxruntime": {"library": str(config.onnxruntime.library), "python_path": str(config.onnxruntime.python_path),
@@ -599,5 +618,12 @@ def _resolved_runner(r: Runner) -> dict[str, Any]:
 
 
 def default_interpreter() -> str:
-    """The interpreter a python runner uses when the config names none: the orchestrator's own (the venv)."""
-    return sys.executable
+    """The interpreter a python runner uses when the config names none: the orchestrator's own (the venv).
+
+    Windows: pythonw.exe is taken as the python.exe beside it (a runner writes its records to stdout), and a
+    venv's Scripts\\python.exe is a launcher that starts the base interpreter as its child, so the runner's tree
+    (its job, its memory curve) holds both (docs/methodology.md). With no sys.executable (an embedding program):
+    the project's venv."""
+    if sys.executable:
+        return hostos.console_python(sys.executable)
+    return str(hostos.venv_python(engines.ROOT / ".venv"))

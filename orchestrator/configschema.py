@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import config, engines, i18n, quiet, scenarios, verdicts
+from . import config, engines, i18n, machine, quiet, scenarios, verdicts
 from .registry import ALL_PYTHON_MODES, SCENARIO_TYPES, TYPES, python_modes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,6 +221,8 @@ def build() -> dict[str, Any]:
                           config.REPORT_KEYS, description="the report"),
         "min_effect": _num(0, 0.5, f"the practical threshold of a verdict (default {verdicts.DEFAULT_MIN_EFFECT})"),
         "busy_cores": _num(0, None, f"other CPU use that flags a process busy (default {quiet.BUSY_CORES})"),
+        "machine": {"type": ["string", "null"], "pattern": machine.NAME.pattern,
+                    "description": "the machine's name in a merged report (default: --machine, else the host name)"},
     }, config.TOP_KEYS, ("name", "models", "images", "runners"))
     top["properties"]["scenario"] = {"$ref": "#/$defs/scenario"}
     return {"$schema": DRAFT, "title": "yolo-bench experiment config",

@@ -5,14 +5,15 @@ with one provider. Everything else in a runner's pipeline is OpenCV in both. One
 runner: `make onnxruntime` installs the pinned wheel in engines/onnxruntime/ (scripts/fetch_onnxruntime.sh),
 the Go and C++ runners load its libonnxruntime, and every Python interpreter imports it from there.
 
-This module imports nothing of the orchestrator.
+This module imports nothing of the orchestrator but its host-OS seam (orchestrator/hostos.py).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import hostos
 
 ENGINES = ("opencv", "onnxruntime")
 PROVIDERS = ("cpu", "cuda", "tensorrt")
@@ -26,7 +27,7 @@ ORT_HOME = ROOT / "engines" / "onnxruntime"
 
 def default_library(home: Path = ORT_HOME) -> Path:
     """The ORT library inside an installation of the wheel (the Go and C++ runners load it)."""
-    name = "onnxruntime.dll" if sys.platform == "win32" else f"libonnxruntime.so.{ORT_VERSION}"
+    name = "onnxruntime.dll" if hostos.WINDOWS else f"libonnxruntime.so.{ORT_VERSION}"
     return home / "onnxruntime" / "capi" / name
 
 

@@ -25,7 +25,7 @@ def collect(models: list[Path], images: list[Path], config_path: Path | None = N
     memory = psutil.virtual_memory()
     return {
         "os": f"{platform.system()} {platform.release()}",
-        "os_detail": _os_detail(),
+        "os_detail": os_detail(),
         "machine": platform.machine(),
         "cpu_model": cpu_model(),
         "logical_cpus": psutil.cpu_count(logical=True),
@@ -63,7 +63,7 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _os_detail() -> str:
+def os_detail() -> str:
     release = _read("/etc/os-release") or ""
     for line in release.splitlines():
         if line.startswith("PRETTY_NAME="):

@@ -84,12 +84,12 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
     deadline = start + options.timeout_s
     with open(files.stderr, "wb") as stderr, open(files.jsonl, "w", encoding="utf-8") as raw:
         try:
-            proc = child.start(argv, {**os.environ, **env}, subprocess.PIPE if plan else subprocess.DEVNULL,
+            tree = child.start(argv, {**os.environ, **env}, subprocess.PIPE if plan else subprocess.DEVNULL,
                                options.cpu_affinity)
         except OSError as exc:
             error = f"cannot start {argv[0]}: {exc.strerror}. Check the runner's interpreter or build."
             return ProcessResult(cell_id, repeat, order, argv, None, 0.0, None, "failed", error, Stream(), [])
-        tree = child.Tree(proc)
+        proc = tree.proc
         sampler = sampling.Sampler(proc.pid, on_members=tree.add).start()
         assert proc.stdout is not None and proc.stderr is not None
         out = child.Pipe(proc.stdout, raw, _watch(start, first_result, sampler, base, listening),
@@ -116,6 +116,7 @@ def run_process(cell_id: str, repeat: int, order: int, argv: list[str], spec: di
             strays = strays or tree.holders([proc.stdout, proc.stderr])
         if strays or not closed:
             tree.kill()
+        tree.close()  # after the stragglers were looked for: Windows kills what is left in the job here
         wall_s = time.perf_counter() - start
         samples = sampler.stop()
         machine = quiet.between(before, quiet.read(), load_before, sampler.tree_cpu_s, options.busy_cores)

@@ -33,13 +33,36 @@ def list_runs(reports: Path) -> list[dict[str, Any]]:
         folder = RunFolder(path)
         if not (folder.derived("summary.json").is_file() or folder.config.is_file() or folder.raw.is_dir()):
             continue  # not a run folder
-        runs.append(_run_entry(folder))
+        runs.append(_merged_entry(folder) if _is_merged(folder) else _run_entry(folder))
     return runs
+
+
+def _is_merged(folder: RunFolder) -> bool:
+    return (folder.path / "machines").is_dir() and not folder.raw.is_dir()
+
+
+def _merged_entry(folder: RunFolder) -> dict[str, Any]:
+    """A folder written by `merge`: its machines, each a run folder of its own under machines/."""
+    entry: dict[str, Any] = {"run": folder.path.name, "name": None, "cells": None, "ok": None, "status": "merged",
+                             "problems": [], "path": str(folder.path), "machine": None, "machines": []}
+    try:
+        summary = json.loads(folder.derived("summary.json").read_text(encoding="utf-8"))
+        entry["name"] = summary.get("name")
+        entry["machines"] = [m["name"] for m in summary["machines"]]
+        entry["cells"] = sum(len(m["summary"]["cells"]) for m in summary["machines"])
+        entry["ok"] = sum(c.get("status") == "ok" for m in summary["machines"] for c in m["summary"]["cells"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        entry["status"] = "damaged"
+        entry["machines"] = sorted(p.name for p in (folder.path / "machines").iterdir() if p.is_dir())
+        entry["problems"].append(f"{folder.derived('summary.json')} of this merged report is missing or damaged: "
+                                 "run `python -m orchestrator merge` again on its machines/ folders")
+    return entry
 
 
 def _run_entry(folder: RunFolder) -> dict[str, Any]:
     entry: dict[str, Any] = {"run": folder.path.name, "name": None, "cells": None, "ok": None, "status": "ok",
-                             "problems": [], "path": str(folder.path)}
+                             "problems": [], "path": str(folder.path),
+                             "machine": folder.read_machine().get("name"), "machines": []}
     problems = entry["problems"]
     summary_path = folder.derived("summary.json")
     summary = None
@@ -102,20 +125,37 @@ def format_list(runs: list[dict[str, Any]]) -> str:
     for r in runs:
         cells = f"{r['ok']}/{r['cells']} cells ok" if r["ok"] is not None else \
             (f"{r['cells']} cells, no summary" if r["cells"] is not None else "no cells")
-        status = "" if r["status"] == "ok" else f"  [{r['status']}]"
-        lines.append(f"{r['run'].ljust(width)}  {r['name'] or '?'}  {cells}{status}")
+        status = "" if r["status"] in ("ok", "merged") else f"  [{r['status']}]"
+        where = f"merged: {', '.join(r['machines'])}" if r.get("machines") else f"on {r.get('machine') or '?'}"
+        lines.append(f"{r['run'].ljust(width)}  {r['name'] or '?'}  {where}  {cells}{status}")
         lines += [f"{' ' * width}    - {problem}" for problem in r["problems"]]
     return "\n".join(lines)
 
 
 def diff(old_dir: Path, new_dir: Path) -> list[dict[str, Any]]:
-    """One row per cell of either run; what either folder had damaged is said on stderr first."""
+    """One row per cell of either run; what either folder had damaged is said on stderr first, and so are two
+    machines (a change between them is partly the machine's: `merge` is the tool that compares machines)."""
     old, new = _cells(old_dir), _cells(new_dir)
+    machines = [RunFolder(d).read_machine().get("name") for d in (old_dir, new_dir)]
+    if None not in machines and machines[0] != machines[1]:
+        print(f"warning: the old run is of machine {machines[0]}, the new one of {machines[1]}: a change includes "
+              "the machine's; `python -m orchestrator merge` puts two machines side by side", file=sys.stderr)
+    keys = [k for k in old if k in new] + [k for k in new if k not in old] + [k for k in old if k not in new]
+    return compare([({"scenario": k[0], "runner": k[1], "model": k[2], "threads": k[3]}, old.get(k), new.get(k))
+                    for k in keys])
+
+
+Pair = tuple[dict[str, Any], "rundata.CellData | None", "rundata.CellData | None"]
+
+
+def compare(pairs: list[Pair]) -> list[dict[str, Any]]:
+    """One row per (labels, old cell, new cell): the ratio new / old of the geometric means of their process
+    medians with Welch's 95 % CI, Holm-corrected over every pair tested together. Used by `diff` (two runs of
+    one machine) and `merge` (one runner on two machines)."""
     rows = []
-    for key in [k for k in old if k in new] + [k for k in new if k not in old] + [k for k in old if k not in new]:
-        a, b = old.get(key), new.get(key)
-        row: dict[str, Any] = {"scenario": key[0], "runner": key[1], "model": key[2], "threads": key[3],
-                               "old_ms": None, "new_ms": None, "ratio": None, "ci95": None, "p_value": None}
+    for labels, a, b in pairs:
+        row: dict[str, Any] = {**labels, "old_ms": None, "new_ms": None, "ratio": None, "ci95": None,
+                               "p_value": None}
         # Two runs share no rounds: Welch's t test on the log process medians (orchestrator/statistics.py).
         la = list(a.process_medians().values()) if a else []
         lb = list(b.process_medians().values()) if b else []
@@ -146,6 +186,9 @@ def _change(row: dict[str, Any], p: float) -> str:
 
 
 def _cells(run_dir: Path) -> dict[tuple, rundata.CellData]:
+    if _is_merged(RunFolder(run_dir)):
+        raise UserError(f"{run_dir} is a merged report of several machines; diff one machine's runs (its "
+                        f"{run_dir / 'machines'}/NAME folders), or merge again")
     if not RunFolder(run_dir).exists():
         raise UserError(f"{run_dir} is not a run folder (no raw/cells.json); `python -m orchestrator list` shows them")
     run = rundata.load(run_dir)
@@ -162,7 +205,9 @@ def format_text(old_dir: Path, new_dir: Path, rows: list[dict[str, Any]]) -> str
                          _ms(r["new_ms"]), r["change"],
                          f"{r['p_value_holm']:.3g}" if r.get("p_value_holm") is not None else ""] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = [f"old: {old_dir}", f"new: {new_dir}", ""]
+    on = [RunFolder(d).read_machine().get("name") for d in (old_dir, new_dir)]
+    lines = [f"old: {old_dir}" + (f" (machine {on[0]})" if on[0] else ""),
+             f"new: {new_dir}" + (f" (machine {on[1]})" if on[1] else ""), ""]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     return "\n".join(lines)
 

@@ -19,17 +19,17 @@ import base64
 import binascii
 import csv
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import hostos
 from .engines import ROOT
 
 VEGETA_MODULE = "github.com/tsenart/vegeta/v12@v12.13.0"  # scripts/fetch_serving.sh installs the same
-VEGETA = ROOT / "engines" / "bin" / ("vegeta.exe" if sys.platform == "win32" else "vegeta")
+VEGETA = ROOT / "engines" / "bin" / hostos.exe("vegeta")  # GOBIN of `make serving`; go install adds .exe on Windows
 PYTHON_WEB_STACK = ROOT / "engines" / "python-http"  # the Python runner's FastAPI and uvicorn
 HOST = "127.0.0.1"  # the only address any load is ever sent to
 MAX_OPEN_WORKERS = 1024  # open loop: requests in flight at most (then vegeta waits: the server is far past capacity)

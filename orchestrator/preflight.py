@@ -4,7 +4,8 @@
 and writes each one's spec and argv in memory, as `run` does; then it checks what those processes need: each
 python runner's interpreter and its `import cv2`, the Go and C++ runners' binary or the toolchain that builds it,
 and vegeta (and the Python runner's web stack) when a scenario serves over HTTP. Nothing is written, built or
-measured; importing this module does nothing.
+measured; importing this module does nothing. `run` makes the same checks (`inspect`) before its first process
+and prints what it finds, all but the `import cv2` probe, which its runners then make themselves.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from .runfolder import RunFolder
 
 PROBE_TIMEOUT_S = 60.0  # an interpreter that needs longer than this to import cv2 is a problem in itself
 CV2_PROBE = "import cv2; print(cv2.__version__)"
-# What each native runner needs when its binary is not built yet: (tool on PATH, how to install it).
+# What each native runner needs when its binary is not built yet: (its binary's path, or the function that
+# finds it where the build put it; the tool on PATH that builds it; how to install that).
 TOOLCHAINS = {
-    "go": (runners.GO_BINARY, "go", "Go 1.22 or newer (Debian: run `make setup`; elsewhere: https://go.dev/dl)"),
-    "cpp": (runners.CPP_BINARY, "cmake", "CMake and a C++17 compiler (Debian: run `make setup`)"),
+    "go": (runners.go_binary, "go", "Go 1.22 or newer (Debian: run `make setup`; elsewhere: https://go.dev/dl)"),
+    "cpp": (runners.cpp_binary, "cmake", "CMake and a C++17 compiler (Debian: run `make setup`)"),
 }
 
 
@@ -61,8 +63,14 @@ class Plan:
 def check(config_path: str | os.PathLike, probe_timeout_s: float = PROBE_TIMEOUT_S) -> Plan:
     """Everything `run` checks before measuring. Raises UserError (a ConfigError for the config itself) where
     `run` would stop at once; returns the problems that would fail some cells."""
-    config_path = Path(config_path)
-    config = config_mod.load(config_path)
+    return inspect(config_mod.load(Path(config_path)), probe_timeout_s)
+
+
+def inspect(config: config_mod.Config, probe_timeout_s: float | None = PROBE_TIMEOUT_S) -> Plan:
+    """The checks of a loaded config. `run` calls it with `probe_timeout_s=None`: it says up front what will
+    fail, without the seconds of `import cv2` per interpreter (a runner that cannot import cv2 fails its own
+    first process at once, with the error)."""
+    config_path = config.path
     cells = matrix.expand(config)
     if not cells:
         raise UserError(f"{config_path}: matrix.exclude removes every cell; nothing to run")
@@ -117,13 +125,16 @@ def import_cv2(interpreter: str, timeout_s: float = PROBE_TIMEOUT_S, env: dict[s
     return True, lines[-1] if lines else "?"
 
 
-def interpreter_problems(runners_: list[str], interpreter: str, timeout_s: float = PROBE_TIMEOUT_S,
+def interpreter_problems(runners_: list[str], interpreter: str, timeout_s: float | None = PROBE_TIMEOUT_S,
                          env: dict[str, str] | None = None) -> list[Problem]:
-    """The python runners (by name) that run this interpreter: is it there, and does it import cv2?"""
+    """The python runners (by name) that run this interpreter: is it there, and (with a timeout) does it
+    import cv2?"""
     subject = f"runner{'s' if len(runners_) > 1 else ''} {', '.join(map(repr, runners_))} ({interpreter})"
     if find_interpreter(interpreter) is None:
         return [Problem(subject, "the interpreter is not there",
                         "fix the runner's `interpreter` (a path, or a name on PATH) or install it")]
+    if timeout_s is None:
+        return []
     ok, detail = import_cv2(interpreter, timeout_s, env)
     if ok:
         return []
@@ -135,7 +146,8 @@ def native_problems(kinds: list[str]) -> list[Problem]:
     """A native runner needs its binary, or the toolchain that `run` builds it with."""
     out = []
     for kind in kinds:
-        binary, tool, what = TOOLCHAINS[kind]
+        where, tool, what = TOOLCHAINS[kind]
+        binary = where() if callable(where) else where
         if not binary.is_file() and shutil.which(tool) is None:
             out.append(Problem(f"the {kind} runner", f"{binary} is not built and `{tool}` is not on PATH to build it",
                                f"install {what}; `python -m orchestrator doctor` lists the rest"))

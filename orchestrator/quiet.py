@@ -18,12 +18,13 @@ process fail the "machine quiet" fairness check and get no verdict (orchestrator
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import psutil
+
+from . import hostos
 
 BUSY_CORES = 0.25
 
@@ -60,7 +61,7 @@ def read() -> Reading:
 
 
 def load_average() -> float | None:
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+    return hostos.load_average()  # None on Windows
 
 
 def between(before: Reading, after: Reading, load_before: float | None, runner_cpu_s: float | None = None,

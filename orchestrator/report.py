@@ -159,5 +159,40 @@ def _reproduce(run_dir: Path, environment: dict[str, Any]) -> str:
     commit = (environment.get("git") or {}).get("commit", "")
     lines = [f"git checkout {commit}" if commit else "# the run was made outside a git checkout",
              "make setup models data",
-             f"python -m orchestrator run {shlex.quote(str(run_dir / 'config.yaml'))}"]
+             f"# {run_dir.name}/config.yaml is this run's config, resolved; run it again with",
+             f"python -m orchestrator run {shlex.quote(run_dir.name)}/config.yaml"]
     return "\n".join(lines)
+
+
+def render_merged(summary: dict[str, Any], runs: dict[str, rundata.Run], lang: str) -> str:
+    """The page of `orchestrator merge`: the machines side by side, each figure one machine's (merge.py)."""
+    _ = i18n.translator(lang)
+    charts.use_language(lang)
+    runner_names = list(dict.fromkeys(c["runner"] for m in summary["machines"] for c in m["summary"]["cells"]))
+    colours = charts.runner_colours(runner_names)
+    machines = []
+    for m in summary["machines"]:
+        run = runs[m["name"]]
+        machines.append({**m, "s": m["summary"], "env": {"git": None, **run.environment},
+                         "runtimes": _runtimes(run.cells), "pairs": _pairs(m["summary"]["comparisons"]),
+                         "damaged": run.problems, "threads": sorted({c.info["threads"] for c in run.cells})})
+
+    def latency(c: dict[str, Any]) -> tuple[Any, Any]:
+        level = (c.get("latency_ms") or {}).get("process_median") or {}
+        return level.get("center"), level.get("ci95")
+
+    images = {
+        "latency": charts.machine_panels(summary["machines"], latency, _("median latency per image (ms)"), colours,
+                                         _),
+        "memory": charts.machine_panels(summary["machines"], lambda c: ((c.get("memory_mb") or {}).get("peak_rss"),
+                                                                        None), _("peak RSS (MiB)"), colours, _),
+    }
+    folders = " ".join(shlex.quote(m["run"]) for m in summary["machines"])
+    reproduce = "\n".join(["# on each machine, the same config:",
+                           "make setup models data",
+                           "python -m orchestrator run CONFIG --machine NAME --out RUN_DIR",
+                           "# then, with every machine's run folder at hand (here: copied into this folder):",
+                           f"python -m orchestrator merge {folders} --out merged"])
+    return _environment(_).get_template("merge.html.j2").render(
+        lang=lang, s=summary, machines=machines, charts={k: _data_uri(v) for k, v in images.items() if v},
+        reproduce=reproduce)

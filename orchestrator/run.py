@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 from . import config as config_mod
-from . import environment, execution, load, matrix, report, runners
+from . import environment, execution, load, machine, matrix, preflight, report, runners
 from .errors import Terminated, UserError
 from .progress import Progress
 from .registry import scenario_type
@@ -49,9 +50,10 @@ class Outcome:
 
 
 def run(config_path: Path | None, out: Path | None, progress: Progress | None = None, lang: str | None = None,
-        resume: Path | None = None) -> Outcome:
+        resume: Path | None = None, machine_name: str | None = None) -> Outcome:
     """A new run of `config_path`, or (`resume`) the rest of an interrupted one: the same plan from the same
-    seed, every finished process kept, the unfinished ones run again."""
+    seed, every finished process kept, the unfinished ones run again. `machine_name` (`--machine`) names the
+    machine, before the config's `machine` and the host name."""
     progress = progress or Progress()
     if resume is not None:
         folder, config, done = _resumable(resume, config_path)
@@ -62,6 +64,9 @@ def run(config_path: Path | None, out: Path | None, progress: Progress | None = 
         config = config_mod.load(config_path)
         if config.seed is None:  # a fresh order per run, recorded in the run folder's config.yaml
             config = dataclasses.replace(config, seed=random.SystemRandom().randrange(2**31))
+        config = dataclasses.replace(config, machine=_machine_name(machine_name, config))
+        for problem in preflight.inspect(config, probe_timeout_s=None).problems:  # what `validate` says
+            progress(f"warning: {problem}")
         run_dir, done = out or new_run_dir(Path("reports"), config.name), set()
         if run_dir.exists() and any(run_dir.iterdir()):
             raise UserError(f"{run_dir} already holds files; choose another --out folder")
@@ -71,7 +76,9 @@ def run(config_path: Path | None, out: Path | None, progress: Progress | None = 
         raise UserError(f"{config.path}: matrix.exclude removes every cell; nothing to run")
     if resume is None:
         _write(folder.path, folder.write_config, config_mod.resolved(config))
-        progress(f"run folder: {run_dir}")
+        _write(folder.path, folder.write_machine, {**machine.record(config.machine or ""),
+                                                   "experiment_sha256": machine.experiment_sha256(config.path)})
+        progress(f"run folder: {run_dir} (machine {config.machine})")
         _write(folder.path, folder.write_environment,
                environment.collect([m.path for m in config.models], config.images, config.path))
     build_errors = _build(config, progress)
@@ -79,6 +86,14 @@ def run(config_path: Path | None, out: Path | None, progress: Progress | None = 
         _write(folder.path, folder.write_cells, cell_info(cells, build_errors))
     interrupted = _measure(config, cells, build_errors, folder, progress, done)
     return _finish(folder, lang, progress, interrupted, len(build_errors))
+
+
+def _machine_name(given: str | None, config: config_mod.Config) -> str:
+    name = given or config.machine or machine.default_name()
+    why = machine.problem(name)
+    if why:
+        raise UserError(f"--machine: {why}")
+    return name
 
 
 def _resumable(run_dir: Path, config_path: Path | None) -> tuple[RunFolder, config_mod.Config, set[int]]:
@@ -93,7 +108,8 @@ def _resumable(run_dir: Path, config_path: Path | None) -> tuple[RunFolder, conf
                         "experiment. Undo the change, or start a new run")
     config = config_mod.load_resolved(folder.config)
     if config_path is not None:
-        mine = config_mod.resolved(dataclasses.replace(config_mod.load(config_path), seed=config.seed))
+        mine = config_mod.resolved(dataclasses.replace(config_mod.load(config_path), seed=config.seed,
+                                                          machine=config.machine))
         if yaml.safe_load(yaml.safe_dump(mine)) != yaml.safe_load(folder.config.read_text(encoding="utf-8")):
             raise UserError(f"{config_path} is not the config {run_dir} was started with (its config.yaml); "
                             "resume without naming a config, or start a new run")
@@ -183,7 +199,7 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
             if n and config.cooldown_s:
                 time.sleep(config.cooldown_s)
             result = _one(config, cell, repeat, order, folder, options, progress, repeats)
-            _write(folder.path, folder.append_process, result.meta())
+            _write(folder.path, folder.append_process, _portable(result.meta(), folder.path))
             state["done"] += 1
             _write(folder.path, folder.write_state, state)
             progress.finished(result.status, result.error)
@@ -192,6 +208,13 @@ def _measure(config: config_mod.Config, cells: list[matrix.Cell], build_errors: 
         _write(folder.path, folder.write_state, state)
         return state["interrupted"]
     return None
+
+
+def _portable(meta: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """A process record that names the run folder's own files relative to it, so that the folder can move."""
+    inside = str(run_dir.resolve()) + os.sep, str(run_dir) + os.sep
+    argv = [next((a[len(p):] for p in inside if a.startswith(p)), a) for a in meta.get("argv") or []]
+    return {**meta, "argv": argv}
 
 
 def _one(config: config_mod.Config, cell: matrix.Cell, repeat: int, order: int, folder: RunFolder,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import sampling, statistics, warmup
+from . import hostos, sampling, statistics, warmup
 from .columns import IterationTable
 from .config import Config, load_resolved
 from .errors import UserError
@@ -323,7 +322,7 @@ def _streams(files: list[ProcessFiles]) -> list[Stream]:
 
 
 def usable_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return hostos.usable_cpus()
 
 
 def _stream(files: ProcessFiles) -> Stream:

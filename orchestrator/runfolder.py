@@ -1,6 +1,7 @@
 """The run folder: where each file of a run lives, and the one place that writes and reads them.
 
     <run>/config.yaml            the config as run (resolved: defaults filled in, paths absolute, the seed)
+    <run>/machine.json           which machine ran it: its name (`--machine`) and hardware (orchestrator/machine.py)
     <run>/environment.json       the machine, the OS, the libraries, the git commit
     <run>/raw/cells.json         one entry per matrix cell (runner, model, threads, scenario variant)
     <run>/raw/processes.jsonl    one line per process, appended as each ends (status, exit code, machine load)
@@ -13,7 +14,8 @@
     <run>/summary.json | summary.csv | summary.md | report.html   derived: `orchestrator report` rebuilds them
 
 Everything under raw/ is written once, as it is measured, and never rewritten; everything else is derived from
-raw/ and config.yaml alone, so an old run re-renders on any machine.
+raw/ and config.yaml alone, so an old run re-renders on any machine. No file refers to another by an absolute
+path: a run folder can be moved, copied into a merged report (`orchestrator merge`) or published as it is.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class RunFolder:
         return self.path / "config.yaml"
 
     @property
+    def machine(self) -> Path:
+        return self.path / "machine.json"
+
+    @property
     def environment(self) -> Path:
         return self.path / "environment.json"
 
@@ -111,6 +117,13 @@ class RunFolder:
     def write_config(self, resolved: dict[str, Any]) -> None:
         self.raw.mkdir(parents=True, exist_ok=True)
         self.config.write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+    def write_machine(self, record: dict[str, Any]) -> None:
+        self.machine.write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+    def read_machine(self) -> dict[str, Any]:
+        """machine.json; {} for a run written before machines were named, or a damaged file."""
+        return _json_object(self.machine)
 
     def write_environment(self, environment: dict[str, Any]) -> None:
         self.environment.write_text(json.dumps(environment, indent=2), encoding="utf-8")

@@ -28,7 +28,6 @@ for PSS (psutil's `uss`).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,14 +35,15 @@ from typing import Callable
 
 import psutil
 
+from . import hostos
+
 FAST_S = 0.025  # 40 Hz while memory grows before the first iteration: the start-up curve
 SLOW_S = 0.25  # 4 Hz otherwise: about 0.2 % of one core at 0.5 ms a sample
 SETTLE = 8
 CHANGE_BYTES = 1 << 20
 PSS_GAP_S = 5.0
 CHILDREN_EVERY_S = 1.0  # listing worker processes: once a second
-PROC = "/proc"
-LINUX = sys.platform.startswith("linux") and os.path.isdir(PROC)
+PROC = "/proc"  # read where hostos.PROCFS says it is there (Linux); elsewhere psutil
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -150,7 +150,7 @@ class Sampler:
 
 def _members(pid: int) -> list[int]:
     """The runner and its worker processes (Python's `processes` mode), runner first."""
-    if not LINUX:
+    if not hostos.PROCFS:
         try:
             return [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
         except psutil.Error as exc:
@@ -190,7 +190,7 @@ def _tree(members: list[int]) -> tuple[int, float, int]:
 
 
 def _one(pid: int) -> tuple[int, float, int]:
-    if not LINUX:
+    if not hostos.PROCFS:
         p = psutil.Process(pid)
         with p.oneshot():
             times = p.cpu_times()
@@ -207,7 +207,7 @@ def _pss(members: list[int]) -> int | None:
     total = 0
     for pid in members:
         try:
-            if LINUX:
+            if hostos.PROCFS:
                 with open(f"{PROC}/{pid}/smaps_rollup", encoding="ascii") as f:
                     line = next(x for x in f if x.startswith("Pss:"))
                 total += int(line.split()[1]) * 1024

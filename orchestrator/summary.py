@@ -65,6 +65,7 @@ def build(run: rundata.Run) -> dict[str, Any]:
         "claims": claims.check(config.claims, cells, run.environment),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
         "environment_digest": {k: run.environment.get(k) for k in ("os", "cpu_model", "logical_cpus", "ram_gb")},
+        "machine": RunFolder(run.path).read_machine() or None,
     }
     if run.problems:  # only a damaged folder has it: what was found broken when it was read back
         out["damaged"] = list(run.problems)

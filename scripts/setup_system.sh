@@ -20,9 +20,12 @@ fi
 # libcpp-httplib-dev: the C++ runner's HTTP server (the http scenario).
 # pocl-opencl-icd: a CPU OpenCL device, so that the OpenCL target and its silent CPU fallback are tested for real.
 # fonts-noto-cjk: Chinese text in the report's charts; chromium + chromium-driver: the browser test of the report.
+# gcc-mingw-w64-x86-64, g++-mingw-w64-x86-64: `make cross-windows` (the Go runner's cgo code vetted for GOOS=windows);
+# shellcheck: `make lint-workflows` (actionlint checks the workflows' run: scripts with it).
 ensure_debs libopencv-dev python3-opencv python3-numpy pkg-config build-essential cmake python3-venv git \
   nlohmann-json3-dev libssl-dev libcpp-httplib-dev \
-  ocl-icd-libopencl1 pocl-opencl-icd fonts-noto-cjk chromium chromium-driver
+  ocl-icd-libopencl1 pocl-opencl-icd fonts-noto-cjk chromium chromium-driver \
+  gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 shellcheck
 
 # Go: keep a Go that is already there (e.g. /usr/local/go); otherwise Debian's golang-go.
 if ! command -v go >/dev/null; then

@@ -8,6 +8,7 @@ reads in Chinese too. Screenshots at desktop and phone width are saved in the ru
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -149,3 +150,62 @@ def test_html_in_a_config_value_stays_text(browser, tmp_path: Path, monkeypatch:
     text = browser.find_element("tag name", "body").text  # an alert would make this raise
     assert "<script>alert(1)</script>" in text and "<img src=x onerror=alert(2)>" in text
     assert browser.execute_script("return document.scripts.length") == 0
+
+
+@pytest.fixture(scope="module")
+def merged_dir(tmp_path_factory: pytest.TempPathFactory, real_assets: None) -> Path:
+    """One config (`threads: auto`) run as two machines with the real runners: this one, and `other`, simulated
+    by pinning the orchestrator to one CPU, so that its `auto` is another thread count; then `merge`."""
+    folder = tmp_path_factory.mktemp("machines")
+    config = folder / "c.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        name: machines-check
+        models: [{{name: yolov5s-320, path: {MODEL_320}, input_size: 320}}]
+        images: [{IMAGES / 'bus.jpg'}, {IMAGES / 'zidane.jpg'}]
+        runners:
+          - {{name: go, kind: go}}
+          - {{name: python-system, kind: python, interpreter: {SYSTEM_PYTHON}}}
+        scenario: {{warmup: 1, iterations: 3, repeats: 2}}
+        threads: auto
+        compare: [[go, python-system]]
+        """))
+    for name, pin in (("here", None), ("other", {0})):
+        argv = [sys.executable, "-m", "orchestrator", "run", str(config), "--out", str(folder / name), "--machine",
+                name]
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              preexec_fn=(lambda cpus=pin: os.sched_setaffinity(0, cpus)) if pin else None)
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "merge", str(folder / "here"), str(folder / "other"),
+                           "--out", str(folder / "merged")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder / "merged"
+
+
+def test_merged_report_of_two_machines(browser, merged_dir: Path) -> None:  # noqa: ANN001
+    summary = json.loads((merged_dir / "summary.json").read_text())
+    here, other = summary["machines"]
+    threads = [{c["threads"] for c in m["summary"]["cells"]} for m in (here, other)]
+    if len(os.sched_getaffinity(0)) > 1:
+        assert threads[1] == {1} and threads[0] != threads[1]  # each machine's own `auto`
+    open_page(browser, merged_dir / "report.html", 1280)
+    foreign = [u for u in requests_made(browser) if not (u.startswith("file://") or u.startswith("data:"))]
+    assert foreign == [] and [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    images = browser.execute_script("return Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    assert len(images) == 2 and all(ok and width > 100 for ok, width in images), images
+    heads = [e.text for e in browser.find_elements("css selector", "#machine-table th.machine")]
+    assert heads == ["here", "other"]
+    across = browser.find_element("css selector", "table.across").text
+    for row in summary["across_machines"][0]["rows"]:  # the page's numbers are summary.json's
+        assert f"{row['old_ms']:.1f}" in across and f"{row['new_ms']:.1f}" in across and row["change"] in across
+    for m in (here, other):  # every cell row is one machine's, with that machine's own median
+        rows = browser.find_elements("css selector", f"#cell-table tr[data-machine='{m['name']}']")
+        assert len(rows) == len(m["summary"]["cells"])
+        for c in m["summary"]["cells"]:
+            assert any(f"{c['latency_ms']['process_median']['center']:.1f}" in r.text for r in rows)
+    browser.save_screenshot(str(merged_dir / "screenshot-desktop.png"))
+    link = browser.find_element("css selector", "a[href='machines/other/report.html']")
+    link.click()
+    assert browser.title.startswith("machines-check") and "machines/other/report.html" in browser.current_url
+    overflow_page = merged_dir / "report.html"
+    open_page(browser, overflow_page, 390)
+    assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 1

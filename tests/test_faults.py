@@ -158,6 +158,34 @@ def test_resume_refuses_a_changed_config_and_a_folder_that_is_not_a_run(tmp_path
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or sys.platform != "linux",
+                    reason="mounting a tmpfs needs root on Linux")
+def test_a_read_only_folder_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+    """A finished run on a file system then made read-only: report, resume, a new run and merge into it each
+    say which path cannot be written and what to do, and the raw data stays as it was."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("tmpfs cannot be mounted here")
+    try:
+        config = fake_config(tmp_path, {"a": {}}, [], iterations=3, repeats=2)
+        run_dir = mount / "run"
+        for out_dir, name in ((run_dir, "one"), (mount / "run2", "two")):
+            rc, _, err = finish(orchestrator("run", str(config), "--out", str(out_dir), "--machine", name), 60)
+            assert rc == 0, err
+        raw = {p: p.read_bytes() for p in (run_dir / "raw").rglob("*") if p.is_file()}
+        assert subprocess.run(["mount", "-o", "remount,ro", str(mount)]).returncode == 0
+        for args, said in ((("report", str(run_dir)), "cannot write"),
+                           (("run", "--resume", str(run_dir)), "cannot write"),
+                           (("run", str(config), "--out", str(mount / "new")), "cannot write"),
+                           (("merge", str(run_dir), str(mount / "run2"), "--out", str(mount / "m")), "cannot create")):
+            rc, out, err = finish(orchestrator(*args), 60)
+            assert rc == 2 and "Traceback" not in err and said in err and str(mount) in err, (args, err)
+        assert {p: p.read_bytes() for p in (run_dir / "raw").rglob("*") if p.is_file()} == raw
+    finally:
+        subprocess.run(["umount", "-l", str(mount)])
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0 or sys.platform != "linux",
                     reason="mounting a small tmpfs needs root on Linux")
 def test_a_full_disk_is_a_clear_error_and_the_run_resumes(tmp_path: Path) -> None:
     mount = tmp_path / "small"

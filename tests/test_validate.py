@@ -195,3 +195,26 @@ def test_preflight_reports_vegeta_for_an_http_scenario(folder: Path, monkeypatch
     plan = preflight.check(write(folder, data))
     assert plan.cells == 4 and plan.processes == 2 * 3 + 2 * 2
     assert any("vegeta" in p.detail for p in plan.problems)
+
+
+def test_run_says_up_front_what_validate_finds(folder: Path) -> None:
+    """`run` makes validate's checks before its first process: a missing interpreter is said at once, its cells
+    fail with the reason, and the other runner's cells still run."""
+    data = base()
+    data["threads"] = 1
+    data["scenario"]["repeats"] = 1
+    data["runners"].append({"name": "gone", "kind": "python", "interpreter": str(folder / "no-such-python")})
+    path = write(folder, data)
+    env = {"PYTHONPATH": str(ROOT / "tests"), "PATH": "/usr/bin:/bin"}
+    script = ("import sys, runpy; from orchestrator import runners; runners.PY_SCRIPT = sys.argv.pop(1); "
+              "sys.argv[0] = 'orchestrator'; runpy.run_module('orchestrator', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", script, str(ROOT / "tests" / "fakes" / "fake_runner.py"), "run",
+                           str(path), "--out", str(folder / "run")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, env=env)
+    out = done.stdout + done.stderr
+    warning = out.index("warning: runner 'gone'")
+    assert "the interpreter is not there" in out[warning:].splitlines()[0]
+    assert warning < out.index("[1/2]")  # before the first process
+    summary = json.loads((folder / "run" / "summary.json").read_text())
+    status = {c["runner"]: c["status"] for c in summary["cells"]}
+    assert status == {"py": "ok", "gone": "failed"} and done.returncode == 1
