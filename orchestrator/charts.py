@@ -1,6 +1,7 @@
 """The report's matplotlib charts, each returned as PNG bytes to embed in the page.
 
-One colour per runner across every chart (Okabe-Ito, a colour-blind-safe palette), units on every axis.
+One colour per runner across every chart (Okabe-Ito, a colour-blind-safe palette), units on every axis. The
+charts of one scenario type are its kind's (orchestrator/kinds/<type>.py), drawn with the helpers here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from .protocol import PHASES  # noqa: E402
 from .rundata import CellData  # noqa: E402
+from .sampling import SampleTable  # noqa: E402
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 PHASE_COLOURS = {"decode": "#999999", "preprocess": "#56B4E9", "inference": "#0072B2", "postprocess": "#E69F00"}
@@ -163,7 +165,8 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translat
         for cell in (c for c in cells if _key(c) == group):
             for k, samples in enumerate(cell.samples):
                 if samples:
-                    ax.plot(*thin_series([s.t_s for s in samples], [s.rss_bytes / 2**20 for s in samples]),
+                    table = SampleTable.of(samples)
+                    ax.plot(*thin_series(table.t_s.tolist(), (table.rss_bytes / 2**20).tolist()),
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
                             label=_legend_label(cell.info["runner"]) if k == 0 else None)
         _label_panel(ax, _title(group, _), _("time since process start (s)"), _("resident memory (MiB)"))
@@ -198,59 +201,6 @@ def _by_runner(summaries: list[dict[str, Any]], scenario: str) -> dict[tuple, li
 
 
 @_plain_text
-def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same
-                          ) -> bytes | None:
-    """Concurrency: images per second and p99 latency against the worker count, one line per runner."""
-    groups = {k: v for k, v in _by_runner(summaries, "concurrency").items() if any(s["throughput_ips"] for s in v)}
-    if not groups:
-        return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    for (runner, scenario, model, threads), cells in groups.items():
-        cells = sorted((c for c in cells if c["throughput_ips"]), key=lambda c: c["workers"])
-        dashed = "--" if scenario != "concurrency" else "-"
-        style = {"color": colours.get(runner, "#000000"), "marker": "o", "linestyle": dashed,
-                 "label": f"{runner} ({scenario}, {model}, {threads}t)"}
-        left.plot([c["workers"] for c in cells], [c["throughput_ips"] for c in cells], **style)
-        right.plot([c["workers"] for c in cells], [c["latency_ms"]["p99"] for c in cells], **style)
-    left.set_ylabel(_("throughput (images/s)"))
-    right.set_ylabel(_("p99 latency per image (ms)"))
-    for ax in (left, right):
-        ax.set_xlabel(_("workers"))
-        ax.grid(alpha=0.3)
-    left.legend(fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
-
-
-@_plain_text
-def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
-    """Server: p50 and p99 latency (arrival to result) against the offered request rate."""
-    groups = {k: v for k, v in _by_runner(summaries, "server").items() if any(s["latency_ms"] for s in v)}
-    if not groups:
-        return None
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    for (runner, _scenario, model, threads), cells in groups.items():
-        cells = sorted((c for c in cells if c["latency_ms"]), key=lambda c: (c["workers"], c["offered_rate"]))
-        for workers in sorted({c["workers"] for c in cells}):
-            row = [c for c in cells if c["workers"] == workers]
-            colour = colours.get(runner, "#000000")
-            rates = [c["offered_rate"] for c in row]
-            name = f"{runner} ({model}, {threads}t, w={workers})"
-            ax.plot(rates, [c["latency_ms"]["p99"] for c in row], marker="o", color=colour, label=f"{name} p99")
-            ax.plot(rates, [c["latency_ms"]["p50"] for c in row], marker=".", linestyle="--", color=colour,
-                    label=f"{name} p50")
-        bound = cells[0].get("p99_bound_ms") if cells else None
-        if bound:
-            ax.axhline(bound, color="#b30000", linewidth=1, linestyle=":")
-    ax.set_xlabel(_("offered rate (requests/s)"))
-    ax.set_ylabel(_("latency, arrival to result (ms)"))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
-
-
-@_plain_text
 def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str,
          colours: dict[str, str]) -> bytes | None:
     """One bar per cell of a scenario (video FPS, ns per call, ...), with an error bar where a CI exists."""
@@ -281,97 +231,6 @@ def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = 
             ax.step(*ecdf_points(cell.measured_ms()), where="post",
                     color=colours[cell.info["runner"]], label=_legend_label(cell.info["runner"]))
         _label_panel(ax, _title(group, _), _("latency per image (ms)"), _("fraction of iterations"))
-    fig.tight_layout()
-    return _png(fig)
-
-
-def _http_groups(summaries: list[dict[str, Any]], load: str) -> dict[tuple, list[dict[str, Any]]]:
-    """http cells of one load kind (open: by rate, closed: by clients), per runner, model, threads, networks."""
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    for s in summaries:
-        if s.get("scenario") == "http" and s.get("load") == load and s.get("client_ms"):
-            groups.setdefault((s["runner"], s["model"], s["threads"], s["workers"]), []).append(s)
-    return groups
-
-
-@_plain_text
-def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
-    """http, open loop: answered against offered rate (left) and client p50/p99 against offered rate (right)."""
-    groups = _http_groups(summaries, "open")
-    if not groups:
-        return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8))
-    top = 0.0
-    for (runner, model, threads, workers), cells in groups.items():
-        cells = sorted(cells, key=lambda c: c["offered_rate"])
-        rates = [c["offered_rate"] for c in cells]
-        top = max(top, *rates)
-        colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
-        left.plot(rates, [c["achieved_rps"] or 0 for c in cells], marker="o", color=colour, label=_legend_label(name))
-        right.plot(rates, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
-        right.plot(rates, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
-    left.plot([0, top], [0, top], color="#999999", linewidth=1, linestyle=":")  # every request answered
-    bound = next((c.get("p99_bound_ms") for cells in groups.values() for c in cells if c.get("p99_bound_ms")), None)
-    if bound:
-        right.axhline(bound, color="#b30000", linewidth=1, linestyle=":")
-    left.set_ylabel(_("answered (requests/s)"))
-    right.set_ylabel(_("client latency (ms)"))
-    right.set_yscale("log")
-    for ax in (left, right):
-        ax.set_xlabel(_("offered rate (requests/s)"))
-        ax.grid(alpha=0.3)
-    left.legend(fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
-
-
-@_plain_text
-def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same
-                     ) -> bytes | None:
-    """http, closed loop: client p50/p99 (left) and the server's peak RSS under load (right) against clients."""
-    groups = _http_groups(summaries, "closed")
-    if not groups:
-        return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8))
-    for (runner, model, threads, workers), cells in groups.items():
-        cells = sorted(cells, key=lambda c: c["clients"])
-        clients = [c["clients"] for c in cells]
-        colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
-        left.plot(clients, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
-        left.plot(clients, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
-        right.plot(clients, [c["server_peak_rss_mb"] or 0 for c in cells], marker="o", color=colour,
-                   label=_legend_label(name))
-    left.set_ylabel(_("client latency (ms)"))
-    left.set_yscale("log")
-    right.set_ylabel(_("server peak RSS under load (MiB)"))
-    for ax in (left, right):
-        ax.set_xlabel(_("concurrent clients"))
-        ax.set_xscale("log")
-        ax.grid(alpha=0.3)
-    left.legend(fontsize=7)
-    fig.tight_layout()
-    return _png(fig)
-
-
-@_plain_text
-def spawn_bars(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate = _same) -> bytes | None:
-    """spawn: start-up, memory added and tasks per second of N sleeping workers, one bar per runner and N."""
-    rows = [s for s in summaries if s.get("scenario") == "spawn" and s.get("startup_ms")]
-    if not rows:
-        return None
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    labels = [f"{s['runner']}\nN={s['workers']}" for s in rows]
-    for ax, key, ylabel in zip(axes, ("startup_ms", "rss_added_mb", "tasks_per_s"),
-                               (_("start-up (ms)"), _("memory added (MiB)"), _("tasks per second"))):
-        values = [s[key] or {} for s in rows]
-        heights = [v.get("p50") or 0 for v in values]
-        ci = [v.get("ci95") for v in values]
-        errors = [[h - c[0] if c else 0 for h, c in zip(heights, ci)],
-                  [c[1] - h if c else 0 for h, c in zip(heights, ci)]]
-        ax.bar(labels, heights, yerr=errors, capsize=3, color=[colours.get(s["runner"], "#999999") for s in rows])
-        ax.set_ylabel(ylabel)
-        ax.tick_params(axis="x", labelsize=7)
-        ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return _png(fig)
 

@@ -2,9 +2,10 @@
 
 The allowed keys and the choices come from orchestrator/config.py, orchestrator/scenarios.py, the scenario
 registry (orchestrator/registry.py) and orchestrator/engines.py, so a key added there is a key of the schema (and
-a scenario key without a value schema here fails the generator). The schema lets an editor complete and check a
-config (`# yaml-language-server: $schema=../docs/config.schema.json`); the parser stays the judge: it also checks
-files, names and cross-references. `python -m orchestrator.configschema` writes docs/config.schema.json;
+a scenario key without a value schema, here or in its kind's `schema` (orchestrator/kinds/), fails the
+generator). The schema lets an editor complete and check a config (`# yaml-language-server:
+$schema=../docs/config.schema.json`); the parser stays the judge: it also checks files, names and
+cross-references. `python -m orchestrator.configschema` writes docs/config.schema.json;
 tests/test_validate.py fails when the committed file differs from what this module generates.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config, engines, i18n, machine, quiet, scenarios, verdicts
+from .kinds import KINDS
 from .registry import ALL_PYTHON_MODES, SCENARIO_TYPES, TYPES, python_modes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +63,8 @@ def _object(properties: dict[str, Any], keys: set[str] | tuple, required: tuple 
     missing = set(keys) - set(properties)
     if missing:
         raise KeyError(f"no value schema for the config key(s) {', '.join(sorted(missing))}: add them to "
-                       "orchestrator/configschema.py")
+                       "orchestrator/configschema.py (a scenario type's own keys: its kind's schema, "
+                       "orchestrator/kinds/)")
     out: dict[str, Any] = {"type": "object", "properties": {k: properties[k] for k in sorted(keys)},
                            "additionalProperties": False}
     if required:
@@ -108,7 +111,8 @@ def _runners() -> dict[str, Any]:
     return {"type": "array", "items": item, "minItems": 1, "description": "the runners to run"}
 
 
-# The value of every scenario key (the registry says which type takes which; COMMON_KEYS are everyone's).
+# The value of the scenario keys that every type or several types take (the registry says which type takes which;
+# COMMON_KEYS are everyone's); a type's own keys are its kind's (Kind.schema, orchestrator/kinds/<type>.py).
 SCENARIO_VALUES: dict[str, dict[str, Any]] = {
     "name": _str("the scenario's name in the report, matrix.exclude and cell names (default: its type)"),
     "type": _enum(TYPES, "what one iteration is (docs/protocol.md, Scenarios); default single"),
@@ -117,31 +121,18 @@ SCENARIO_VALUES: dict[str, dict[str, Any]] = {
     "iterations": _int(1, "measured iterations per process (default 10)"),
     "repeats": _int(1, "fresh processes per cell (default 10); fewer than 6 give no verdict"),
     "min_time_s": _num(0, None, "a cell measuring less than this in total is flagged (default 3)"),
-    "video": _str("video: the video file"),
-    "realtime": _bool("video: play at the stream's frame rate and drop frames (default false)"),
     "workers": _one_or_list(_int(1), "worker counts to scan, one cell each"),
     "python_mode": _enum(ALL_PYTHON_MODES, "Python runners' concurrency mode (default threads)"),
     "rates": _one_or_list(_num(0.001), "offered request rates per second, one cell each", min_items=0),
     "p99_bound_ms": _num(0, None, "the latency bound a cell's p99 must meet"),
-    "seed": _int(0, "server: seed of the Poisson arrival schedule (default 1)"),
-    "batch": _int(1, "batch: images per forward() (default 4)"),
-    "calls_per_sample": _int(1, "call_overhead: binding calls timed together as one sample (default 10000)"),
-    "tasks_per_worker": _int(1, "spawn: tasks per sample = workers x this (default 10)"),
-    "task_sleep_ms": _num(0, 10_000, "spawn: each task sleeps this long (default 10)"),
-    "print": _bool("spawn: each task writes the article's line to stderr (default false)"),
-    "queue": _int(0, "http: requests that may wait for a network; beyond, 503 (default 1024)"),
-    "max_body_mb": _num(0.001, 1024, "http: larger request bodies get 413 (default 16)"),
-    "clients": _one_or_list(_int(1), "http: closed-loop concurrent clients, one cell each", min_items=0),
-    "duration_s": _num(0.1, scenarios.HTTP_MAX_DURATION_S, "http: how long vegeta sends per process (default 5)"),
-    "request_timeout_s": _num(0.1, scenarios.HTTP_MAX_DURATION_S, "http: a request not answered by then is a "
-                                                                  "timeout (default 30)"),
 }
 
 
 def _scenario() -> dict[str, Any]:
     """Every key any scenario takes, narrowed per type to the common keys and that type's own."""
     keys = set(scenarios.COMMON_KEYS).union(*(t.config_keys for t in SCENARIO_TYPES.values()))
-    out = _object(SCENARIO_VALUES, keys, description="what one measured iteration is and how many there are")
+    values = {**SCENARIO_VALUES, **{k: v for kind in KINDS.values() for k, v in kind.schema().items()}}
+    out = _object(values, keys, description="what one measured iteration is and how many there are")
     rules = []
     for name, t in SCENARIO_TYPES.items():
         allowed: dict[str, Any] = {"propertyNames": {"enum": sorted(scenarios.COMMON_KEYS | t.config_keys)}}

@@ -10,20 +10,25 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .kinds import KINDS
 from .protocol import PHASES
 from .runfolder import RunFolder
 
-CSV_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "engine", "provider", "model", "input_size", "threads",
-               "status", "processes", "iterations",
-               "latency_process_median_ms", "latency_process_median_ci_lo", "latency_process_median_ci_hi",
-               "between_process_spread",
-               "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
-               "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
-               *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
-               "peak_pss_mib", "base_rss_mib", "model_rss_mib", "other_cores_max",
-               "opencv_version", "opencv_build_hash", "ort_version", "parity",
-               "workers", "mode", "offered_rate", "clients", "achieved_rps", "failed_requests",
-               "spawn_startup_ms", "spawn_rss_added_mib", "spawn_tasks_per_s", "error"]
+COMMON_COLUMNS = ["scenario", "scenario_label", "runner", "kind", "engine", "provider", "model", "input_size",
+                  "threads", "status", "processes", "iterations",
+                  "latency_process_median_ms", "latency_process_median_ci_lo", "latency_process_median_ci_hi",
+                  "between_process_spread",
+                  "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+                  "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
+                  *[f"{p}_p50_ms" for p in PHASES], "cold_ms", "load_ms", "process_start_ms", "peak_rss_mib",
+                  "peak_pss_mib", "base_rss_mib", "model_rss_mib", "other_cores_max",
+                  "opencv_version", "opencv_build_hash", "ort_version", "parity",
+                  "workers", "mode", "offered_rate", "clients", "achieved_rps", "failed_requests"]
+
+
+def csv_columns() -> list[str]:
+    """summary.csv's columns: the common ones, each scenario type's own (its kind's), then the error."""
+    return [*COMMON_COLUMNS, *(c for kind in KINDS.values() for c in kind.csv_columns), "error"]
 
 
 def write_all(run_dir: Path, summary: dict[str, Any]) -> None:
@@ -73,16 +78,17 @@ def csv_row(cell: dict[str, Any]) -> dict[str, Any]:
     row["parity"] = cell["parity"]["status"]
     row.update({k: cell.get(k) for k in ("workers", "mode", "offered_rate", "clients", "achieved_rps")})
     row["failed_requests"] = sum(cell["errors"].values()) if cell.get("errors") is not None else None
-    for key, figure in (("spawn_startup_ms", "startup_ms"), ("spawn_rss_added_mib", "rss_added_mb"),
-                        ("spawn_tasks_per_s", "tasks_per_s")):
-        row[key] = (cell.get(figure) or {}).get("p50") if cell.get("scenario") == "spawn" else None
+    row.update({c: None for kind in KINDS.values() for c in kind.csv_columns})  # every kind's, filled for its own
+    own = KINDS.get(cell.get("scenario", ""))
+    if own:
+        row.update(own.csv_row(cell))
     return row
 
 
 def write_csv(path: Path, summary: dict[str, Any], run_dir: Path | None = None) -> None:
     """One row per cell, through the csv module: commas, quotes and newlines in a name are quoted."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    writer = csv.DictWriter(buf, fieldnames=csv_columns())
     writer.writeheader()
     for cell in summary["cells"]:
         writer.writerow(csv_row(cell))
@@ -122,15 +128,8 @@ def markdown(summary: dict[str, Any]) -> str:
         }
         lines += [f"| {name} | " + " | ".join(values) + " |" for name, values in rows.items()]
         lines.append("")
-    calls = [c for c in summary["cells"] if c["scenario"] == "call_overhead" and c.get("ns_per_call")]
-    if calls:
-        lines += ["## Cost of one binding call (ns)", "",
-                  "| runner | cv::countNonZero [95 % CI] | net of the loop | Mat + call + free | empty call | loop |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| {md(c['runner'])} | {_ns(c['ns_per_call'])} | {_net(c['ns_per_call'])} | "
-                  f"{_ns(c.get('ns_per_call_mat'))} | {_ns(c['ns_per_call_empty'])} | {_ns(c.get('ns_per_loop'))} |"
-                  for c in calls]
-        lines.append("")
+    for kind in KINDS.values():  # each scenario type's own section (call_overhead: the cost of one call)
+        lines += kind.markdown([c for c in summary["cells"] if c["scenario"] == kind.name])
     if summary.get("claims"):
         lines += ["## Claims checked", "",
                   "| claim | claimed a / b | measured a / b [95 % CI] | own work a - b, ms [95 % CI] | verdict |",
@@ -173,22 +172,13 @@ def _base_model(cell: dict[str, Any]) -> str:
     return f"{_ms(m.get('base_rss'))} / {_ms(m.get('model_rss'))}"
 
 
-def _ns(figure: dict[str, Any] | None) -> str:
-    if not figure or figure.get("p50") is None:
-        return "n/a"
-    ci = figure.get("ci95")
-    return f"{figure['p50']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else "")
-
-
-def _net(figure: dict[str, Any] | None) -> str:
-    return "n/a" if not figure or figure.get("net") is None else f"{figure['net']:.1f}"
-
-
 def article_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The cells of the article-shaped tables: single images when the run has them, else video and batch cells
-    (concurrency, server and call cost have tables of their own)."""
-    single = [c for c in cells if c["scenario"] == "single"]
-    return single or [c for c in cells if c["scenario"] in ("video", "batch")]
+    """The cells of the article-shaped tables: those of the kinds of the lowest `article` rank in the run (single
+    images when the run has them, else video and batch cells; concurrency, server and call cost have tables of
+    their own)."""
+    rank = {c["scenario"]: KINDS[c["scenario"]].article if c["scenario"] in KINDS else 0 for c in cells}
+    first = min((r for r in rank.values() if r), default=0)
+    return [c for c in cells if first and rank[c["scenario"]] == first]
 
 
 def by_group(cells: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:

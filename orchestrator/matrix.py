@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import engines, load, warmup
+from . import engines, warmup
 from .config import POOL_THREADS, Config, Model, Runner
+from .kinds import KINDS
 from .protocol import PROTOCOL_VERSION
 from .registry import NATIVE_MODE, python_modes, scenario_type
 from .scenarios import Scenario, label
@@ -31,7 +32,7 @@ class Cell:
     @property
     def label(self) -> str:
         """The scenario variant and, for an engine other than OpenCV, its tag: cells of one label are compared."""
-        return " ".join(p for p in (label(self.scenario.name, self.variant), engines.tag(self.engine, self.provider))
+        return " ".join(p for p in (label(self.scenario, self.variant), engines.tag(self.engine, self.provider))
                         if p)
 
     @property
@@ -96,7 +97,7 @@ def _engines_for(scenario: Scenario, runner: Runner, config: Config) -> list[tup
 def _models_for(scenario: Scenario, config: Config) -> list[Model | None]:
     if not scenario_type(scenario.type).model:
         return [None]
-    batch = scenario.batch if scenario.type == "batch" else 1
+    batch = KINDS[scenario.type].model_batch(scenario)
     return [m for m in config.models if m.batch == batch]
 
 
@@ -180,23 +181,7 @@ def spec(config: Config, cell: Cell, repeat: int = 0) -> dict[str, Any]:
     }
     if cell.engine == "onnxruntime":
         out["engine"] = config.onnxruntime.spec(cell.provider)
-    if s.type == "video":
-        out["video"] = {"path": str(s.video), "realtime": s.realtime}
-    if scenario_type(s.type).workers or s.type == "spawn":
-        out.update(workers=cell.variant["workers"], mode=mode_of(cell))
-    if s.type == "server":
-        out.update(rate=cell.variant["rate"], arrivals_ns=arrivals_ns(cell.variant["rate"], out["iterations"],
-                                                                      s.seed + repeat))
-    if s.type == "batch":
-        out["batch"] = s.batch
-    if s.type == "call_overhead":
-        out["calls_per_sample"] = s.calls_per_sample
-    if s.type == "spawn":
-        out.update(tasks=cell.variant["workers"] * s.tasks_per_worker, task_sleep_ns=round(s.task_sleep_ms * 1e6),
-                   print=s.print)
-    if s.type == "http":
-        out["http"] = {"queue": s.queue, "max_body_bytes": round(s.max_body_mb * 2**20), "port": 0,
-                       "python_path": str(load.PYTHON_WEB_STACK)}
+    out.update(KINDS[s.type].spec(cell, out, repeat))  # the keys its kind adds (orchestrator/kinds/)
     return out
 
 

@@ -201,7 +201,7 @@ def write(out: Path, summary: dict[str, Any], runs: dict[str, rundata.Run], lang
 def _csv(summary: dict[str, Any]) -> str:
     """Every machine's summary.csv rows, with the machine as the first column."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["machine", *exports.CSV_COLUMNS])
+    writer = csv.DictWriter(buf, fieldnames=["machine", *exports.csv_columns()])
     writer.writeheader()
     for m in summary["machines"]:
         for cell in m["summary"]["cells"]:

@@ -15,6 +15,7 @@ import jinja2
 
 from . import charts, exports, i18n, rundata
 from . import summary as summary_mod
+from .kinds import KINDS, sections
 from .messages import Message, msg
 from .runfolder import RunFolder
 
@@ -41,18 +42,9 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         "ecdf": charts.latency_ecdf(cells, colours, _),
         "phases": charts.phase_breakdown(summary["cells"], _),
         "memory": charts.memory_over_time(cells, colours, _),
-        "throughput": charts.throughput_vs_workers(summary["cells"], colours, _),
-        "server": charts.latency_vs_rate(summary["cells"], colours, _),
-        "http_open": charts.http_open_loop(summary["cells"], colours, _),
-        "http_closed": charts.http_closed_loop(summary["cells"], colours, _),
-        "spawn": charts.spawn_bars(summary["cells"], colours, _),
-        "video": charts.bars(summary["cells"], "video", lambda s: (s.get("fps"), None), _("frames per second"),
-                             colours),
-        "calls": charts.bars(summary["cells"], "call_overhead",
-                             lambda s: (s["ns_per_call"]["p50"], s["ns_per_call"]["ci95"]) if s["ns_per_call"]
-                             else (None, None),
-                             _("ns per cv::countNonZero call"), colours),
     }
+    for kind in KINDS.values():  # each scenario type's own charts, by the names its section uses
+        images.update(kind.charts(summary["cells"], cells, colours, _))
     page = _environment(_).get_template("report.html.j2").render(
         lang=lang,
         s=summary,
@@ -62,6 +54,7 @@ def render(run_dir: Path, lang: str | None = None) -> Path:
         charts={k: _data_uri(v) for k, v in images.items() if v},
         groups=exports.by_group(exports.article_cells(summary["cells"])),
         by_type=_by_type(summary["cells"]),
+        sections=sections(),
         pairs=_pairs(summary["comparisons"]),
         samples=sum((c["memory_mb"] or {}).get("samples", 0) for c in summary["cells"]),
         counts=", ".join(f"{c['runner']} {c['scenario_label']} {c['model']}: n = {c['processes']} processes x "

@@ -28,7 +28,7 @@ class CellData:
     auto_warmup: bool = False
     processes: list[dict[str, Any]] = field(default_factory=list)  # meta of each process
     streams: list[Stream] = field(default_factory=list)
-    samples: list[list[Any]] = field(default_factory=list)
+    samples: list[sampling.SampleTable] = field(default_factory=list)  # each process's, as columns
     requests: list[Requests] = field(default_factory=list)  # http: each process's requests, as vegeta saw them
     answers: list[dict[str, dict[str, Any]]] = field(default_factory=list)  # http: each process's parity pass
     summary: dict[str, Any] = field(default_factory=dict)  # its entry of summary.json, once summary.py made it

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from . import sampling
@@ -258,29 +259,42 @@ def write_samples(path: Path, samples: list[sampling.Sample]) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
-def read_samples(path: Path, problems: list[str] | None = None) -> list[sampling.Sample]:
-    """The samples of one process; runs written before PSS was sampled have four columns. A row that does not
-    parse is skipped and, with `problems`, named there."""
+def read_samples(path: Path, problems: list[str] | None = None) -> sampling.SampleTable:
+    """The samples of one process, as columns; runs written before PSS was sampled have four columns. A row
+    that does not parse is skipped and, with `problems`, named there."""
+    columns: tuple[list[float], list[int], list[float], list[int], list[int]] = ([], [], [], [], [])
     if not path.is_file():
-        return []
+        return _sample_table(columns)
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]
     except OSError as exc:
         if problems is not None:
             problems.append(f"cannot read {path} ({_why(exc)}): that process has no memory samples")
-        return []
-    out, bad = [], []
+        return _sample_table(columns)
+    bad = []
+    times, rss_bytes, cpus, threads, psses = columns
     for number, line in enumerate(lines, 2):
         try:
-            t, rss, cpu, threads, *rest = line.split(",")
-            pss = int(rest[0]) if rest and rest[0] else None
-            out.append(sampling.Sample(float(t), int(rss), float(cpu), int(threads), pss))
+            t, rss, cpu, count, *rest = line.split(",")
+            row = float(t), int(rss), float(cpu), int(count), int(rest[0]) if rest and rest[0] else -1
         except ValueError:
             bad.append(number)
+            continue
+        times.append(row[0])
+        rss_bytes.append(row[1])
+        cpus.append(row[2])
+        threads.append(row[3])
+        psses.append(row[4])
     if bad and problems is not None:
         problems.append(f"{path}: {len(bad)} damaged row(s) skipped (line {', '.join(map(str, bad[:5]))}"
                         f"{' ...' if len(bad) > 5 else ''})")
-    return out
+    return _sample_table(columns)
+
+
+def _sample_table(columns: tuple[list[float], list[int], list[float], list[int], list[int]]
+                  ) -> sampling.SampleTable:
+    types = (np.float64, np.int64, np.float64, np.int64, np.int64)
+    return sampling.SampleTable(*(np.array(values, dtype=kind) for values, kind in zip(columns, types)))
 
 
 def _why(exc: BaseException) -> str:

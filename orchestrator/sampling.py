@@ -31,8 +31,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
 
+import numpy as np
 import psutil
 
 from . import hostos
@@ -219,10 +220,51 @@ def _pss(members: list[int]) -> int | None:
     return total
 
 
-def peak_rss(samples: list[Sample]) -> int:
-    return max((s.rss_bytes for s in samples), default=0)
+class SampleTable:
+    """The samples of one process as columns, as a run folder is read back: a long run has 10^5 of them per cell,
+    and as Sample objects each number would cost about 40 bytes. Indexing and iteration give Samples (and slices
+    tables), so code written for a list of Samples reads it unchanged; the report's hot paths read the columns."""
+
+    __slots__ = ("t_s", "rss_bytes", "cpu_percent", "threads", "pss_bytes")
+
+    def __init__(self, t_s: np.ndarray, rss_bytes: np.ndarray, cpu_percent: np.ndarray, threads: np.ndarray,
+                 pss_bytes: np.ndarray) -> None:
+        self.t_s = t_s  # float64 seconds since the process started
+        self.rss_bytes = rss_bytes  # int64
+        self.cpu_percent = cpu_percent  # float64
+        self.threads = threads  # int64
+        self.pss_bytes = pss_bytes  # int64, -1 where the sample read no PSS
+
+    @classmethod
+    def of(cls, samples: list[Sample] | SampleTable) -> SampleTable:
+        if isinstance(samples, SampleTable):
+            return samples
+        return cls(np.array([s.t_s for s in samples], dtype=np.float64),
+                   np.array([s.rss_bytes for s in samples], dtype=np.int64),
+                   np.array([s.cpu_percent for s in samples], dtype=np.float64),
+                   np.array([s.threads for s in samples], dtype=np.int64),
+                   np.array([-1 if s.pss_bytes is None else s.pss_bytes for s in samples], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            return SampleTable(*(getattr(self, name)[key] for name in self.__slots__))
+        pss = int(self.pss_bytes[key])
+        return Sample(float(self.t_s[key]), int(self.rss_bytes[key]), float(self.cpu_percent[key]),
+                      int(self.threads[key]), None if pss < 0 else pss)
+
+    def __iter__(self) -> Iterator[Sample]:
+        return (self[i] for i in range(len(self)))
 
 
-def peak_pss(samples: list[Sample]) -> int | None:
-    values = [s.pss_bytes for s in samples if s.pss_bytes]
-    return max(values) if values else None
+def peak_rss(samples: list[Sample] | SampleTable) -> int:
+    table = SampleTable.of(samples)
+    return int(table.rss_bytes.max()) if len(table) else 0
+
+
+def peak_pss(samples: list[Sample] | SampleTable) -> int | None:
+    table = SampleTable.of(samples)
+    values = table.pss_bytes[table.pss_bytes > 0]
+    return int(values.max()) if len(values) else None

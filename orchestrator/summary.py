@@ -15,6 +15,7 @@ from .messages import Message, msg
 from .protocol import PHASES
 from .rundata import CellData
 from .runfolder import RunFolder
+from .sampling import SampleTable
 from .scenarios import Scenario
 
 SCHEMA_VERSION = 4  # 4: "run" (planned, done, interrupted)
@@ -58,9 +59,7 @@ def build(run: rundata.Run) -> dict[str, Any]:
         "engine_parity": comparisons.engine_parity(cells, config.parity),
         "engine_table": engines.table(summaries),
         "native_overhead": overhead.native_overhead(cells, config.reference),
-        "server_capacity": figures.server_capacity(summaries),
-        "http_capacity": figures.http_capacity(summaries),
-        "http_overhead": figures.http_overhead(summaries),
+        **figures.for_run(summaries),  # each kind's run-level figures (server_capacity, http_capacity, ...)
         "http_parity": comparisons.serving_parity(cells, config.parity),
         "claims": claims.check(config.claims, cells, run.environment),
         "order": [{"cell": p["cell"], "repeat": p["repeat"], "order": p["order"]} for p in run.processes],
@@ -97,7 +96,7 @@ def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
         "threads_requested": info.get("threads_requested", info["threads"]),
         "threads_policy": info.get("threads_policy"), "mode": info.get("mode"),
         "threads_observed": hello["threads"] if hello else None,
-        "os_threads_max": max((s.threads for samples in cell.samples for s in samples), default=None),
+        "os_threads_max": max((int(SampleTable.of(s).threads.max()) for s in cell.samples if len(s)), default=None),
         "target": {"requested": hello["target"], "available": hello["available_targets"]} if hello else None,
         "warnings": [],
         "warmup": {"mode": "auto" if cell.auto_warmup else "fixed", "detected": cell.warmup_detected()},
@@ -147,10 +146,11 @@ def _median(values: list[float]) -> float | None:
 
 def _cpu(cell: CellData) -> dict[str, float] | None:
     """CPU use of the runner's process tree as sampled (100 = one core busy): mean and peak over the samples."""
-    values = [s.cpu_percent for samples in cell.samples for s in samples[1:]]  # the first has no interval
-    if not values:
+    parts = [SampleTable.of(samples).cpu_percent[1:] for samples in cell.samples]  # the first has no interval
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    if not len(values):
         return None
-    return {"mean": round(sum(values) / len(values), 1), "max": round(max(values), 1)}
+    return {"mean": round(sum(values.tolist()) / len(values), 1), "max": round(float(values.max()), 1)}
 
 
 def _memory(cell: CellData) -> dict[str, Any] | None:

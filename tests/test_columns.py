@@ -1,8 +1,10 @@
-"""The columnar iteration table: records in, the same records and columns out, bad rows refused or flagged."""
+"""The columnar tables: iterations (records in, the same records and columns out, bad rows refused or flagged)
+and memory samples."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from conftest import FIXTURES
@@ -63,3 +65,19 @@ def test_a_key_no_row_has_is_not_stored_but_reads_as_absent() -> None:
 def test_measured_rows_are_views_when_warm_ups_come_first() -> None:
     t = table(records("single"))
     assert np.shares_memory(t.measured().column("total_ns"), t.column("total_ns"))
+
+
+def test_samples_read_back_as_columns_are_the_samples_written(tmp_path: Path) -> None:
+    from orchestrator import sampling
+    from orchestrator.runfolder import read_samples, write_samples
+
+    written = [sampling.Sample(0.0, 10 << 20, 0.0, 1, None), sampling.Sample(0.25, 30 << 20, 99.5, 4, 25 << 20),
+               sampling.Sample(0.5, 20 << 20, 180.0, 6, None)]
+    path = tmp_path / "p.samples.csv"
+    write_samples(path, written)
+    table = read_samples(path)
+    assert isinstance(table, sampling.SampleTable) and len(table) == 3
+    assert list(table) == written and list(table[1:]) == written[1:]
+    assert sampling.peak_rss(table) == sampling.peak_rss(written) == 30 << 20
+    assert sampling.peak_pss(table) == sampling.peak_pss(written) == 25 << 20
+    assert len(read_samples(tmp_path / "missing.csv")) == 0 and sampling.peak_pss(written[:1]) is None

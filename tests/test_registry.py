@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import FIXTURES, ROOT
 
-from orchestrator import comparisons, config, figures, matrix, protocol, registry, scenarios
+from orchestrator import comparisons, config, kinds, matrix, protocol, registry, report, scenarios
 from orchestrator.load import Requests
 from orchestrator.rundata import CellData
 
@@ -22,8 +25,8 @@ NAMES = registry.TYPES
 
 @pytest.mark.parametrize("name", [n for n, t in registry.SCENARIO_TYPES.items() if t.figures])
 def test_each_scenario_computes_the_figures_it_declares(name: str) -> None:
-    """figures.FIGURES on the scenario's stream fixture gives every figure the registry names (with a value, but
-    for a bound the config did not set)."""
+    """The scenario's kind on its stream fixture gives every figure the registry names (with a value, but for a
+    bound the config did not set)."""
     fixture = FIXTURES / "protocol" / f"stream-{name}"
     spec = json.loads(fixture.with_suffix(".spec.json").read_text())
     variant = {k: spec[k] for k in ("workers", "rate") if k in spec}
@@ -39,7 +42,7 @@ def test_each_scenario_computes_the_figures_it_declares(name: str) -> None:
         cell.requests.append(Requests(np.arange(len(served)) * 250_000_000, served["handler_ns"] + 1_000_000,
                                       np.full(len(served), 200), ["ok"] * len(served)))
     scenario = scenarios.Scenario(name, name, spec["warmup"], spec["iterations"], 1, 0.0, batch=spec.get("batch", 1))
-    got = figures.FIGURES[name](cell, scenario)
+    got = kinds.KINDS[name].figures(cell, scenario)
     declared = registry.scenario_type(name).figures
     assert set(declared) <= set(got)
     # None only where the config set no bound, for the other load kind, or with no samples of the server
@@ -52,7 +55,8 @@ def test_claims_find_their_scenario_in_the_registry() -> None:
         "call_overhead" and registry.claim_scenario("latency_p50") is None
 
 
-def test_each_spec_carries_the_keys_its_scenario_declares(tmp_path) -> None:  # noqa: ANN001
+def _every_scenario(tmp_path) -> Path:  # noqa: ANN001
+    """A config with one scenario of each type."""
     for name in ("m.onnx", "a.jpg", "v.avi"):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "c.yaml").write_text(textwrap.dedent("""\
@@ -70,7 +74,11 @@ def test_each_spec_carries_the_keys_its_scenario_declares(tmp_path) -> None:  # 
           - {type: spawn, workers: [10]}
           - {type: http, workers: [2], rates: [4]}
         """))
-    cfg = config.load(tmp_path / "c.yaml")
+    return tmp_path / "c.yaml"
+
+
+def test_each_spec_carries_the_keys_its_scenario_declares(tmp_path) -> None:  # noqa: ANN001
+    cfg = config.load(_every_scenario(tmp_path))
     specs = {c.scenario.type: matrix.spec(cfg, c) for c in matrix.expand(cfg)}
     assert set(specs) == set(NAMES)
     for name, spec in specs.items():
@@ -105,3 +113,52 @@ def test_declared_comparison_metrics_can_be_compared_and_worded() -> None:
             assert t.spawn_samples and metric in comparisons.WORD and figure in t.figures, (t.name, metric)
         if t.throughput:  # a pool's completed images, or a server's answered requests (vegeta's)
             assert t.workers and t.result and ("completed" in t.result or t.serves), t.name
+
+
+def test_every_scenario_has_its_kind_module_and_every_kind_module_a_scenario() -> None:
+    """orchestrator/kinds/<type>.py for each registered type and no other (helpers start with `_`); a report
+    section's partial, templates/scenarios/<type>.html.j2, exactly for the kinds that place a section."""
+    folder = ROOT / "orchestrator" / "kinds"
+    modules = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
+    assert modules == set(NAMES)
+    for name in NAMES:
+        kind = kinds.KINDS[name]
+        assert isinstance(kind, kinds.Kind) and kind.name == name
+    partials = {p.name.removesuffix(".html.j2") for p in (report.TEMPLATES / "scenarios").glob("*.html.j2")}
+    assert partials == set(kinds.sections())
+    assert len({kinds.KINDS[n].section for n in kinds.sections()}) == len(kinds.sections())  # one place each
+
+
+# The general modules dispatch through kinds.KINDS and never name a scenario type, but for the default scenario
+# "single" (the type of a cell or config entry without one, and the label left out of titles: a name, not a type)
+# and a model's key that is spelled as a type.
+GENERAL = ["scenarios.py", "matrix.py", "figures.py", "report.py", "charts.py", "exports.py", "configschema.py",
+           "merge.py", "templates/scenarios.html.j2", "templates/report.html.j2"]
+ALLOWED = [r'\.get\("(scenario|label)", "single"\)', r'TYPES, "single"\)', r'SCENARIO_TYPES\["single"\]',
+           r'\["scenario_label"\] == "single"', r'\bscenario [!=]= "single"',
+           r'"batch": _int\(1, "the static batch the model']
+
+
+@pytest.mark.parametrize("module", GENERAL)
+def test_no_general_module_knows_a_scenario_type_by_name(module: str) -> None:
+    text = (ROOT / "orchestrator" / module).read_text(encoding="utf-8")
+    names = "|".join(map(re.escape, NAMES))
+    found = []
+    for m in re.finditer(rf"[\"'](?:{names})[\"']", text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        line = text[start:text.find("\n", m.end())]
+        at = m.start() - start
+        if not any(a.start() <= at < a.end() for p in ALLOWED for a in re.finditer(p, line)):
+            found.append(line.strip())
+    assert not found, f"{module} names a scenario type; ask its kind (orchestrator/kinds/) instead: {found}"
+
+
+def test_parsing_a_config_loads_no_chart_library(tmp_path) -> None:  # noqa: ANN001
+    """config.py (so validate and run's first step) imports the kinds to parse, never matplotlib: charts are
+    imported when a report is drawn."""
+    path = _every_scenario(tmp_path)
+    code = ("import sys; import orchestrator.config as c; assert 'matplotlib' not in sys.modules; "
+            f"c.load({str(path)!r}); "
+            "assert 'orchestrator.kinds.http' in sys.modules and 'matplotlib' not in sys.modules, 'matplotlib'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

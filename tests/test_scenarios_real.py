@@ -129,13 +129,13 @@ def test_detections_agree_in_every_scenario(summary: dict) -> None:
 
 
 def test_server_capacity_is_the_highest_rate_within_the_bound(summary: dict) -> None:
-    from orchestrator import figures
+    from orchestrator.kinds.server import server_capacity
 
     cells = [dict(c) for c in summary["cells"] if c["scenario"] == "server"]
     for c in cells:  # a bound between the two rates' p99s: the low rate meets it, the high one does not
         c["p99_bound_ms"] = 2 * max(x["latency_ms"]["p99"] for x in cells if x["offered_rate"] == 1)
         c["p99_within_bound"] = c["latency_ms"]["p99"] <= c["p99_bound_ms"]
-    capacity = {c["runner"]: c for c in figures.server_capacity(cells)}
+    capacity = {c["runner"]: c for c in server_capacity(cells)}
     assert set(capacity) == set(RUNNERS)
     for name, c in capacity.items():
         assert c["rates"] == [1, 60]
