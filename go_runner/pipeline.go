@@ -24,8 +24,9 @@ type letterbox struct {
 
 func computeLetterbox(w, h, s int) letterbox {
 	r := math.Min(float64(s)/float64(h), float64(s)/float64(w))
-	newW := int(math.Floor(float64(w)*r + 0.5))
-	newH := int(math.Floor(float64(h)*r + 0.5))
+	// At least one pixel: a 4000 x 1 strip would round to 0 rows, which resize refuses (docs/protocol.md).
+	newW := max(1, int(math.Floor(float64(w)*r+0.5)))
+	newH := max(1, int(math.Floor(float64(h)*r+0.5)))
 	left := (s - newW) / 2
 	top := (s - newH) / 2
 	return letterbox{

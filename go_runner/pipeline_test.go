@@ -22,6 +22,8 @@ func TestComputeLetterbox(t *testing.T) {
 		{320, 320, 320, 320, 320, 0, 0, 0, 0},    // no resize, no padding
 		{17, 17, 320, 320, 320, 0, 0, 0, 0},      // upscaling
 		{5, 10, 3, 2, 3, 0, 1, 0, 0},             // 5 * 0.3 + 0.5 rounds up to 2
+		{4000, 1, 640, 640, 1, 0, 0, 319, 320},   // a strip keeps one row (0.16 + 0.5 floors to 0)
+		{1, 4000, 320, 1, 320, 159, 160, 0, 0},   // and one column
 	}
 	for _, c := range cases {
 		g := computeLetterbox(c.w, c.h, c.s)

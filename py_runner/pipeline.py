@@ -30,8 +30,9 @@ class Letterbox:
 
 def letterbox_geometry(w: int, h: int, size: int) -> Letterbox:
     r = min(size / h, size / w)
-    new_w = math.floor(w * r + 0.5)
-    new_h = math.floor(h * r + 0.5)
+    # At least one pixel: a 4000 x 1 strip would round to 0 rows, which resize refuses (docs/protocol.md).
+    new_w = max(1, math.floor(w * r + 0.5))
+    new_h = max(1, math.floor(h * r + 0.5))
     return Letterbox(r, new_w, new_h, (size - new_w) // 2, (size - new_h) // 2)
 
 

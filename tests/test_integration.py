@@ -127,3 +127,32 @@ def test_report_command_rerenders_from_raw_alone(run_dir: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert (run_dir / "report.html").is_file() and summary_of(run_dir) == before
+
+
+def test_a_one_pixel_strip_is_an_image_like_any_other(tmp_path: Path, real_assets: None) -> None:
+    """A 4000 x 1 image (and a 1 x 4000 one) letterboxes to one row (column) in every runner, instead of a
+    resize to 0 rows that OpenCV refuses (which ended the run, or failed the request of a server)."""
+    import cv2
+    import numpy as np
+
+    for name, shape in (("strip-row.png", (1, 4000, 3)), ("strip-column.png", (4000, 1, 3))):
+        assert cv2.imwrite(str(tmp_path / name), np.full(shape, 90, np.uint8))
+    config = tmp_path / "strips.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        name: strips
+        models: [{{name: yolov5s-320, path: {MODEL_320}, input_size: 320}}]
+        images: [{tmp_path / 'strip-row.png'}, {tmp_path / 'strip-column.png'}]
+        runners:
+          - {{name: go, kind: go}}
+          - {{name: cpp, kind: cpp}}
+          - {{name: python-system, kind: python, interpreter: {SYSTEM_PYTHON}}}
+        scenario: {{warmup: 0, iterations: 2, repeats: 1}}
+        threads: 1
+        compare: [[go, python-system], [go, cpp]]
+        """))
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "run", str(config), "--out", str(tmp_path / "run")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {c["runner"]: c["status"] for c in summary["cells"]} == {"go": "ok", "cpp": "ok", "python-system": "ok"}
+    assert {p["status"] for p in summary["parity"]} == {"pass"}

@@ -14,6 +14,10 @@ def test_letterbox_geometry() -> None:
     assert (lb.new_w, lb.new_h, lb.left, lb.top) == (320, 180, 0, 70)
     lb = pipeline.letterbox_geometry(333, 101, 320)  # odd sizes: floor(x + 0.5), odd padding
     assert (lb.new_w, lb.new_h) == (320, 97) and (lb.left, lb.top) == (0, 111)
+    lb = pipeline.letterbox_geometry(4000, 1, 640)  # a strip keeps one row (0.16 + 0.5 floors to 0)
+    assert (lb.new_w, lb.new_h, lb.top) == (640, 1, 319)
+    lb = pipeline.letterbox_geometry(1, 4000, 320)
+    assert (lb.new_w, lb.new_h, lb.left) == (1, 320, 159)
 
 
 def test_preprocess_pads_with_114_and_swaps_to_rgb() -> None:

@@ -11,8 +11,9 @@
 Letterbox letterbox_geometry(int w, int h, int S) {
     Letterbox g;
     g.r = std::min(static_cast<double>(S) / h, static_cast<double>(S) / w);
-    g.new_w = static_cast<int>(std::floor(w * g.r + 0.5));
-    g.new_h = static_cast<int>(std::floor(h * g.r + 0.5));
+    // At least one pixel: a 4000 x 1 strip would round to 0 rows, which resize refuses (docs/protocol.md).
+    g.new_w = std::max(1, static_cast<int>(std::floor(w * g.r + 0.5)));
+    g.new_h = std::max(1, static_cast<int>(std::floor(h * g.r + 0.5)));
     g.left = (S - g.new_w) / 2;
     g.right = S - g.new_w - g.left;
     g.top = (S - g.new_h) / 2;

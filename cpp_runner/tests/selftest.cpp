@@ -87,6 +87,8 @@ void test_letterbox() {
     check_geometry(3, 1, 5, 5, 2, 0, 0, 1, 2, "odd padding");
     check_geometry(1, 4, 2, 1, 2, 0, 1, 0, 0, "floor(x+0.5), not round-half-even: 0.5 -> 1");
     check_geometry(320, 320, 320, 320, 320, 0, 0, 0, 0, "already S x S");
+    check_geometry(4000, 1, 640, 640, 1, 0, 0, 319, 320, "a strip keeps one row (0.16 + 0.5 floors to 0)");
+    check_geometry(1, 4000, 320, 1, 320, 159, 160, 0, 0, "and one column");
     CHECK_NEAR(letterbox_geometry(810, 1080, 640).r, 640.0 / 1080.0, 1e-15);
 
     // Pixels: a 3x5 (w x h) image of 200 into 8x8: r = 1.6, 5x8, left 1, right 2.
