@@ -51,7 +51,7 @@ def runner_colours(runners: list[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(runners)}
 
 
-def _plain_text(chart: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
+def plain_text(chart: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
     """A chart whose texts are drawn as given: a runner named `$\\foo$` is that text, not mathtext (which would
     fail to render it, or render something else). Tick labels are made when the figure is drawn, so the setting
     holds until the PNG is written."""
@@ -62,12 +62,12 @@ def _plain_text(chart: Callable[..., bytes | None]) -> Callable[..., bytes | Non
     return plain
 
 
-def _legend_label(text: str) -> str:
+def legend_label(text: str) -> str:
     """matplotlib leaves a label that starts with `_` out of the legend: a runner named so keeps its entry."""
     return "\u200b" + text if text.startswith("_") else text
 
 
-def _png(fig: plt.Figure) -> bytes:
+def png(fig: plt.Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(fig)
@@ -106,7 +106,7 @@ def thin_series(t: list[float], y: list[float], budget: int = 400) -> tuple[list
     return t[::step], [max(y[i:i + step]) for i in range(0, len(y), step)]
 
 
-@_plain_text
+@plain_text
 def latency_distribution(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Box plot of every measured iteration, with the iterations as points (a random MAX_POINTS of them when
     there are more), per runner, one panel per model and thread count."""
@@ -129,10 +129,10 @@ def latency_distribution(cells: list[CellData], colours: dict[str, str], _: Tran
         ax.set_ylabel(_("latency per image (ms)"))
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
-@_plain_text
+@plain_text
 def phase_breakdown(summaries: list[dict[str, Any]], _: Translate = _same) -> bytes | None:
     """Stacked bars of each phase's median per cell: where the time of one image goes."""
     rows = [s for s in summaries if s["phases_ms"]]
@@ -151,10 +151,10 @@ def phase_breakdown(summaries: list[dict[str, Any]], _: Translate = _same) -> by
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
-@_plain_text
+@plain_text
 def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """RSS sampled from outside over each process's life, one panel per model and thread count."""
     groups = [g for g in _groups(cells) if any(any(c.samples) for c in cells if _key(c) == g)]
@@ -168,10 +168,10 @@ def memory_over_time(cells: list[CellData], colours: dict[str, str], _: Translat
                     table = SampleTable.of(samples)
                     ax.plot(*thin_series(table.t_s.tolist(), (table.rss_bytes / 2**20).tolist()),
                             color=colours[cell.info["runner"]], alpha=0.8, linewidth=1,
-                            label=_legend_label(cell.info["runner"]) if k == 0 else None)
+                            label=legend_label(cell.info["runner"]) if k == 0 else None)
         _label_panel(ax, _title(group, _), _("time since process start (s)"), _("resident memory (MiB)"))
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def _label_panel(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
@@ -192,7 +192,7 @@ def _title(group: tuple, _: Translate) -> str:
     return text if scenario == "single" else f"{scenario}, {text}"
 
 
-def _by_runner(summaries: list[dict[str, Any]], scenario: str) -> dict[tuple, list[dict[str, Any]]]:
+def by_runner(summaries: list[dict[str, Any]], scenario: str) -> dict[tuple, list[dict[str, Any]]]:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for s in summaries:
         if s.get("scenario") == scenario:
@@ -200,7 +200,7 @@ def _by_runner(summaries: list[dict[str, Any]], scenario: str) -> dict[tuple, li
     return groups
 
 
-@_plain_text
+@plain_text
 def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str,
          colours: dict[str, str]) -> bytes | None:
     """One bar per cell of a scenario (video FPS, ns per call, ...), with an error bar where a CI exists."""
@@ -216,10 +216,10 @@ def bars(summaries: list[dict[str, Any]], scenario: str, value: Any, ylabel: str
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
-@_plain_text
+@plain_text
 def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """Empirical CDF of the latency per image: every percentile of every runner at once, tails included."""
     groups = [g for g in _groups(cells) if any(len(c.measured_ms()) for c in cells if _key(c) == g)]
@@ -229,13 +229,13 @@ def latency_ecdf(cells: list[CellData], colours: dict[str, str], _: Translate = 
     for ax, group in zip(axes[0], groups):
         for cell in (c for c in cells if _key(c) == group and len(c.measured_ms())):
             ax.step(*ecdf_points(cell.measured_ms()), where="post",
-                    color=colours[cell.info["runner"]], label=_legend_label(cell.info["runner"]))
+                    color=colours[cell.info["runner"]], label=legend_label(cell.info["runner"]))
         _label_panel(ax, _title(group, _), _("latency per image (ms)"), _("fraction of iterations"))
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
-@_plain_text
+@plain_text
 def machine_panels(machines: list[dict[str, Any]], value: Callable[[dict[str, Any]], tuple[Any, Any]], ylabel: str,
                    colours: dict[str, str], _: Translate = _same) -> bytes | None:
     """A merged report's chart: one panel per machine (the facet), one bar per runner and model in each, with
@@ -260,4 +260,4 @@ def machine_panels(machines: list[dict[str, Any]], value: Callable[[dict[str, An
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel(ylabel)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)

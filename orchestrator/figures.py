@@ -23,7 +23,7 @@ def for_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     return kind.figures(cell, scenario) if kind else {}
 
 
-def _median(values: list[float]) -> float | None:
+def median(values: list[float]) -> float | None:
     return statistics.describe(values)["p50"] if values else None
 
 

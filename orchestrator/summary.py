@@ -115,9 +115,9 @@ def summarize_cell(cell: CellData, scenario: Scenario) -> dict[str, Any]:
     colds = [s.iterations[0]["total_ns"] / 1e6 for s in cell.streams if s.iterations and s.iterations[0]["index"] == 0]
     loads = [s.load["load_ns"] / 1e6 for s in cell.streams if s.load]
     starts = [p["startup_ms"] for p in cell.processes if p.get("startup_ms") is not None]
-    out["cold_ms"] = _median(colds)
-    out["load_ms"] = _median(loads)
-    out["process_start_ms"] = _median(starts)
+    out["cold_ms"] = figures.median(colds)
+    out["load_ms"] = figures.median(loads)
+    out["process_start_ms"] = figures.median(starts)
     out["memory_mb"] = _memory(cell)
     out["cpu_percent"] = _cpu(cell)
     out["sampler_cpu_percent"] = _sampler_cost(cell)
@@ -138,10 +138,6 @@ def _ort(hello: dict[str, Any] | None, cell: CellData) -> dict[str, Any] | None:
 def _p50_mean(values: list[float]) -> dict[str, float]:
     d = statistics.describe(values)
     return {"p50": d["p50"], "mean": d["mean"]}
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.describe(values)["p50"] if values else None
 
 
 def _cpu(cell: CellData) -> dict[str, float] | None:

@@ -136,7 +136,7 @@ GENERAL = ["scenarios.py", "matrix.py", "figures.py", "report.py", "charts.py", 
            "merge.py", "templates/scenarios.html.j2", "templates/report.html.j2"]
 ALLOWED = [r'\.get\("(scenario|label)", "single"\)', r'TYPES, "single"\)', r'SCENARIO_TYPES\["single"\]',
            r'\["scenario_label"\] == "single"', r'\bscenario [!=]= "single"',
-           r'"batch": _int\(1, "the static batch the model']
+           r'"batch": int_schema\(1, "the static batch the model']
 
 
 @pytest.mark.parametrize("module", GENERAL)

@@ -117,12 +117,12 @@ def sections() -> list[str]:
 
 
 def chart(draw: Chart) -> Chart:
-    """A kind's chart, drawn by charts.py's rule (texts as given, charts._plain_text), with matplotlib imported
+    """A kind's chart, drawn by charts.py's rule (texts as given, charts.plain_text), with matplotlib imported
     only when it is drawn: a kind module is imported to parse a config, which must not load matplotlib. The chart's
-    own code imports what it draws with (charts.plt, charts._png) in its body, for the same reason."""
+    own code imports what it draws with (charts.plt, charts.png) in its body, for the same reason."""
     @functools.wraps(draw)
     def drawn(*args: Any, **kwargs: Any) -> bytes | None:
         from .. import charts
 
-        return charts._plain_text(draw)(*args, **kwargs)
+        return charts.plain_text(draw)(*args, **kwargs)
     return drawn

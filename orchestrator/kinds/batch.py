@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import configschema, statistics
-from ..figures import _median
+from ..figures import median
 from ..yamldoc import Doc, integer
 from . import Kind
 
@@ -35,11 +35,11 @@ class Batch(Kind):
     def figures(self, cell: CellData, s: Scenario) -> dict[str, Any]:
         batch = s.batch
         per_image = (cell.measured_ms() / batch).tolist()
-        return {"batch": batch, "per_image_ms": {"p50": _median(per_image),
+        return {"batch": batch, "per_image_ms": {"p50": median(per_image),
                                                  "mean": statistics.describe(per_image)["mean"] if per_image else None}}
 
     def schema(self) -> dict[str, dict[str, Any]]:
-        return {"batch": configschema._int(1, "batch: images per forward() (default 4)")}
+        return {"batch": configschema.int_schema(1, "batch: images per forward() (default 4)")}
 
 
 KIND = Batch()

@@ -68,8 +68,8 @@ class CallOverhead(Kind):
         return lines
 
     def schema(self) -> dict[str, dict[str, Any]]:
-        return {"calls_per_sample": configschema._int(1, "call_overhead: binding calls timed together as one sample "
-                                                         "(default 10000)")}
+        return {"calls_per_sample": configschema.int_schema(1, "call_overhead: binding calls timed together as one "
+                                                            "sample (default 10000)")}
 
 
 def _ns(figure: dict[str, Any] | None) -> str:

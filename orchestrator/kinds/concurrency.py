@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..figures import _median
+from ..figures import median
 from . import Translate, chart
 from ._pool import Pool
 
@@ -22,8 +22,8 @@ class Concurrency(Pool):
         results = cell.results()
         throughput = [r["completed"] / (r["measured_wall_ns"] / 1e9) for r in results if r["measured_wall_ns"] > 0]
         return {"workers": cell.info["variant"]["workers"], "mode": results[0]["mode"] if results else None,
-                "throughput_ips": _median(throughput), "throughput_per_process": throughput,
-                "startup_ms": _median([r["startup_ns"] / 1e6 for r in results])}
+                "throughput_ips": median(throughput), "throughput_per_process": throughput,
+                "startup_ms": median([r["startup_ns"] / 1e6 for r in results])}
 
     def charts(self, summaries: list[dict[str, Any]], cells: list[CellData], colours: dict[str, str],
                _: Translate) -> dict[str, bytes | None]:
@@ -33,9 +33,9 @@ class Concurrency(Pool):
 @chart
 def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate) -> bytes | None:
     """Concurrency: images per second and p99 latency against the worker count, one line per runner."""
-    from ..charts import _by_runner, _png, plt  # matplotlib: only when a report is drawn
+    from ..charts import by_runner, plt, png  # matplotlib: only when a report is drawn
 
-    groups = {k: v for k, v in _by_runner(summaries, "concurrency").items() if any(s["throughput_ips"] for s in v)}
+    groups = {k: v for k, v in by_runner(summaries, "concurrency").items() if any(s["throughput_ips"] for s in v)}
     if not groups:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -53,7 +53,7 @@ def throughput_vs_workers(summaries: list[dict[str, Any]], colours: dict[str, st
         ax.grid(alpha=0.3)
     left.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 KIND = Concurrency()

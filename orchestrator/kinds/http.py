@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .. import configschema, scenarios, statistics
-from ..figures import _median
+from ..figures import median
 from ..load import PYTHON_WEB_STACK
 from ..yamldoc import Doc, integer, number
 from . import RunFigure, Translate, chart
@@ -94,13 +94,13 @@ class Http(Pool):
             "load": "open" if "rate" in variant else "closed",
             "offered_rate": variant.get("rate"), "clients": variant.get("clients"),
             "requests": sent, "answered": int(sum(r.ok.sum() for _, r in ok)),
-            "achieved_rps": _median(list(cell.process_throughput().values())),
+            "achieved_rps": median(list(cell.process_throughput().values())),
             "achieved_rps_per_process": list(cell.process_throughput().values()),
             "client_ms": None if described is None else {k: described[k] for k in ("p50", "p90", "p99", "mean")},
             "errors": errors, "error_rate": sum(errors.values()) / sent if sent else None,
-            "server_ms": {"service_p50": _median(service.tolist()), "handler_p50": _median(handler.tolist()),
-                          "queue_p50": _median(queue.tolist())} if server else None,
-            "http_layer_ms": _median(layer),
+            "server_ms": {"service_p50": median(service.tolist()), "handler_p50": median(handler.tolist()),
+                          "queue_p50": median(queue.tolist())} if server else None,
+            "http_layer_ms": median(layer),
             "server_cpu_percent": _window(cell, lambda x: x.cpu_percent, np.mean),
             "server_peak_rss_mb": _window(cell, lambda x: x.rss_bytes / 2**20, np.max),
             "p99_bound_ms": bound, "p99_within_bound": None if bound is None or p99 is None else p99 <= bound,
@@ -117,12 +117,13 @@ class Http(Pool):
     def schema(self) -> dict[str, dict[str, Any]]:
         js = configschema
         return {
-            "queue": js._int(0, "http: requests that may wait for a network; beyond, 503 (default 1024)"),
-            "max_body_mb": js._num(0.001, 1024, "http: larger request bodies get 413 (default 16)"),
-            "clients": js._one_or_list(js._int(1), "http: closed-loop concurrent clients, one cell each", min_items=0),
-            "duration_s": js._num(0.1, MAX_DURATION_S, "http: how long vegeta sends per process (default 5)"),
-            "request_timeout_s": js._num(0.1, MAX_DURATION_S, "http: a request not answered by then is a timeout "
-                                                              "(default 30)"),
+            "queue": js.int_schema(0, "http: requests that may wait for a network; beyond, 503 (default 1024)"),
+            "max_body_mb": js.num_schema(0.001, 1024, "http: larger request bodies get 413 (default 16)"),
+            "clients": js.one_or_list(js.int_schema(1), "http: closed-loop concurrent clients, one cell each",
+                                      min_items=0),
+            "duration_s": js.num_schema(0.1, MAX_DURATION_S, "http: how long vegeta sends per process (default 5)"),
+            "request_timeout_s": js.num_schema(0.1, MAX_DURATION_S, "http: a request not answered by then is a timeout "
+                                               "(default 30)"),
         }
 
 
@@ -134,7 +135,7 @@ def _window(cell: CellData, value: Callable[[Any], float], reduce: Callable[[Any
         inside = [value(s) for s in samples if window and window[0] <= s.t_s <= window[1]]
         if meta.get("status") == "ok" and inside:
             per.append(float(reduce(inside)))
-    return round(_median(per), 1) if per else None
+    return round(median(per), 1) if per else None
 
 
 def http_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -193,7 +194,7 @@ def _http_groups(summaries: list[dict[str, Any]], load: str) -> dict[tuple, list
 @chart
 def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate) -> bytes | None:
     """http, open loop: answered against offered rate (left) and client p50/p99 against offered rate (right)."""
-    from ..charts import _legend_label, _png, plt  # matplotlib: only when a report is drawn
+    from ..charts import legend_label, plt, png  # matplotlib: only when a report is drawn
 
     groups = _http_groups(summaries, "open")
     if not groups:
@@ -205,7 +206,7 @@ def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: 
         rates = [c["offered_rate"] for c in cells]
         top = max(top, *rates)
         colour, name = colours.get(runner, "#000000"), f"{runner} ({model}, {threads}t, K={workers})"
-        left.plot(rates, [c["achieved_rps"] or 0 for c in cells], marker="o", color=colour, label=_legend_label(name))
+        left.plot(rates, [c["achieved_rps"] or 0 for c in cells], marker="o", color=colour, label=legend_label(name))
         right.plot(rates, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
         right.plot(rates, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
     left.plot([0, top], [0, top], color="#999999", linewidth=1, linestyle=":")  # every request answered
@@ -220,13 +221,13 @@ def http_open_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: 
         ax.grid(alpha=0.3)
     left.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 @chart
 def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate) -> bytes | None:
     """http, closed loop: client p50/p99 (left) and the server's peak RSS under load (right) against clients."""
-    from ..charts import _legend_label, _png, plt  # matplotlib: only when a report is drawn
+    from ..charts import legend_label, plt, png  # matplotlib: only when a report is drawn
 
     groups = _http_groups(summaries, "closed")
     if not groups:
@@ -239,7 +240,7 @@ def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _
         left.plot(clients, [c["client_ms"]["p99"] for c in cells], marker="o", color=colour, label=f"{name} p99")
         left.plot(clients, [c["client_ms"]["p50"] for c in cells], marker=".", linestyle="--", color=colour)
         right.plot(clients, [c["server_peak_rss_mb"] or 0 for c in cells], marker="o", color=colour,
-                   label=_legend_label(name))
+                   label=legend_label(name))
     left.set_ylabel(_("client latency (ms)"))
     left.set_yscale("log")
     right.set_ylabel(_("server peak RSS under load (MiB)"))
@@ -249,7 +250,7 @@ def http_closed_loop(summaries: list[dict[str, Any]], colours: dict[str, str], _
         ax.grid(alpha=0.3)
     left.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 KIND = Http()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import configschema, matrix, scenarios, statistics
-from ..figures import _median
+from ..figures import median
 from ..yamldoc import Doc, integer
 from . import RunFigure, Translate, chart
 from ._pool import Pool
@@ -50,9 +50,9 @@ class Server(Pool):
         queue = [v / 1e6 for t in cell.measured() for v in t["queue_ns"][t["queue_ns"] >= 0].tolist()]
         figures.pop("throughput_ips")
         figures.pop("throughput_per_process")
-        return {**figures, "offered_rate": cell.info["variant"]["rate"], "achieved_rate": _median(achieved),
+        return {**figures, "offered_rate": cell.info["variant"]["rate"], "achieved_rate": median(achieved),
                 "p99_bound_ms": bound, "p99_within_bound": None if bound is None or p99 is None else p99 <= bound,
-                "queue_ms": {"p50": _median(queue), "p99": statistics.describe(queue)["p99"] if queue else None}}
+                "queue_ms": {"p50": median(queue), "p99": statistics.describe(queue)["p99"] if queue else None}}
 
     def run_figures(self) -> dict[str, RunFigure]:
         return {"server_capacity": server_capacity}
@@ -62,7 +62,7 @@ class Server(Pool):
         return {"server": latency_vs_rate(summaries, colours, _)}
 
     def schema(self) -> dict[str, dict[str, Any]]:
-        return {"seed": configschema._int(0, "server: seed of the Poisson arrival schedule (default 1)")}
+        return {"seed": configschema.int_schema(0, "server: seed of the Poisson arrival schedule (default 1)")}
 
 
 def server_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,9 +85,9 @@ def server_capacity(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @chart
 def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate) -> bytes | None:
     """Server: p50 and p99 latency (arrival to result) against the offered request rate."""
-    from ..charts import _by_runner, _png, plt  # matplotlib: only when a report is drawn
+    from ..charts import by_runner, plt, png  # matplotlib: only when a report is drawn
 
-    groups = {k: v for k, v in _by_runner(summaries, "server").items() if any(s["latency_ms"] for s in v)}
+    groups = {k: v for k, v in by_runner(summaries, "server").items() if any(s["latency_ms"] for s in v)}
     if not groups:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -109,7 +109,7 @@ def latency_vs_rate(summaries: list[dict[str, Any]], colours: dict[str, str], _:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 KIND = Server()

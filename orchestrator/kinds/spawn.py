@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import configschema, statistics
-from ..figures import _median
+from ..figures import median
 from ..rundata import spawn_figure
 from ..scenarios import flag
 from ..yamldoc import Doc, integer, number
@@ -63,7 +63,7 @@ class Spawn(Pool):
             cold = [spawn_cold for st in cell.streams for spawn_cold in _cold(st.spawn_samples, figure)]
             out[figure] = None if level is None else {"p50": level.center, "ci95": level.ci95,
                                                       "spread": level.spread, "processes": level.n,
-                                                      "cold": _median(cold)}
+                                                      "cold": median(cold)}
         return out
 
     def charts(self, summaries: list[dict[str, Any]], cells: list[CellData], colours: dict[str, str],
@@ -74,9 +74,10 @@ class Spawn(Pool):
         return {column: (cell.get(figure) or {}).get("p50") for column, figure in CSV}
 
     def schema(self) -> dict[str, dict[str, Any]]:
-        return {"tasks_per_worker": configschema._int(1, "spawn: tasks per sample = workers x this (default 10)"),
-                "task_sleep_ms": configschema._num(0, 10_000, "spawn: each task sleeps this long (default 10)"),
-                "print": configschema._bool("spawn: each task writes the article's line to stderr (default false)")}
+        return {"tasks_per_worker": configschema.int_schema(1, "spawn: tasks per sample = workers x this (default 10)"),
+                "task_sleep_ms": configschema.num_schema(0, 10_000, "spawn: each task sleeps this long (default 10)"),
+                "print": configschema.bool_schema("spawn: each task writes the article's line to stderr "
+                                                  "(default false)")}
 
 
 def _cold(samples: list[dict[str, Any]], figure: str) -> list[float]:
@@ -86,7 +87,7 @@ def _cold(samples: list[dict[str, Any]], figure: str) -> list[float]:
 @chart
 def spawn_bars(summaries: list[dict[str, Any]], colours: dict[str, str], _: Translate) -> bytes | None:
     """spawn: start-up, memory added and tasks per second of N sleeping workers, one bar per runner and N."""
-    from ..charts import _png, plt  # matplotlib: only when a report is drawn
+    from ..charts import plt, png  # matplotlib: only when a report is drawn
 
     rows = [s for s in summaries if s.get("scenario") == "spawn" and s.get("startup_ms")]
     if not rows:
@@ -105,7 +106,7 @@ def spawn_bars(summaries: list[dict[str, Any]], colours: dict[str, str], _: Tran
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 KIND = Spawn()

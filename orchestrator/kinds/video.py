@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import configschema, warmup
-from ..figures import _median
+from ..figures import median
 from ..scenarios import flag
 from ..yamldoc import Doc, existing_file
 from . import Kind, Translate
@@ -38,7 +38,7 @@ class Video(Kind):
         warm = warmup.AUTO_RUNNER_WARMUP if s.warmup is None else s.warmup  # as the runner ran it
         fps = [(r["processed"] - warm) / (r["measured_wall_ns"] / 1e9) for r in results
                if r["measured_wall_ns"] > 0 and r["processed"] > warm]
-        return {"fps": _median(fps), "fps_per_process": fps, "realtime": s.realtime,
+        return {"fps": median(fps), "fps_per_process": fps, "realtime": s.realtime,
                 "frames_read": sum(r["frames_read"] for r in results),
                 "processed": sum(r["processed"] for r in results), "dropped": sum(r["dropped"] for r in results),
                 "source_fps": results[0]["source_fps"] if results else None}
@@ -51,9 +51,9 @@ class Video(Kind):
                                      colours)}
 
     def schema(self) -> dict[str, dict[str, Any]]:
-        return {"video": configschema._str("video: the video file"),
-                "realtime": configschema._bool("video: play at the stream's frame rate and drop frames "
-                                               "(default false)")}
+        return {"video": configschema.str_schema("video: the video file"),
+                "realtime": configschema.bool_schema("video: play at the stream's frame rate and drop frames "
+                                                     "(default false)")}
 
 
 KIND = Video()
